@@ -1,0 +1,62 @@
+# questlog: a thin front for CMake. `make run` and `make test` install what is
+# missing themselves (Debian packages, a Python venv for the test clients).
+
+BUILD       ?= build
+ASAN_BUILD  ?= build-asan
+VENV        ?= .venv
+ARGS        ?=
+JOBS        ?= $(shell nproc)
+
+.PHONY: all build run test unit asan integration bench format format-check deps-build deps-test venv clean
+
+all: build
+
+deps-build:
+	@bash scripts/deps.sh build
+
+deps-test:
+	@bash scripts/deps.sh test
+
+$(BUILD)/build.ninja:
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release
+
+build: deps-build $(BUILD)/build.ninja
+	ninja -C $(BUILD) -j $(JOBS)
+
+# The game API on the embedded log in ./data, on 127.0.0.1:5000 (the seed's port).
+run: build
+	./$(BUILD)/questlog serve $(ARGS)
+
+$(ASAN_BUILD)/build.ninja:
+	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DQUESTLOG_SANITIZE=ON
+
+asan: deps-test $(ASAN_BUILD)/build.ninja
+	ninja -C $(ASAN_BUILD) -j $(JOBS) questlog_tests
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(ASAN_BUILD)/questlog_tests --gtest_brief=1
+
+unit: build
+	./$(BUILD)/questlog_tests --gtest_brief=1
+
+$(VENV)/.stamp: tests/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q -r tests/requirements.txt
+	touch $@
+
+venv: deps-test $(VENV)/.stamp
+
+integration: build venv
+	$(VENV)/bin/pytest -q tests/integration
+
+format:
+	clang-format -i $$(git ls-files 'src/*.cpp' 'src/*.h' 'tests/*.cpp' 'tests/*.h' 'bench/*.cpp')
+
+format-check: deps-test
+	clang-format --dry-run -Werror $$(git ls-files 'src/*.cpp' 'src/*.h' 'tests/*.cpp' 'tests/*.h' 'bench/*.cpp')
+
+test: deps-test format-check unit asan integration
+
+bench: build venv
+	bash bench/run.sh
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

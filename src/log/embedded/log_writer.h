@@ -1,0 +1,65 @@
+// The single writer of an embedded log partition (DATA/<topic>/<partition>/).
+// Segments, record framing and recovery are described in docs/formats.md.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "util/status.h"
+
+namespace questlog::log::embedded {
+
+struct WriterOptions {
+  std::filesystem::path dir;               // the partition directory; created if missing
+  uint64_t segment_bytes = 128ull << 20;  // a segment rolls once it holds at least this many bytes
+};
+
+// What open() found and repaired.
+struct RecoveryReport {
+  int segments = 0;              // segment files present after recovery
+  int64_t next_offset = 0;       // offset the next append gets
+  uint64_t truncated_bytes = 0;  // torn or corrupt bytes cut from the last segment
+  std::string detail;            // one line for the operator when truncated_bytes > 0
+};
+
+class LogWriter {
+ public:
+  // Takes an exclusive lock on `dir` (a second writer, in this process or another,
+  // gets Errc::busy with a message naming the holder's pid), recovers the last
+  // segment by cutting it back to its last whole record, and positions at the end.
+  static Result<std::unique_ptr<LogWriter>> open(const WriterOptions& options);
+
+  // Fsyncs and releases the lock.
+  ~LogWriter();
+  LogWriter(const LogWriter&) = delete;
+  LogWriter& operator=(const LogWriter&) = delete;
+
+  // Appends `values` as consecutive records, all stamped `timestamp_ms`, with one
+  // write(2), and returns the offset of the first. Thread-safe (serialised).
+  // When it returns ok the records are in the operating system's page cache: they
+  // survive a crash of this process, not of the machine, and readers in other
+  // processes can see them. On failure none of the batch is visible: the segment
+  // is cut back to where it was, and the next append may succeed.
+  Result<int64_t> append(std::span<const std::string_view> values, int64_t timestamp_ms);
+
+  // Makes every record appended before the call durable (fdatasync). Thread-safe,
+  // and may run while another thread appends.
+  Status sync();
+
+  // Offset the next append will get.
+  int64_t next_offset() const;
+
+  const RecoveryReport& recovery() const;
+
+  struct Impl;
+
+ private:
+  explicit LogWriter(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace questlog::log::embedded

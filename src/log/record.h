@@ -1,0 +1,15 @@
+// One record of an event log, as every reader sees it (embedded or Kafka).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace questlog::log {
+
+struct Record {
+  int64_t offset = 0;        // position in its partition, dense from the first record
+  int64_t timestamp_ms = 0;  // ingest time, milliseconds since the Unix epoch
+  std::string_view value;    // the event bytes exactly as appended
+};
+
+}  // namespace questlog::log

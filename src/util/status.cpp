@@ -1,0 +1,11 @@
+#include "util/status.h"
+
+#include <cstring>
+
+namespace questlog {
+
+Status errno_status(const std::string& what, int err) {
+  return Status::error(Errc::io_error, what + ": " + std::strerror(err));
+}
+
+}  // namespace questlog
