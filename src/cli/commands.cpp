@@ -1,12 +1,39 @@
 #include "cli/commands.h"
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
+#include <string>
+
+#include "cli/serve.h"
+#include "cli/tail.h"
 
 namespace questlog::cli {
 
-int run(int, char**) {
-  std::fputs("questlog: not built yet\n", stderr);
-  return 1;
+int run(int argc, char** argv) {
+  CLI::App app{"questlog: game events from HTTP to a durable log to Parquet", "questlog"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "questlog 0.1.0");
+
+  ServeArgs serve_args;
+  add_serve(app, serve_args);
+  TailArgs tail_args;
+  add_tail(app, tail_args);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "questlog: %s (see questlog --help)\n", e.what());
+    return 2;
+  }
+  if (app.got_subcommand("serve")) return run_serve(serve_args);
+  if (app.got_subcommand("tail")) return run_tail(tail_args);
+  return 2;
 }
 
 }  // namespace questlog::cli

@@ -1,0 +1,129 @@
+#include "cli/serve.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <thread>
+
+#include "cli/log_path.h"
+#include "log/embedded/embedded_event_log.h"
+#include "log/embedded/log_writer.h"
+
+namespace questlog::cli {
+
+void add_serve(CLI::App& app, ServeArgs& a) {
+  auto* c =
+      app.add_subcommand("serve", "Serve the game API; every request becomes one logged event");
+  c->add_option("--listen", a.server.listen, "HOST:PORT to listen on")->capture_default_str();
+  c->add_option("--routes", a.routes, "Routes file (TOML); default: the seed's game API");
+  c->add_option("--data", a.data, "Directory of the embedded event log")->capture_default_str();
+  c->add_option("-t,--topic", a.topic, "Topic to append events to")->capture_default_str();
+  c->add_option("-b,--kafka", a.kafka, "Kafka bootstrap brokers (instead of the embedded log)");
+  c->add_option("-X", a.kafka_props, "librdkafka property prop=value (with --kafka)");
+  c->add_option("--durability", a.durability,
+                "When a request is acknowledged: write (in the file; survives a crash of the "
+                "process) or fsync (on disk; survives a crash of the machine)")
+      ->check(CLI::IsMember({"write", "fsync"}))
+      ->capture_default_str();
+  c->add_option("--threads", a.server.threads, "Event loops (0: one per core)")
+      ->capture_default_str();
+  c->add_option("--max-connections", a.server.max_connections, "Open connections at most")
+      ->capture_default_str();
+  c->add_option("--segment-bytes", a.segment_bytes, "Roll a log segment at this size")
+      ->check(CLI::Range(uint64_t{4096}, uint64_t{1} << 40))
+      ->capture_default_str();
+  c->add_option("--max-unsynced", a.max_unsynced,
+                "With fsync: events waiting for fsync at most, past it 503")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  auto ms = [](std::chrono::milliseconds& d) {
+    return [&d](unsigned v) { d = std::chrono::milliseconds(v); };
+  };
+  c->add_option_function<unsigned>("--read-timeout-ms", ms(a.server.read_timeout),
+                                   "A started request must arrive whole within this, else 408 "
+                                   "[10000]");
+  c->add_option_function<unsigned>("--idle-timeout-ms", ms(a.server.idle_timeout),
+                                   "Close a keep-alive connection idle this long [75000]");
+  c->add_option("--fault-sync-delay-ms", a.fault_sync_delay_ms,
+                "Failure probe for tests: every fsync takes at least this long")
+      ->group("");
+}
+
+namespace {
+
+int fail(const Status& s) {
+  std::fprintf(stderr, "questlog: %s\n", s.message().c_str());
+  return 1;
+}
+
+}  // namespace
+
+int run_serve(const ServeArgs& a) {
+  if (!a.kafka.empty())
+    return fail(Status::error(Errc::invalid_argument,
+                              "--kafka: the Kafka event log is not built yet; serve appends to "
+                              "the embedded log in --data"));
+  if (!a.kafka_props.empty())
+    return fail(Status::error(Errc::invalid_argument, "-X is for --kafka"));
+  if (Status s = check_topic(a.topic); !s.ok()) return fail(s);
+
+  http::RouteTable routes = http::RouteTable::defaults();
+  if (!a.routes.empty()) {
+    auto loaded = http::RouteTable::load(a.routes);
+    if (!loaded.ok()) return fail(loaded.status());
+    routes = std::move(loaded).value();
+  }
+
+  // SIGINT/SIGTERM are taken by one thread (below), not by whichever is running.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  log::embedded::WriterOptions wo;
+  wo.dir = partition_dir(a.data, a.topic);
+  wo.segment_bytes = a.segment_bytes;
+  auto writer = log::embedded::LogWriter::open(wo);
+  if (!writer.ok()) return fail(writer.status());
+  const auto recovery = (*writer)->recovery();
+  if (recovery.truncated_bytes > 0) std::fprintf(stderr, "questlog: %s\n", recovery.detail.c_str());
+
+  log::embedded::EventLogOptions lo;
+  lo.durability = a.durability == "fsync" ? log::Durability::fsync : log::Durability::write;
+  lo.max_unsynced_events = a.max_unsynced;
+  lo.fault_sync_delay = std::chrono::milliseconds(a.fault_sync_delay_ms);
+  log::embedded::EmbeddedEventLog event_log(std::move(writer).value(), lo);
+
+  http::Server server(a.server, std::move(routes), event_log);
+  if (Status s = server.listen(); !s.ok()) return fail(s);
+  std::fprintf(stderr,
+               "questlog: serving http://%s (routes: %s; log: %s from offset %lld; "
+               "durability: %s)\n",
+               server.local_address().c_str(), a.routes.empty() ? "built-in" : a.routes.c_str(),
+               wo.dir.c_str(), static_cast<long long>(recovery.next_offset), a.durability.c_str());
+
+  std::thread signals([&server, stop_signals] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    std::fprintf(stderr, "questlog: stopping (%s): finishing requests in flight\n",
+                 sig == SIGINT ? "SIGINT" : "SIGTERM");
+    server.stop();
+    sigwait(&stop_signals, &sig);
+    std::fputs("questlog: second signal: exiting now (acknowledged events are in the log)\n",
+               stderr);
+    _exit(130);
+  });
+  signals.detach();
+
+  server.run();
+  Status closed = event_log.close();
+  if (!closed.ok()) return fail(closed);
+  std::fprintf(stderr, "questlog: stopped\n");
+  return 0;
+}
+
+}  // namespace questlog::cli

@@ -1,0 +1,20 @@
+// `questlog tail`: kcat -C for the event log.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+namespace questlog::cli {
+
+struct TailArgs {
+  std::string data = "./data";
+  std::string topic = "events";
+  std::string kafka;
+  std::string offset = "beginning";
+  bool exit_at_end = false;
+};
+
+void add_tail(CLI::App& app, TailArgs& args);
+int run_tail(const TailArgs& args);
+
+}  // namespace questlog::cli

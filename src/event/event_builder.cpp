@@ -1,0 +1,84 @@
+#include "event/event_builder.h"
+
+#include "event/json.h"
+
+namespace questlog::event {
+namespace {
+
+bool is_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+}  // namespace
+
+void canonical_header_name(std::string_view raw, std::string& out) {
+  bool prev_letter = false;
+  for (char c : raw) {
+    if (c == '_') c = '-';
+    bool letter = is_letter(c);
+    if (letter) {
+      bool upper = c <= 'Z';
+      if (!prev_letter && !upper) c = static_cast<char>(c - 'a' + 'A');
+      if (prev_letter && upper) c = static_cast<char>(c - 'A' + 'a');
+    }
+    out.push_back(c);
+    prev_letter = letter;
+  }
+}
+
+void EventBuilder::reset() {
+  arena_.clear();
+  headers_.clear();
+}
+
+void EventBuilder::add_header(std::string_view raw_name, std::string_view raw_value) {
+  Header h{};
+  h.name_at = arena_.size();
+  canonical_header_name(raw_name, arena_);
+  h.name_len = arena_.size() - h.name_at;
+  h.value_at = arena_.size();
+  arena_.append(raw_value);
+  h.value_len = raw_value.size();
+  headers_.push_back(h);
+}
+
+void EventBuilder::build(std::span<const Field> route_fields, std::string& out) const {
+  out.clear();
+  out.push_back('{');
+  bool first = true;
+  auto key = [&](std::string_view k) {
+    if (!first) out.push_back(',');
+    first = false;
+    append_json_string(out, k);
+    out.push_back(':');
+  };
+  for (const Field& f : route_fields) {
+    key(f.name);
+    out.append(f.json_value);
+  }
+
+  emitted_.assign(headers_.size(), false);
+  std::string joined;
+  for (size_t i = 0; i < headers_.size(); ++i) {
+    if (emitted_[i]) continue;
+    std::string_view n = name(headers_[i]);
+    bool shadowed = false;
+    for (const Field& f : route_fields) shadowed = shadowed || f.name == n;
+    if (shadowed) continue;
+
+    std::string_view v = value(headers_[i]);
+    bool repeated = false;
+    for (size_t j = i + 1; j < headers_.size(); ++j) {
+      if (emitted_[j] || name(headers_[j]) != n) continue;
+      if (!repeated) joined.assign(v);
+      repeated = true;
+      joined.append(", ").append(value(headers_[j]));
+      emitted_[j] = true;
+    }
+    if (repeated) v = joined;
+    if (v.empty() && (n == "Content-Type" || n == "Content-Length")) continue;
+    key(n);
+    append_json_string(out, v);
+  }
+  out.push_back('}');
+}
+
+}  // namespace questlog::event

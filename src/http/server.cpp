@@ -1,0 +1,489 @@
+#include "http/server.h"
+
+#include <sys/socket.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/status.hpp>
+#include <cstring>
+#include <ctime>
+#include <optional>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include "http/request_parser.h"
+
+namespace questlog::http {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr std::string_view kNotFoundBody =
+    "<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n"
+    "<p>The requested URL was not found on the server. If you entered the URL manually please "
+    "check your spelling and try again.</p>\n";
+constexpr std::string_view kMethodNotAllowedBody =
+    "<!doctype html>\n<html lang=en>\n<title>405 Method Not Allowed</title>\n"
+    "<h1>Method Not Allowed</h1>\n<p>The method is not allowed for the requested URL.</p>\n";
+constexpr std::string_view kTextPlain = "text/plain; charset=utf-8";
+constexpr std::string_view kTextHtml = "text/html; charset=utf-8";
+
+// "Date: Wed, 25 Nov 2026 12:00:00 GMT\r\n" for now.
+std::string date_header() {
+  char buf[64];
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  size_t n = std::strftime(buf, sizeof buf, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+  return std::string(buf, n);
+}
+
+Result<tcp::endpoint> parse_listen(const std::string& listen) {
+  auto bad = [&](const std::string& why) {
+    return Status::error(Errc::invalid_argument, "--listen " + listen + ": " + why);
+  };
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos) return bad("expected HOST:PORT");
+  std::string host = listen.substr(0, colon), port = listen.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  if (host.empty()) host = "0.0.0.0";
+  if (host == "localhost") host = "127.0.0.1";
+  unsigned long p = 0;
+  try {
+    size_t used = 0;
+    p = std::stoul(port, &used);
+    if (used != port.size() || p > 65535) return bad("bad port '" + port + "'");
+  } catch (const std::exception&) {
+    return bad("bad port '" + port + "'");
+  }
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(host, ec);
+  if (ec) return bad("bad address '" + host + "' (give a numeric IPv4 or IPv6 address)");
+  return tcp::endpoint(addr, static_cast<unsigned short>(p));
+}
+
+}  // namespace
+
+class Connection;
+
+// What all event loops share. Read-only after start, but for the counters.
+struct Shared {
+  ServerOptions options;
+  RouteTable routes;
+  log::EventLog& log;
+  std::atomic<size_t> connections{0};
+};
+
+// One event loop: its thread, listening socket and connections.
+class Worker {
+ public:
+  explicit Worker(Shared& shared) : shared_(shared), acceptor_(ioc_), sweep_(ioc_) {}
+
+  Status bind(const tcp::endpoint& ep);
+  void start();
+  void run() { ioc_.run(); }
+  void stop();  // thread-safe
+
+  // Called by connections of this loop.
+  void add(Connection* c);
+  void remove(Connection* c);
+  void log_event(std::shared_ptr<Connection> c);
+
+  Shared& shared() { return shared_; }
+  const std::string& date() const { return date_; }
+  Clock::time_point now() const { return now_; }
+  bool stopping() const { return stopping_; }
+  tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
+
+ private:
+  void accept();
+  void sweep();
+  void flush();
+
+  Shared& shared_;
+  asio::io_context ioc_{1};
+  tcp::acceptor acceptor_;
+  asio::steady_timer sweep_;
+  std::vector<Connection*> connections_;
+  std::vector<std::shared_ptr<Connection>> batch_;  // events of this round, not yet appended
+  std::vector<std::string_view> batch_events_;
+  bool flush_posted_ = false;
+  bool stopping_ = false;
+  Clock::time_point stop_deadline_;
+  Clock::time_point now_ = Clock::now();
+  std::string date_ = date_header();
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(Worker& worker, tcp::socket socket)
+      : worker_(worker), socket_(std::move(socket)), buf_(kBufferSize) {}
+  ~Connection() { worker_.remove(this); }
+
+  void start() {
+    worker_.add(this);
+    deadline_ = worker_.now() + worker_.shared().options.idle_timeout;
+    next_request();
+  }
+
+  // The event of the current request: valid while it is being logged.
+  std::string_view event() const { return event_; }
+
+  // The log's answer for this connection's event.
+  void on_logged(const Status& s) {
+    if (state_ == State::closed) return;  // the client left; the event stays logged
+    if (s.ok()) {
+      respond(route_->status, route_->content_type, route_->body, {});
+    } else if (s.code() == Errc::busy) {
+      respond(503, kTextPlain, "Service Unavailable: " + s.message() + "; retry later\n",
+              "Retry-After: 1\r\n");
+    } else {
+      keep_alive_ = false;
+      respond(503, kTextPlain, "Service Unavailable: event log: " + s.message() + "\n",
+              "Retry-After: 1\r\n");
+    }
+  }
+
+  // Called once a second by the loop.
+  void check_deadline(Clock::time_point now) {
+    if (now < deadline_ || state_ == State::logging || state_ == State::closed) return;
+    if (state_ == State::reading && request_started()) {
+      keep_alive_ = false;
+      respond(408, kTextPlain, "Request Timeout: the request did not arrive in time\n", {});
+      deadline_ = now + worker_.shared().options.read_timeout;  // for the 408 itself
+    } else {
+      close();
+    }
+  }
+
+  // Graceful stop: an idle connection closes now, a busy one after its response.
+  void begin_stop() {
+    keep_alive_ = false;
+    if (state_ == State::reading && !request_started()) close();
+  }
+
+  void close() {
+    if (state_ == State::closed) return;
+    state_ = State::closed;
+    boost::system::error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
+  }
+
+ private:
+  enum class State { reading, logging, writing, closed };
+  static constexpr size_t kBufferSize = 16384;
+
+  bool request_started() const { return started_ || begin_ < end_; }
+
+  void next_request() {
+    state_ = State::reading;
+    started_ = false;
+    head_.reset();
+    const auto& o = worker_.shared().options;
+    parser_.emplace(head_, o.header_limit, o.body_limit);
+    parse();
+  }
+
+  void read() {
+    if (begin_ > 0) {  // keep the unparsed bytes at the front
+      std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
+      end_ -= begin_;
+      begin_ = 0;
+    }
+    socket_.async_read_some(asio::buffer(buf_.data() + end_, buf_.size() - end_),
+                            [self = shared_from_this()](const boost::system::error_code& ec,
+                                                        size_t n) { self->on_read(ec, n); });
+  }
+
+  void on_read(const boost::system::error_code& ec, size_t n) {
+    if (state_ == State::closed) return;
+    if (ec) {  // EOF or reset: a half-received request is dropped, as nothing was logged
+      close();
+      return;
+    }
+    if (!started_ && begin_ == end_)
+      deadline_ = worker_.now() + worker_.shared().options.read_timeout;
+    end_ += n;
+    parse();
+  }
+
+  void parse() {
+    while (begin_ < end_) {
+      boost::beast::error_code ec;
+      size_t used = parser_->put(asio::buffer(buf_.data() + begin_, end_ - begin_), ec);
+      begin_ += used;
+      if (used > 0) started_ = true;
+      if (ec == boost::beast::http::error::need_more) break;
+      if (ec) return reject(ec);
+      if (parser_->is_done()) return dispatch();
+    }
+    if (end_ - begin_ == buf_.size()) {  // a header line longer than the buffer
+      return reject(boost::beast::http::error::header_limit);
+    }
+    read();
+  }
+
+  void reject(const boost::beast::error_code& ec) {
+    using boost::beast::http::error;
+    keep_alive_ = false;
+    if (ec == error::header_limit) {
+      respond(431, kTextPlain,
+              "Request Header Fields Too Large: the request line and headers exceed " +
+                  std::to_string(worker_.shared().options.header_limit) + " bytes\n",
+              {});
+    } else if (ec == error::body_limit) {
+      respond(413, kTextPlain,
+              "Content Too Large: the body exceeds " +
+                  std::to_string(worker_.shared().options.body_limit) + " bytes\n",
+              {});
+    } else {
+      respond(400, kTextPlain, "Bad Request: " + ec.message() + "\n", {});
+    }
+  }
+
+  void dispatch() {
+    keep_alive_ = parser_->keep_alive() && !worker_.stopping();
+    head_only_ = head_.method == "HEAD";
+    const Route* route = worker_.shared().routes.find(head_.target);
+    if (!route) return respond(404, kTextHtml, kNotFoundBody, {});
+    if (head_.method == "OPTIONS")
+      return respond(200, kTextHtml, {}, "Allow: " + route->allow_header() + "\r\n");
+    if (!route->allows(head_.method))
+      return respond(405, kTextHtml, kMethodNotAllowedBody,
+                     "Allow: " + route->allow_header() + "\r\n");
+    route_ = route;
+    head_.headers.build(route->fields, event_);
+    state_ = State::logging;
+    worker_.log_event(shared_from_this());
+  }
+
+  void respond(int status, std::string_view content_type, std::string_view body,
+               std::string_view extra_headers) {
+    state_ = State::writing;
+    if (!keep_alive_ || worker_.stopping()) keep_alive_ = false;
+    out_.clear();
+    out_.append("HTTP/1.1 ").append(std::to_string(status)).push_back(' ');
+    auto reason =
+        boost::beast::http::obsolete_reason(static_cast<boost::beast::http::status>(status));
+    out_.append(reason.data(), reason.size()).append("\r\nServer: questlog\r\n");
+    out_.append(worker_.date());
+    out_.append("Content-Type: ").append(content_type).append("\r\n");
+    out_.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
+    out_.append(extra_headers);
+    if (!keep_alive_)
+      out_.append("Connection: close\r\n");
+    else if (head_.version == 10)
+      out_.append("Connection: keep-alive\r\n");
+    out_.append("\r\n");
+    if (!head_only_) out_.append(body);
+    deadline_ = worker_.now() + worker_.shared().options.read_timeout;
+    asio::async_write(socket_, asio::buffer(out_),
+                      [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+                        self->on_written(ec);
+                      });
+  }
+
+  void on_written(const boost::system::error_code& ec) {
+    if (state_ == State::closed) return;
+    if (ec || !keep_alive_) return close();
+    deadline_ = worker_.now() + worker_.shared().options.idle_timeout;
+    next_request();
+  }
+
+  Worker& worker_;
+  tcp::socket socket_;
+  std::vector<char> buf_;
+  size_t begin_ = 0, end_ = 0;  // unparsed bytes are buf_[begin_, end_)
+  RequestHead head_;
+  std::optional<RequestParser> parser_;
+  bool started_ = false;  // the parser has taken bytes of the current request
+  const Route* route_ = nullptr;
+  std::string event_;
+  std::string out_;
+  bool keep_alive_ = true;
+  bool head_only_ = false;
+  State state_ = State::reading;
+  Clock::time_point deadline_;
+
+ public:
+  size_t index_in_worker = 0;
+};
+
+Status Worker::bind(const tcp::endpoint& ep) {
+  boost::system::error_code ec;
+  acceptor_.open(ep.protocol(), ec);
+  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) {
+    int one = 1;
+    if (::setsockopt(acceptor_.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+      return errno_status("setsockopt SO_REUSEPORT", errno);
+  }
+  if (!ec) acceptor_.bind(ep, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    std::ostringstream os;
+    os << ep;
+    return Status::error(Errc::io_error, "cannot listen on " + os.str() + ": " + ec.message());
+  }
+  return Status();
+}
+
+void Worker::start() {
+  accept();
+  sweep();
+}
+
+void Worker::accept() {
+  acceptor_.async_accept([this](const boost::system::error_code& ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || stopping_) return;
+    if (ec) {  // out of descriptors, say: back off a little rather than spin
+      auto t = std::make_shared<asio::steady_timer>(ioc_, std::chrono::milliseconds(50));
+      t->async_wait([this, t](const boost::system::error_code&) {
+        if (!stopping_) accept();
+      });
+      return;
+    }
+    if (shared_.connections.fetch_add(1) >= shared_.options.max_connections) {
+      shared_.connections.fetch_sub(1);
+      static constexpr std::string_view kFull =
+          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+          "Content-Length: 53\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
+          "Service Unavailable: too many connections; retry later\n";
+      boost::system::error_code ignored;
+      socket.non_blocking(true, ignored);
+      socket.write_some(asio::buffer(kFull), ignored);
+      socket.close(ignored);
+    } else {
+      boost::system::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      std::make_shared<Connection>(*this, std::move(socket))->start();
+    }
+    accept();
+  });
+}
+
+void Worker::add(Connection* c) {
+  c->index_in_worker = connections_.size();
+  connections_.push_back(c);
+}
+
+void Worker::remove(Connection* c) {
+  size_t i = c->index_in_worker;
+  connections_[i] = connections_.back();
+  connections_[i]->index_in_worker = i;
+  connections_.pop_back();
+  shared_.connections.fetch_sub(1);
+}
+
+void Worker::sweep() {
+  now_ = Clock::now();
+  date_ = date_header();
+  if (stopping_ && now_ >= stop_deadline_) {
+    for (size_t i = connections_.size(); i-- > 0;) connections_[i]->close();
+  }
+  // check_deadline may close a connection, which leaves the list when its last
+  // handler is done, never during this loop.
+  for (Connection* c : connections_) c->check_deadline(now_);
+  if (stopping_ && connections_.empty()) return;
+  sweep_.expires_after(std::chrono::seconds(1));
+  sweep_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) sweep();
+  });
+}
+
+void Worker::stop() {
+  asio::post(ioc_, [this] {
+    if (stopping_) return;
+    stopping_ = true;
+    stop_deadline_ = Clock::now() + shared_.options.stop_timeout;
+    boost::system::error_code ec;
+    acceptor_.close(ec);
+    for (Connection* c : connections_) c->begin_stop();
+    sweep_.cancel();
+    sweep();
+  });
+}
+
+void Worker::log_event(std::shared_ptr<Connection> c) {
+  batch_.push_back(std::move(c));
+  if (flush_posted_) return;
+  flush_posted_ = true;
+  // Runs after the handlers that are ready now, so one append carries every
+  // event this round of the loop produced.
+  asio::post(ioc_, [this] { flush(); });
+}
+
+void Worker::flush() {
+  flush_posted_ = false;
+  batch_events_.clear();
+  for (auto& c : batch_) batch_events_.push_back(c->event());
+  auto waiting = std::make_shared<std::vector<std::shared_ptr<Connection>>>(std::move(batch_));
+  batch_.clear();
+  // A tracked executor keeps run() going until the acknowledgement is answered.
+  auto ex = asio::prefer(ioc_.get_executor(), asio::execution::outstanding_work.tracked);
+  shared_.log.append(batch_events_, [ex, waiting](const Status& s) {
+    auto answer = [waiting, s] {
+      for (auto& c : *waiting) c->on_logged(s);
+    };
+    if (ex.running_in_this_thread())
+      answer();
+    else
+      asio::post(ex, answer);
+  });
+}
+
+struct Server::Impl {
+  Shared shared;
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::vector<std::thread> threads;
+};
+
+Server::Server(ServerOptions options, RouteTable routes, log::EventLog& log)
+    : impl_(new Impl{Shared{std::move(options), std::move(routes), log, {}}, {}, {}}) {
+  unsigned n = impl_->shared.options.threads;
+  if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < n; ++i)
+    impl_->workers.push_back(std::make_unique<Worker>(impl_->shared));
+}
+
+Server::~Server() = default;
+
+Status Server::listen() {
+  auto ep = parse_listen(impl_->shared.options.listen);
+  if (!ep.ok()) return ep.status();
+  tcp::endpoint at = *ep;
+  for (auto& w : impl_->workers) {
+    Status s = w->bind(at);
+    if (!s.ok()) return s;
+    at = w->local_endpoint();  // port 0: the others join the port the first one got
+  }
+  return Status();
+}
+
+std::string Server::local_address() const {
+  std::ostringstream os;
+  os << impl_->workers.front()->local_endpoint();
+  return os.str();
+}
+
+void Server::run() {
+  for (auto& w : impl_->workers) w->start();
+  for (size_t i = 1; i < impl_->workers.size(); ++i)
+    impl_->threads.emplace_back([w = impl_->workers[i].get()] { w->run(); });
+  impl_->workers.front()->run();
+  for (auto& t : impl_->threads) t.join();
+  impl_->threads.clear();
+}
+
+void Server::stop() {
+  for (auto& w : impl_->workers) w->stop();
+}
+
+}  // namespace questlog::http
