@@ -1,0 +1,130 @@
+#include "log/embedded/embedded_event_log.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <atomic>
+#include <filesystem>
+#include <future>
+#include <string>
+#include <vector>
+
+#include "log/embedded/log_reader.h"
+
+namespace questlog::log::embedded {
+namespace {
+
+class EmbeddedEventLogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/questlog-eventlog-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::unique_ptr<EmbeddedEventLog> open(EventLogOptions o) {
+    WriterOptions wo;
+    wo.dir = dir_;
+    auto w = LogWriter::open(wo);
+    EXPECT_TRUE(w.ok()) << w.status().message();
+    return std::make_unique<EmbeddedEventLog>(std::move(w).value(), o);
+  }
+
+  std::vector<std::string> read_all() {
+    std::vector<std::string> out;
+    auto r = LogReader::open(dir_);
+    EXPECT_TRUE(r.ok());
+    Record rec;
+    for (;;) {
+      auto more = (*r)->next(rec);
+      EXPECT_TRUE(more.ok());
+      if (!more.ok() || !*more) break;
+      out.emplace_back(rec.value);
+    }
+    return out;
+  }
+
+  std::filesystem::path dir_;
+};
+
+TEST_F(EmbeddedEventLogTest, WriteDurabilityAcknowledgesInlineAfterTheWrite) {
+  auto log = open({});
+  std::vector<std::string_view> events{"{\"a\":1}", "{\"b\":2}"};
+  bool acked = false;
+  log->append(events, [&](const Status& s) {
+    EXPECT_TRUE(s.ok());
+    acked = true;
+  });
+  EXPECT_TRUE(acked);
+  EXPECT_EQ(read_all(), (std::vector<std::string>{"{\"a\":1}", "{\"b\":2}"}));
+  EXPECT_TRUE(log->close().ok());
+}
+
+TEST_F(EmbeddedEventLogTest, FsyncDurabilityAcknowledgesEveryAppendAfterAGroupCommit) {
+  EventLogOptions o;
+  o.durability = Durability::fsync;
+  o.fault_sync_delay = std::chrono::milliseconds(20);
+  auto log = open(o);
+  std::atomic<int> acked{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 25; ++i) {
+        std::string e = "{\"t\":" + std::to_string(t) + ",\"i\":" + std::to_string(i) + "}";
+        std::string_view v = e;
+        std::promise<Status> done;
+        log->append(std::span(&v, 1), [&](const Status& s) { done.set_value(s); });
+        EXPECT_TRUE(done.get_future().get().ok());
+        ++acked;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(acked.load(), 100);
+  EXPECT_EQ(read_all().size(), 100u);
+  EXPECT_TRUE(log->close().ok());
+}
+
+TEST_F(EmbeddedEventLogTest, FsyncBacklogPastTheBoundIsBusyAndNotLogged) {
+  EventLogOptions o;
+  o.durability = Durability::fsync;
+  o.max_unsynced_events = 2;
+  o.fault_sync_delay = std::chrono::milliseconds(300);
+  auto log = open(o);
+  std::vector<std::promise<Status>> done(5);
+  for (int i = 0; i < 5; ++i) {
+    std::string_view v = i == 0 ? "e0" : i == 1 ? "e1" : i == 2 ? "e2" : i == 3 ? "e3" : "e4";
+    log->append(std::span(&v, 1), [&, i](const Status& s) { done[i].set_value(s); });
+  }
+  int ok = 0, busy = 0;
+  for (auto& d : done) {
+    Status s = d.get_future().get();
+    if (s.ok()) ++ok;
+    if (s.code() == Errc::busy) ++busy;
+  }
+  EXPECT_EQ(ok, 2);
+  EXPECT_EQ(busy, 3);
+  EXPECT_EQ(read_all(), (std::vector<std::string>{"e0", "e1"}));
+  EXPECT_TRUE(log->close().ok());
+}
+
+TEST_F(EmbeddedEventLogTest, CloseAnswersEveryPendingAcknowledgement) {
+  EventLogOptions o;
+  o.durability = Durability::fsync;
+  o.fault_sync_delay = std::chrono::milliseconds(100);
+  auto log = open(o);
+  std::atomic<int> answered{0};
+  for (int i = 0; i < 10; ++i) {
+    std::string_view v = "x";
+    log->append(std::span(&v, 1), [&](const Status& s) {
+      EXPECT_TRUE(s.ok());
+      ++answered;
+    });
+  }
+  EXPECT_TRUE(log->close().ok());
+  EXPECT_EQ(answered.load(), 10);
+}
+
+}  // namespace
+}  // namespace questlog::log::embedded
