@@ -1,0 +1,330 @@
+"""Shared fixtures for the questlog integration tests.
+
+Every test talks to a real `questlog serve` process on 127.0.0.1 with a port the
+kernel picks (--listen 127.0.0.1:0) and its own temporary --data directory. The
+binary comes from $QUESTLOG_BIN, else <repo>/build/questlog (what `make test`
+builds). Every process a test starts is killed by pid in teardown, and every
+wait is bounded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SERVING_RE = re.compile(r"questlog: serving http://127\.0\.0\.1:(\d+) ")
+
+DEFAULT_BODY = b"This is the default response!\n"
+SWORD_BODY = b"Sword Purchased!\n"
+KNIFE_BODY = b"Knife Purchased!\n"
+HTML = "text/html; charset=utf-8"
+
+
+def questlog_bin() -> str:
+    return os.environ.get("QUESTLOG_BIN") or str(REPO / "build" / "questlog")
+
+
+@pytest.fixture(scope="session")
+def bin_path() -> str:
+    path = questlog_bin()
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"questlog binary not found or not executable: {path} (set QUESTLOG_BIN)")
+    return path
+
+
+# --------------------------------------------------------------------------- processes
+
+
+class Server:
+    """One `questlog serve` process; stderr is collected by a reader thread."""
+
+    def __init__(self, bin_path: str, data: Path, args: list[str]):
+        self.data = data
+        self.args = args
+        listen = [] if "--listen" in args else ["--listen", "127.0.0.1:0"]
+        self.cmd = [bin_path, "serve", *listen, "--data", str(data), *args]
+        self.proc = subprocess.Popen(
+            self.cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        self.pid = self.proc.pid
+        self._stderr: list[str] = []
+        self._lock = threading.Lock()
+        self._port_ready = threading.Event()
+        self.port: int | None = None
+        self._reader = threading.Thread(target=self._read_stderr, daemon=True)
+        self._reader.start()
+
+    def _read_stderr(self) -> None:
+        for raw in self.proc.stderr:
+            line = raw.decode("utf-8", "replace")
+            with self._lock:
+                self._stderr.append(line)
+            m = SERVING_RE.search(line)
+            if m and self.port is None:
+                self.port = int(m.group(1))
+                self._port_ready.set()
+        self._port_ready.set()  # EOF: the process ended
+
+    @property
+    def stderr(self) -> str:
+        with self._lock:
+            return "".join(self._stderr)
+
+    def wait_ready(self, timeout: float = 10.0) -> int:
+        self._port_ready.wait(timeout)
+        if self.port is None:
+            rc = self.proc.poll()
+            raise AssertionError(
+                f"server did not announce its port (rc={rc}); stderr:\n{self.stderr}"
+            )
+        return self.port
+
+    @property
+    def addr(self) -> tuple[str, int]:
+        return ("127.0.0.1", self.port)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def signal(self, sig: int) -> None:
+        if self.proc.poll() is None:
+            os.kill(self.pid, sig)
+
+    def wait(self, timeout: float) -> int:
+        rc = self.proc.wait(timeout=timeout)
+        self._reader.join(timeout=2)
+        return rc
+
+    def kill9(self) -> None:
+        if self.proc.poll() is None:
+            os.kill(self.pid, signal.SIGKILL)
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        self._reader.join(timeout=2)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def procs():
+    """Every process started through this list is killed by pid at teardown."""
+    started: list = []
+    yield started
+    for p in started:
+        proc = p.proc if isinstance(p, Server) else p
+        if proc.poll() is None:
+            try:
+                os.kill(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                try:
+                    stream.close()
+                except Exception:
+                    pass
+
+
+@pytest.fixture
+def start_server(bin_path, data_dir, procs):
+    """start_server(*args, data=None, wait=True) -> Server (ready, port known)."""
+
+    def start(*args: str, data: Path | None = None, wait: bool = True) -> Server:
+        s = Server(bin_path, data or data_dir, list(args))
+        procs.append(s)
+        if wait:
+            s.wait_ready()
+        return s
+
+    return start
+
+
+@pytest.fixture
+def server(start_server) -> Server:
+    """A server on the built-in routes with two event loops."""
+    return start_server("--threads", "2")
+
+
+# --------------------------------------------------------------------------- tail
+
+
+def run_questlog(bin_path: str, *args: str, timeout: float = 10.0) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [bin_path, *args], stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout
+    )
+
+
+def tail_lines(bin_path: str, data: Path, *args: str, timeout: float = 8.0) -> list[bytes]:
+    """`questlog tail --data DATA -e ARGS`, asserting success; the lines as bytes."""
+    try:
+        r = run_questlog(bin_path, "tail", "--data", str(data), "-e", *args, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        segs = sorted((p.name, p.stat().st_size) for p in Path(data).glob("*/*/*.log"))
+        raise AssertionError(
+            f"`tail -e {' '.join(args)}` did not exit at the end of the log within {timeout}s "
+            f"(printed {len((e.stdout or b'').splitlines())} lines so far); segments: {segs[-3:]}"
+        ) from None
+    assert r.returncode == 0, f"tail failed rc={r.returncode}: {r.stderr!r}"
+    assert r.stdout == b"" or r.stdout.endswith(b"\n"), r.stdout[-200:]
+    return r.stdout.splitlines()
+
+
+def tail_events(bin_path: str, data: Path, *args: str) -> list[dict]:
+    return [json.loads(line.decode("utf-8")) for line in tail_lines(bin_path, data, *args)]
+
+
+def assert_nothing_logged(bin_path: str, server, before: int = 0) -> None:
+    """Asserts that nothing was logged beyond `before` events, and that the server
+    still serves: one probe request must become the only new event. (Probing
+    instead of reading an empty log keeps this independent of `tail -e` on an
+    empty log, which test_tail covers on its own.)"""
+    probe = get(server.addr, "/", extra=b"X-Probe: after\r\n")
+    assert probe.status == 200 and probe.body == DEFAULT_BODY, probe
+    events = tail_events(bin_path, server.data)
+    assert len(events) == before + 1, events[before:]
+    assert events[-1].get("X-Probe") == "after", events[-1]
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.05, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = predicate()
+        if v:
+            return v
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+# --------------------------------------------------------------------------- raw HTTP
+
+
+class Response:
+    def __init__(self, version: str, status: int, reason: str, headers: list[tuple[str, str]], body: bytes):
+        self.version = version
+        self.status = status
+        self.reason = reason
+        self.headers = headers
+        self.body = body
+
+    def header(self, name: str) -> str | None:
+        for k, v in self.headers:
+            if k.lower() == name.lower():
+                return v
+        return None
+
+    def __repr__(self) -> str:
+        return f"<Response {self.status} {self.headers} {self.body[:80]!r}>"
+
+
+class RawConn:
+    """A raw TCP connection that reads HTTP/1.x responses off a buffered stream."""
+
+    def __init__(self, addr: tuple[str, int], timeout: float = 5.0):
+        self.sock = socket.create_connection(addr, timeout=timeout)
+        self.buf = b""
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def _fill(self) -> bool:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            return False
+        self.buf += chunk
+        return True
+
+    def read_until(self, marker: bytes) -> bytes:
+        while marker not in self.buf:
+            if not self._fill():
+                raise EOFError(f"connection closed before {marker!r}; got {self.buf!r}")
+        i = self.buf.index(marker) + len(marker)
+        out, self.buf = self.buf[:i], self.buf[i:]
+        return out
+
+    def read_exact(self, n: int) -> bytes:
+        while len(self.buf) < n:
+            if not self._fill():
+                raise EOFError(f"connection closed with {len(self.buf)} of {n} bytes")
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def read_response(self, head_request: bool = False) -> Response:
+        head = self.read_until(b"\r\n\r\n").decode("latin-1")
+        lines = head.split("\r\n")
+        version, status, *reason = lines[0].split(" ", 2)
+        headers = []
+        for line in lines[1:]:
+            if line:
+                k, _, v = line.partition(":")
+                headers.append((k.strip(), v.strip()))
+        resp = Response(version, int(status), reason[0] if reason else "", headers, b"")
+        length = resp.header("Content-Length")
+        if not head_request and length is not None:
+            resp.body = self.read_exact(int(length))
+        return resp
+
+    def is_closed(self, timeout: float = 3.0) -> bool:
+        """True if the peer closes (EOF or reset) within timeout with no more data."""
+        self.sock.settimeout(timeout)
+        try:
+            chunk = self.sock.recv(65536)
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except socket.timeout:
+            return False
+        if chunk:
+            self.buf += chunk
+            return False
+        return True
+
+    def close(self) -> None:
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def raw_exchange(addr, data: bytes, timeout: float = 5.0, head_request: bool = False) -> Response:
+    with RawConn(addr, timeout) as c:
+        c.send(data)
+        return c.read_response(head_request=head_request)
+
+
+def get(addr, path: str = "/", host: str = "t.example", extra: bytes = b"", timeout: float = 5.0) -> Response:
+    req = f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n".encode() + extra + b"\r\n"
+    return raw_exchange(addr, req, timeout)
+
+
+def serves_normally(addr) -> bool:
+    r = get(addr, "/")
+    return r.status == 200 and r.body == DEFAULT_BODY
