@@ -43,11 +43,14 @@ class LogWriter {
   // When it returns ok the records are in the operating system's page cache: they
   // survive a crash of this process, not of the machine, and readers in other
   // processes can see them. On failure none of the batch is visible: the segment
-  // is cut back to where it was, and the next append may succeed.
+  // is cut back to where it was, and the next append may succeed. (A reader that
+  // polled during the failed write may already have returned part of it; the next
+  // append reuses those offsets.)
   Result<int64_t> append(std::span<const std::string_view> values, int64_t timestamp_ms);
 
   // Makes every record appended before the call durable (fdatasync). Thread-safe,
-  // and may run while another thread appends.
+  // and may run while another thread appends. Once an fsync has failed, this and
+  // every later sync() and segment roll fail: the kernel may have dropped the data.
   Status sync();
 
   // Offset the next append will get.

@@ -1,0 +1,100 @@
+// The parts of a partition directory that LogWriter and LogReader share: its
+// segment files, and a sequential, checksum-verifying reader of one segment.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "log/embedded/format.h"
+#include "log/record.h"
+#include "util/status.h"
+
+namespace questlog::log::embedded {
+
+// An open file descriptor, closed when this goes away.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd();
+  Fd(Fd&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  Fd& operator=(Fd&& other) noexcept;
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+
+  int get() const { return fd_; }
+
+ private:
+  int fd_ = -1;
+};
+
+// open(2) as a value: Errc::not_found when the file (or a parent) is missing,
+// Errc::io_error for anything else, each message naming `path`.
+Result<Fd> open_file(const std::filesystem::path& path, int flags, unsigned mode = 0644);
+
+struct SegmentFile {
+  int64_t base_offset = 0;  // offset of the segment's first record
+  std::filesystem::path path;
+};
+
+inline SegmentFile segment_in(const std::filesystem::path& dir, int64_t base_offset) {
+  return {base_offset, dir / format::segment_file_name(base_offset)};
+}
+
+// The segment files in `dir` by increasing base offset; other files are ignored.
+// Errc::not_found when `dir` does not exist.
+Result<std::vector<SegmentFile>> list_segments(const std::filesystem::path& dir);
+
+// Reads one segment's records in order, through a large buffer, accepting a
+// record only when it is whole, its checksum matches and its offset is the next
+// one. May run while a writer appends to the file: whatever follows the last
+// accepted record is read again on the next call, so a record that was torn or
+// missing then is seen once it is complete.
+class SegmentReader {
+ public:
+  enum class Outcome {
+    record,        // `out` holds the next record
+    end,           // the file ends after the last accepted record
+    truncated,     // the file ends inside a record
+    bad_length,    // a length field above format::kMaxPayload
+    bad_checksum,  // a whole record whose checksum does not match
+    bad_offset,    // a record whose offset is not the next one
+  };
+
+  // Opens `file` read-only; reading starts at its first byte.
+  static Result<SegmentReader> open(SegmentFile file);
+
+  // On Outcome::record, `out.value` points into this reader's buffer and stays
+  // valid until the next call. Any other outcome leaves `out` alone and the
+  // reader where it was. Errors are failed reads.
+  Result<Outcome> read(Record& out);
+
+  const SegmentFile& file() const { return file_; }
+  // Bytes of the file covered by the records accepted so far.
+  uint64_t position() const { return position_; }
+  // Offset the next record must carry.
+  int64_t next_offset() const { return next_offset_; }
+
+  // One line about a non-record outcome, naming the file and byte position.
+  std::string describe(Outcome outcome) const;
+
+ private:
+  SegmentReader(SegmentFile file, Fd fd);
+  // Makes `n` bytes from position_ available in buffer_; false when the file ends first.
+  Result<bool> fill(size_t n);
+  const char* at_position() const { return buffer_.data() + (position_ - buffer_start_); }
+  Outcome reject(Outcome outcome);
+
+  SegmentFile file_;
+  Fd fd_;
+  std::vector<char> buffer_;  // holds file bytes [buffer_start_, buffer_start_ + buffered_)
+  uint64_t buffer_start_ = 0;
+  size_t buffered_ = 0;
+  uint64_t position_ = 0;
+  int64_t next_offset_ = 0;
+  format::RecordHeader rejected_;  // header of the record behind the last bad outcome
+};
+
+}  // namespace questlog::log::embedded
