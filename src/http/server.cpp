@@ -83,10 +83,9 @@ struct Shared {
 // One event loop: its thread, listening socket and connections.
 class Worker {
  public:
-  explicit Worker(Shared& shared) : shared_(shared), acceptor_(ioc_), sweep_(ioc_) {}
+  explicit Worker(Shared& shared) : shared_(shared), sweep_(ioc_) {}
 
-  Status bind(const tcp::endpoint& ep);
-  void start();
+  void start() { sweep(); }
   void run() { ioc_.run(); }
   void stop();  // thread-safe
 
@@ -99,16 +98,16 @@ class Worker {
   const std::string& date() const { return date_; }
   Clock::time_point now() const { return now_; }
   bool stopping() const { return stopping_; }
-  tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
+  asio::io_context& io_context() { return ioc_; }
+  // Serves a connection accepted elsewhere. Thread-safe.
+  void adopt(tcp::socket socket);
 
  private:
-  void accept();
   void sweep();
   void flush();
 
   Shared& shared_;
   asio::io_context ioc_{1};
-  tcp::acceptor acceptor_;
   asio::steady_timer sweep_;
   std::vector<Connection*> connections_;
   std::vector<std::shared_ptr<Connection>> batch_;  // events of this round, not yet appended
@@ -316,58 +315,91 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t index_in_worker = 0;
 };
 
-Status Worker::bind(const tcp::endpoint& ep) {
-  boost::system::error_code ec;
-  acceptor_.open(ep.protocol(), ec);
-  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) {
-    int one = 1;
-    if (::setsockopt(acceptor_.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
-      return errno_status("setsockopt SO_REUSEPORT", errno);
-  }
-  if (!ec) acceptor_.bind(ep, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    std::ostringstream os;
-    os << ep;
-    return Status::error(Errc::io_error, "cannot listen on " + os.str() + ": " + ec.message());
-  }
-  return Status();
-}
-
-void Worker::start() {
-  accept();
-  sweep();
-}
-
-void Worker::accept() {
-  acceptor_.async_accept([this](const boost::system::error_code& ec, tcp::socket socket) {
-    if (ec == asio::error::operation_aborted || stopping_) return;
-    if (ec) {  // out of descriptors, say: back off a little rather than spin
-      auto t = std::make_shared<asio::steady_timer>(ioc_, std::chrono::milliseconds(50));
-      t->async_wait([this, t](const boost::system::error_code&) {
-        if (!stopping_) accept();
-      });
-      return;
-    }
-    if (shared_.connections.fetch_add(1) >= shared_.options.max_connections) {
-      shared_.connections.fetch_sub(1);
-      static constexpr std::string_view kFull =
-          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
-          "Content-Length: 53\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
-          "Service Unavailable: too many connections; retry later\n";
-      boost::system::error_code ignored;
-      socket.non_blocking(true, ignored);
-      socket.write_some(asio::buffer(kFull), ignored);
-      socket.close(ignored);
-    } else {
-      boost::system::error_code ignored;
-      socket.set_option(tcp::no_delay(true), ignored);
-      std::make_shared<Connection>(*this, std::move(socket))->start();
-    }
-    accept();
+void Worker::adopt(tcp::socket socket) {
+  asio::post(ioc_, [this, socket = std::move(socket)]() mutable {
+    if (stopping_) return;
+    boost::system::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    std::make_shared<Connection>(*this, std::move(socket))->start();
   });
 }
+
+// The one listening socket. It accepts on the first event loop and hands each
+// connection to the loops in turn. (Not SO_REUSEPORT: that would let a second
+// server on the same port silently take half the traffic.)
+class Listener {
+ public:
+  Listener(Shared& shared, std::vector<std::unique_ptr<Worker>>& workers)
+      : shared_(shared), workers_(workers), acceptor_(workers.front()->io_context()) {}
+
+  Status bind(const tcp::endpoint& ep) {
+    boost::system::error_code ec;
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(ep, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      std::ostringstream os;
+      os << ep;
+      return Status::error(Errc::io_error, "cannot listen on " + os.str() + ": " + ec.message());
+    }
+    return Status();
+  }
+
+  tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
+
+  void start() { accept(); }
+
+  // Thread-safe.
+  void stop() {
+    asio::post(acceptor_.get_executor(), [this] {
+      stopping_ = true;
+      boost::system::error_code ec;
+      acceptor_.close(ec);
+    });
+  }
+
+ private:
+  void accept() {
+    Worker& next = *workers_[next_++ % workers_.size()];
+    acceptor_.async_accept(
+        next.io_context(), [this, &next](const boost::system::error_code& ec, tcp::socket socket) {
+          if (ec == asio::error::operation_aborted || stopping_) return;
+          if (ec) {  // out of descriptors, say: back off a little rather than spin
+            auto t = std::make_shared<asio::steady_timer>(acceptor_.get_executor(),
+                                                          std::chrono::milliseconds(50));
+            t->async_wait([this, t](const boost::system::error_code&) {
+              if (!stopping_) accept();
+            });
+            return;
+          }
+          if (shared_.connections.fetch_add(1) >= shared_.options.max_connections) {
+            shared_.connections.fetch_sub(1);
+            refuse(socket);
+          } else {
+            next.adopt(std::move(socket));
+          }
+          accept();
+        });
+  }
+
+  static void refuse(tcp::socket& socket) {
+    static constexpr std::string_view kFull =
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        "Content-Length: 53\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
+        "Service Unavailable: too many connections; retry later\n";
+    boost::system::error_code ignored;
+    socket.non_blocking(true, ignored);
+    socket.write_some(asio::buffer(kFull), ignored);
+    socket.close(ignored);
+  }
+
+  Shared& shared_;
+  std::vector<std::unique_ptr<Worker>>& workers_;
+  tcp::acceptor acceptor_;
+  size_t next_ = 0;
+  bool stopping_ = false;
+};
 
 void Worker::add(Connection* c) {
   c->index_in_worker = connections_.size();
@@ -380,6 +412,7 @@ void Worker::remove(Connection* c) {
   connections_[i]->index_in_worker = i;
   connections_.pop_back();
   shared_.connections.fetch_sub(1);
+  if (stopping_ && connections_.empty()) sweep_.cancel();  // nothing left to wait for
 }
 
 void Worker::sweep() {
@@ -403,11 +436,8 @@ void Worker::stop() {
     if (stopping_) return;
     stopping_ = true;
     stop_deadline_ = Clock::now() + shared_.options.stop_timeout;
-    boost::system::error_code ec;
-    acceptor_.close(ec);
     for (Connection* c : connections_) c->begin_stop();
-    sweep_.cancel();
-    sweep();
+    if (connections_.empty()) sweep_.cancel();
   });
 }
 
@@ -442,15 +472,17 @@ void Worker::flush() {
 struct Server::Impl {
   Shared shared;
   std::vector<std::unique_ptr<Worker>> workers;
+  std::unique_ptr<Listener> listener;
   std::vector<std::thread> threads;
 };
 
 Server::Server(ServerOptions options, RouteTable routes, log::EventLog& log)
-    : impl_(new Impl{Shared{std::move(options), std::move(routes), log, {}}, {}, {}}) {
+    : impl_(new Impl{Shared{std::move(options), std::move(routes), log, {}}, {}, {}, {}}) {
   unsigned n = impl_->shared.options.threads;
   if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < n; ++i)
     impl_->workers.push_back(std::make_unique<Worker>(impl_->shared));
+  impl_->listener = std::make_unique<Listener>(impl_->shared, impl_->workers);
 }
 
 Server::~Server() = default;
@@ -458,22 +490,17 @@ Server::~Server() = default;
 Status Server::listen() {
   auto ep = parse_listen(impl_->shared.options.listen);
   if (!ep.ok()) return ep.status();
-  tcp::endpoint at = *ep;
-  for (auto& w : impl_->workers) {
-    Status s = w->bind(at);
-    if (!s.ok()) return s;
-    at = w->local_endpoint();  // port 0: the others join the port the first one got
-  }
-  return Status();
+  return impl_->listener->bind(*ep);
 }
 
 std::string Server::local_address() const {
   std::ostringstream os;
-  os << impl_->workers.front()->local_endpoint();
+  os << impl_->listener->local_endpoint();
   return os.str();
 }
 
 void Server::run() {
+  impl_->listener->start();
   for (auto& w : impl_->workers) w->start();
   for (size_t i = 1; i < impl_->workers.size(); ++i)
     impl_->threads.emplace_back([w = impl_->workers[i].get()] { w->run(); });
@@ -483,6 +510,7 @@ void Server::run() {
 }
 
 void Server::stop() {
+  impl_->listener->stop();
   for (auto& w : impl_->workers) w->stop();
 }
 

@@ -19,7 +19,8 @@ namespace questlog::log::embedded {
 struct EventLogOptions {
   Durability durability = Durability::write;
   // Events appended but not yet fsynced, at most; past it append answers
-  // Errc::busy at once (serve turns that into 503 with Retry-After).
+  // Errc::busy at once (serve turns that into 503 with Retry-After). A batch
+  // larger than the bound is taken when nothing else waits.
   size_t max_unsynced_events = 65536;
   // Failure probe for tests: each group commit takes at least this long.
   std::chrono::milliseconds fault_sync_delay{0};
