@@ -14,7 +14,7 @@
 namespace questlog::log::embedded {
 
 struct WriterOptions {
-  std::filesystem::path dir;               // the partition directory; created if missing
+  std::filesystem::path dir;              // the partition directory; created if missing
   uint64_t segment_bytes = 128ull << 20;  // a segment rolls once it holds at least this many bytes
 };
 
