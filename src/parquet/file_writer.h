@@ -1,0 +1,82 @@
+// Writes one Parquet file (format 2.x) from rows of a fixed, flat schema of
+// optional columns. Streams: rows are buffered per column until a row group
+// reaches its size bound, then encoded and written, so memory stays bounded
+// whatever the number of rows.
+//
+// Why our own writer: Debian 12 packages no Arrow C++ (nor any other Parquet
+// library), and the subset we need (flat optional columns of five types) is
+// small. It is proven by pyarrow, DuckDB and Spark reading what it writes
+// (tests/integration/test_parquet_conformance.py).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/status.h"
+
+namespace questlog::parquet {
+
+enum class ColumnType {
+  string,            // BYTE_ARRAY, logical type STRING (UTF-8)
+  int64,             // INT64
+  float64,           // DOUBLE
+  boolean,           // BOOLEAN
+  timestamp_micros,  // INT64, logical type TIMESTAMP(isAdjustedToUTC=true, MICROS)
+};
+
+struct Column {
+  std::string name;
+  ColumnType type;
+};
+
+enum class Codec { uncompressed, snappy, zstd };
+
+struct WriterOptions {
+  Codec codec = Codec::snappy;                  // Spark's default
+  uint64_t row_group_bytes = 64ull << 20;       // buffered values per row group, at most
+  uint64_t page_bytes = 1ull << 20;             // data page size, about
+  uint64_t dictionary_page_bytes = 1ull << 20;  // past it a string column falls back to plain
+  std::string created_by = "questlog version 0.1.0";
+};
+
+// What the file holds, once closed.
+struct FileSummary {
+  uint64_t rows = 0;
+  uint64_t row_groups = 0;
+  uint64_t bytes = 0;
+};
+
+class FileWriter {
+ public:
+  // Creates (truncates) `path`. Every column is OPTIONAL; names must be unique.
+  static Result<std::unique_ptr<FileWriter>> create(const std::filesystem::path& path,
+                                                    std::vector<Column> schema,
+                                                    WriterOptions options = {});
+  ~FileWriter();  // a file not closed is left incomplete (the caller deletes it)
+  FileWriter(const FileWriter&) = delete;
+  FileWriter& operator=(const FileWriter&) = delete;
+
+  // One row: set each column at most once (by index in the schema), then
+  // end_row(). A column not set in a row is null. A setter whose type does not
+  // match the column's is a programming error (asserted).
+  void set_string(size_t column, std::string_view value);
+  void set_int64(size_t column, int64_t value);  // also timestamp_micros
+  void set_float64(size_t column, double value);
+  void set_boolean(size_t column, bool value);
+  Status end_row();
+
+  // Writes the last row group and the footer, fsyncs, and closes the file.
+  Result<FileSummary> close();
+
+  struct Impl;
+
+ private:
+  explicit FileWriter(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace questlog::parquet
