@@ -1,7 +1,6 @@
 #include "log/embedded/embedded_event_log.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <atomic>
 #include <filesystem>
@@ -9,20 +8,13 @@
 #include <string>
 #include <vector>
 
-#include "log/embedded/log_reader.h"
+#include "log_test_util.h"
 
 namespace questlog::log::embedded {
 namespace {
 
 class EmbeddedEventLogTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/questlog-eventlog-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   std::unique_ptr<EmbeddedEventLog> open(EventLogOptions o) {
     WriterOptions wo;
     wo.dir = dir_;
@@ -33,19 +25,12 @@ class EmbeddedEventLogTest : public ::testing::Test {
 
   std::vector<std::string> read_all() {
     std::vector<std::string> out;
-    auto r = LogReader::open(dir_);
-    EXPECT_TRUE(r.ok());
-    Record rec;
-    for (;;) {
-      auto more = (*r)->next(rec);
-      EXPECT_TRUE(more.ok());
-      if (!more.ok() || !*more) break;
-      out.emplace_back(rec.value);
-    }
+    for (auto& r : testing::read_all(dir_)) out.push_back(r.value);
     return out;
   }
 
-  std::filesystem::path dir_;
+  testing::TempDir tmp_;
+  const std::filesystem::path& dir_ = tmp_.path();
 };
 
 TEST_F(EmbeddedEventLogTest, WriteDurabilityAcknowledgesInlineAfterTheWrite) {

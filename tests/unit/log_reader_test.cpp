@@ -13,29 +13,15 @@
 
 #include "log/embedded/format.h"
 #include "log/embedded/log_writer.h"
+#include "log_test_util.h"
 
 namespace questlog::log::embedded {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A fresh directory under /tmp, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "questlog_reader_XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) std::abort();
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using testing::Owned;
+using testing::read_all;
+using testing::TempDir;
 
 std::string value_for(int64_t offset) {
   std::string v(static_cast<size_t>(offset * 37 % 300), '\0');

@@ -13,50 +13,15 @@
 #include "log/embedded/format.h"
 #include "log/embedded/log_reader.h"
 #include "log/embedded/log_writer.h"
+#include "log_test_util.h"
 
 namespace questlog::log::embedded {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A fresh directory under /tmp, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "questlog_recovery_XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) std::abort();
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-struct Owned {
-  int64_t offset;
-  int64_t timestamp_ms;
-  std::string value;
-  bool operator==(const Owned&) const = default;
-};
-
-std::vector<Owned> read_all(const fs::path& dir) {
-  std::vector<Owned> out;
-  auto reader = LogReader::open(dir);
-  EXPECT_TRUE(reader.ok()) << reader.status().message();
-  if (!reader.ok()) return out;
-  Record r;
-  for (;;) {
-    auto more = (*reader)->next(r);
-    EXPECT_TRUE(more.ok()) << more.status().message();
-    if (!more.ok() || !*more) return out;
-    out.push_back({r.offset, r.timestamp_ms, std::string(r.value)});
-  }
-}
+using testing::Owned;
+using testing::read_all;
+using testing::TempDir;
 
 std::unique_ptr<LogWriter> open_writer(const fs::path& dir, uint64_t segment_bytes = 600) {
   auto w = LogWriter::open({dir, segment_bytes});
