@@ -176,7 +176,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
  private:
-  enum class State { reading, logging, writing, closed };
+  enum class State { reading, logging, writing, draining, closed };
   static constexpr size_t kBufferSize = 16384;
 
   bool request_started() const { return started_ || begin_ < end_; }
@@ -291,9 +291,34 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void on_written(const boost::system::error_code& ec) {
     if (state_ == State::closed) return;
-    if (ec || !keep_alive_) return close();
+    if (ec) return close();
+    if (!keep_alive_) return drain();
     deadline_ = worker_.now() + worker_.shared().options.idle_timeout;
     next_request();
+  }
+
+  // Closing right after a response while the client may still be sending (the
+  // rest of a rejected request, a pipelined one) would make the kernel answer
+  // with a reset that can destroy the response before the client reads it. So:
+  // end our side, read and drop what still arrives until the client closes or
+  // the read timeout passes (nginx's "lingering close").
+  void drain() {
+    state_ = State::draining;
+    deadline_ = worker_.now() +
+                std::min(worker_.shared().options.read_timeout, std::chrono::milliseconds(2000));
+    boost::system::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    begin_ = end_ = 0;
+    discard();
+  }
+
+  void discard() {
+    socket_.async_read_some(asio::buffer(buf_), [self = shared_from_this()](
+                                                    const boost::system::error_code& ec, size_t) {
+      if (self->state_ != State::draining) return;
+      if (ec) return self->close();
+      self->discard();
+    });
   }
 
   Worker& worker_;
