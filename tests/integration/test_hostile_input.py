@@ -274,3 +274,31 @@ def test_hostile_clients_give_their_connection_slots_back(start_server, bin_path
     while not four_at_once():
         assert time.monotonic() < deadline, "connection slots leaked"
         time.sleep(0.1)
+
+
+def test_client_still_sending_a_rejected_body_reads_the_whole_413(server, bin_path):
+    """The server rejects at the header but the client keeps sending its 2 MB
+    body; the 413 must still reach it whole (no reset destroying it)."""
+    s = socket.create_connection(server.addr, timeout=5)
+    s.sendall(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 2000000\r\n\r\n")
+
+    def send_body():
+        try:
+            for _ in range(250):
+                s.sendall(b"x" * 8000)
+        except OSError:
+            pass  # the server closed its side after draining for a while
+
+    t = threading.Thread(target=send_body)
+    t.start()
+    data = b""
+    while b"\r\n\r\n" not in data or not data.endswith(b"bytes\n"):
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    t.join(timeout=10)
+    s.close()
+    assert data.startswith(b"HTTP/1.1 413 "), data[:200]
+    assert data.endswith(b"the body exceeds 1048576 bytes\n"), data[-200:]
+    assert_nothing_logged(bin_path, server)
