@@ -1,0 +1,352 @@
+#include "parquet/column_writer.h"
+
+#include <algorithm>
+#include <bit>
+#include <cassert>
+#include <cstring>
+#include <limits>
+
+#include "parquet/rle.h"
+
+namespace questlog::parquet {
+
+static_assert(std::endian::native == std::endian::little,
+              "PLAIN encoding is little-endian; this writer copies values as they are in memory");
+
+namespace {
+
+// Hash of a dictionary value: 8 bytes at a time, each mixed by a multiply
+// and a shift. Only used inside one process to place values in the table.
+inline uint64_t hash_bytes(const char* p, size_t n) {
+  uint64_t h = 0x9E3779B97F4A7C15ull ^ (n * 0xC2B2AE3D27D4EB4Full);
+  while (n >= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    h = (h ^ w) * 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 29;
+    p += 8;
+    n -= 8;
+  }
+  if (n > 0) {
+    uint64_t w = 0;
+    std::memcpy(&w, p, n);
+    h = (h ^ w) * 0x94D049BB133111EBull;
+  }
+  h ^= h >> 32;
+  h *= 0xD6E8FEB86659FD93ull;
+  h ^= h >> 32;
+  return h;
+}
+
+void put_u32(std::vector<uint8_t>& out, uint32_t v) {
+  uint8_t b[4];
+  std::memcpy(b, &v, 4);
+  out.insert(out.end(), b, b + 4);
+}
+
+template <typename T>
+void append_plain(const std::vector<T>& values, std::vector<uint8_t>& out) {
+  const auto* p = reinterpret_cast<const uint8_t*>(values.data());
+  out.insert(out.end(), p, p + values.size() * sizeof(T));
+}
+
+constexpr size_t kInitialSlots = 1024;
+
+}  // namespace
+
+// ---------------------------------------------------------------- ColumnWriter
+
+std::unique_ptr<ColumnWriter> ColumnWriter::make(const Column& column, WriteContext& ctx) {
+  switch (column.type) {
+    case ColumnType::string:
+      return std::make_unique<StringColumnWriter>(column, ctx);
+    case ColumnType::int64:
+    case ColumnType::timestamp_micros:
+      return std::make_unique<Int64ColumnWriter>(column, ctx);
+    case ColumnType::float64:
+      return std::make_unique<DoubleColumnWriter>(column, ctx);
+    case ColumnType::boolean:
+      return std::make_unique<BooleanColumnWriter>(column, ctx);
+  }
+  return nullptr;
+}
+
+ColumnWriter::ColumnWriter(const Column& column, format::Type type, WriteContext& ctx)
+    : ctx_(ctx), name_(column.name), type_(type) {}
+
+void ColumnWriter::close_page() {
+  Status s = flush_page();
+  if (!s.ok() && ctx_.error.ok()) ctx_.error = std::move(s);
+}
+
+Status ColumnWriter::emit_page(format::PageHeader& header, std::span<const uint8_t> body,
+                               std::vector<uint8_t>& out) {
+  constexpr size_t kMaxPage = std::numeric_limits<int32_t>::max();
+  if (body.size() > kMaxPage) {
+    return Status::error(Errc::invalid_argument, "parquet: column " + name_ + ": page of " +
+                                                     std::to_string(body.size()) +
+                                                     " bytes is too large");
+  }
+  Result<std::span<const uint8_t>> packed = ctx_.compressor.compress(body);
+  if (!packed.ok()) return packed.status();
+  if (packed->size() > kMaxPage) {
+    return Status::error(Errc::invalid_argument,
+                         "parquet: column " + name_ + ": compressed page is too large");
+  }
+  header.uncompressed_page_size = static_cast<int32_t>(body.size());
+  header.compressed_page_size = static_cast<int32_t>(packed->size());
+  size_t start = out.size();
+  format::serialize(header, out);
+  auto header_size = static_cast<int64_t>(out.size() - start);
+  out.insert(out.end(), packed->begin(), packed->end());
+  uncompressed_bytes_ += header_size + static_cast<int64_t>(body.size());
+  compressed_bytes_ += header_size + static_cast<int64_t>(packed->size());
+  return {};
+}
+
+Status ColumnWriter::flush_page() {
+  if (levels_.empty()) return {};
+  std::vector<uint8_t>& page = ctx_.page;
+  page.clear();
+  page.resize(4);
+  rle::encode(levels_.data(), levels_.size(), 1, page);
+  auto levels_size = static_cast<uint32_t>(page.size() - 4);
+  std::memcpy(page.data(), &levels_size, 4);
+  format::Encoding encoding = encode_values(page);
+
+  format::PageHeader header;
+  header.type = format::PageType::data_page;
+  format::DataPageHeader data;
+  data.num_values = static_cast<int32_t>(levels_.size());
+  data.encoding = encoding;
+  header.data_page_header = data;
+  size_t before = pages_.size();
+  Status s = emit_page(header, page, pages_);
+
+  num_values_ += static_cast<int64_t>(levels_.size());
+  if (encoding == format::Encoding::rle_dictionary) {
+    ++dictionary_pages_;
+  } else {
+    ++plain_pages_;
+  }
+  levels_.clear();
+  ctx_.buffered_bytes -= open_bytes_;
+  ctx_.buffered_bytes += pages_.size() - before;
+  open_bytes_ = 0;
+  return s;
+}
+
+Status ColumnWriter::write_chunk(OutputFile& file, format::ColumnChunk* chunk) {
+  if (Status s = flush_page(); !s.ok()) return s;
+  dictionary_.clear();
+  if (Status s = dictionary_page(dictionary_); !s.ok()) return s;
+
+  format::ColumnMetaData& m = chunk->meta_data;
+  m.type = type_;
+  m.path_in_schema = {name_};
+  m.codec = ctx_.compressor.thrift_codec();
+  m.num_values = num_values_;
+  m.total_uncompressed_size = uncompressed_bytes_;
+  m.total_compressed_size = compressed_bytes_;
+  m.statistics = statistics(null_count_);
+  m.encodings.clear();
+  m.encoding_stats.clear();
+  if (!dictionary_.empty() || plain_pages_ > 0) m.encodings.push_back(format::Encoding::plain);
+  m.encodings.push_back(format::Encoding::rle);
+  if (dictionary_pages_ > 0) m.encodings.push_back(format::Encoding::rle_dictionary);
+  if (!dictionary_.empty()) {
+    m.encoding_stats.push_back({format::PageType::dictionary_page, format::Encoding::plain, 1});
+  }
+  if (dictionary_pages_ > 0) {
+    m.encoding_stats.push_back(
+        {format::PageType::data_page, format::Encoding::rle_dictionary, dictionary_pages_});
+  }
+  if (plain_pages_ > 0) {
+    m.encoding_stats.push_back(
+        {format::PageType::data_page, format::Encoding::plain, plain_pages_});
+  }
+
+  if (!dictionary_.empty()) {
+    m.dictionary_page_offset = static_cast<int64_t>(file.offset());
+    if (Status s = file.append(dictionary_); !s.ok()) return s;
+  } else {
+    m.dictionary_page_offset.reset();
+  }
+  m.data_page_offset = static_cast<int64_t>(file.offset());
+  if (Status s = file.append(pages_); !s.ok()) return s;
+
+  pages_.clear();
+  null_count_ = 0;
+  num_values_ = 0;
+  uncompressed_bytes_ = 0;
+  compressed_bytes_ = 0;
+  plain_pages_ = 0;
+  dictionary_pages_ = 0;
+  reset_chunk();
+  return {};
+}
+
+// ---------------------------------------------------------- StringColumnWriter
+
+StringColumnWriter::StringColumnWriter(const Column& column, WriteContext& ctx)
+    : ColumnWriter(column, format::Type::byte_array, ctx) {
+  slots_.assign(kInitialSlots, Slot{0, kEmpty});
+}
+
+void StringColumnWriter::add(std::string_view v) {
+  if (!fallback_) {
+    uint32_t index;
+    if (find_or_insert(v, &index)) {
+      levels_.push_back(1);
+      indices_.push_back(index);
+      added(1 + sizeof index);
+      return;
+    }
+    // The dictionary is full: what is buffered stays dictionary-encoded, the
+    // rest of this chunk is plain.
+    close_page();
+    fallback_ = true;
+  }
+  levels_.push_back(1);
+  put_u32(plain_, static_cast<uint32_t>(v.size()));
+  plain_.insert(plain_.end(), v.begin(), v.end());
+  plain_stats_.update(v);
+  added(1 + 4 + v.size());
+}
+
+bool StringColumnWriter::find_or_insert(std::string_view v, uint32_t* index) {
+  uint64_t h = hash_bytes(v.data(), v.size());
+  auto tag = static_cast<uint32_t>(h >> 32);
+  size_t mask = slots_.size() - 1;
+  for (size_t i = h & mask;; i = (i + 1) & mask) {
+    Slot& slot = slots_[i];
+    if (slot.index == kEmpty) {
+      size_t bytes = 4 + v.size();
+      if (dict_.size() + bytes > ctx_.options.dictionary_page_bytes) return false;
+      auto n = static_cast<uint32_t>(entries_.size());
+      put_u32(dict_, static_cast<uint32_t>(v.size()));
+      entries_.push_back({static_cast<uint32_t>(dict_.size()), static_cast<uint32_t>(v.size())});
+      dict_.insert(dict_.end(), v.begin(), v.end());
+      ctx_.buffered_bytes += bytes;
+      slot = {tag, n};
+      if (entries_.size() * 2 > slots_.size()) grow_table();
+      *index = n;
+      return true;
+    }
+    if (slot.hash == tag && entry(slot.index) == v) {
+      *index = slot.index;
+      return true;
+    }
+  }
+}
+
+void StringColumnWriter::grow_table() {
+  std::vector<Slot> old;
+  old.swap(slots_);
+  slots_.assign(old.size() * 2, Slot{0, kEmpty});
+  size_t mask = slots_.size() - 1;
+  for (const Slot& s : old) {
+    if (s.index == kEmpty) continue;
+    std::string_view v = entry(s.index);
+    size_t i = hash_bytes(v.data(), v.size()) & mask;
+    while (slots_[i].index != kEmpty) i = (i + 1) & mask;
+    slots_[i] = s;
+  }
+}
+
+format::Encoding StringColumnWriter::encode_values(std::vector<uint8_t>& out) {
+  if (!plain_.empty() || indices_.empty()) {
+    // Plain page (or a page of nulls only, which needs no dictionary).
+    assert(indices_.empty());
+    out.insert(out.end(), plain_.begin(), plain_.end());
+    plain_.clear();
+    return format::Encoding::plain;
+  }
+  int width = std::max(1, rle::bit_width(entries_.size() - 1));
+  out.push_back(static_cast<uint8_t>(width));
+  rle::encode(indices_.data(), indices_.size(), width, out);
+  indices_.clear();
+  return format::Encoding::rle_dictionary;
+}
+
+Status StringColumnWriter::dictionary_page(std::vector<uint8_t>& out) {
+  if (entries_.empty()) return {};
+  format::PageHeader header;
+  header.type = format::PageType::dictionary_page;
+  format::DictionaryPageHeader dict;
+  dict.num_values = static_cast<int32_t>(entries_.size());
+  dict.encoding = format::Encoding::plain;
+  header.dictionary_page_header = dict;
+  return emit_page(header, dict_, out);
+}
+
+format::Statistics StringColumnWriter::statistics(int64_t null_count) const {
+  ByteArrayStatistics all = plain_stats_;
+  if (!entries_.empty()) {
+    // Every entry was a value of this chunk: its min/max are the dictionary's.
+    std::string_view lo = entry(0), hi = entry(0);
+    for (uint32_t i = 1; i < entries_.size(); ++i) {
+      std::string_view e = entry(i);
+      if (e < lo) lo = e;
+      if (e > hi) hi = e;
+    }
+    all.update(lo);
+    all.update(hi);
+  }
+  return all.encode(null_count);
+}
+
+void StringColumnWriter::reset_chunk() {
+  dict_.clear();
+  entries_.clear();
+  if (slots_.size() > kInitialSlots * 64) {
+    slots_.assign(kInitialSlots, Slot{0, kEmpty});
+  } else {
+    std::fill(slots_.begin(), slots_.end(), Slot{0, kEmpty});
+  }
+  fallback_ = false;
+  plain_stats_.reset();
+}
+
+// ----------------------------------------------------------- fixed-width kinds
+
+Int64ColumnWriter::Int64ColumnWriter(const Column& column, WriteContext& ctx)
+    : ColumnWriter(column, format::Type::int64, ctx) {}
+
+format::Encoding Int64ColumnWriter::encode_values(std::vector<uint8_t>& out) {
+  append_plain(values_, out);
+  values_.clear();
+  return format::Encoding::plain;
+}
+
+format::Statistics Int64ColumnWriter::statistics(int64_t null_count) const {
+  return stats_.encode(null_count);
+}
+
+DoubleColumnWriter::DoubleColumnWriter(const Column& column, WriteContext& ctx)
+    : ColumnWriter(column, format::Type::float64, ctx) {}
+
+format::Encoding DoubleColumnWriter::encode_values(std::vector<uint8_t>& out) {
+  append_plain(values_, out);
+  values_.clear();
+  return format::Encoding::plain;
+}
+
+format::Statistics DoubleColumnWriter::statistics(int64_t null_count) const {
+  return stats_.encode(null_count);
+}
+
+BooleanColumnWriter::BooleanColumnWriter(const Column& column, WriteContext& ctx)
+    : ColumnWriter(column, format::Type::boolean, ctx) {}
+
+format::Encoding BooleanColumnWriter::encode_values(std::vector<uint8_t>& out) {
+  rle::pack_bits(values_.data(), values_.size(), out);
+  values_.clear();
+  return format::Encoding::plain;
+}
+
+format::Statistics BooleanColumnWriter::statistics(int64_t null_count) const {
+  return stats_.encode(null_count);
+}
+
+}  // namespace questlog::parquet

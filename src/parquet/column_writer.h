@@ -1,0 +1,212 @@
+// Column writers: one class per Parquet physical kind, turning the values of
+// one OPTIONAL column into the pages of one column chunk per row group.
+//
+//   StringColumnWriter   BYTE_ARRAY: dictionary (RLE_DICTIONARY pages after one
+//                        PLAIN dictionary page), falling back to PLAIN pages for
+//                        the rest of the chunk when the dictionary would pass
+//                        dictionary_page_bytes
+//   Int64ColumnWriter    INT64 (also TIMESTAMP micros): PLAIN
+//   DoubleColumnWriter   DOUBLE: PLAIN
+//   BooleanColumnWriter  BOOLEAN: PLAIN (bit-packed)
+//
+// Every data page is a DATA_PAGE (v1): definition levels (max level 1) as
+// RLE hybrid with a 4-byte length prefix, then the non-null values; the
+// whole body compressed with the file's codec. A page is closed when the
+// memory it holds (one byte per level plus the values as buffered) reaches
+// page_bytes; closed pages are kept compressed until the row group is
+// written. Values are appended one by one with no allocation beyond vector
+// growth; encoding and compression run once per page.
+//
+// Not thread-safe; a writer belongs to one FileWriter.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "parquet/compression.h"
+#include "parquet/file_writer.h"
+#include "parquet/format.h"
+#include "parquet/output_file.h"
+#include "parquet/statistics.h"
+#include "util/status.h"
+
+namespace questlog::parquet {
+
+// What the column writers of one file share. `buffered_bytes` is the memory
+// the current row group holds across all columns (closed pages as
+// compressed, open pages and dictionaries as buffered); FileWriter compares
+// it with row_group_bytes and zeroes it after writing a row group. `error`
+// keeps the first failure met while closing a page inside an add call.
+struct WriteContext {
+  explicit WriteContext(const WriterOptions& o) : options(o), compressor(o.codec) {}
+  WriterOptions options;
+  Compressor compressor;
+  uint64_t buffered_bytes = 0;
+  Status error;
+  std::vector<uint8_t> page;  // scratch: the uncompressed body of one page
+};
+
+class ColumnWriter {
+ public:
+  static std::unique_ptr<ColumnWriter> make(const Column& column, WriteContext& ctx);
+  virtual ~ColumnWriter() = default;
+  ColumnWriter(const ColumnWriter&) = delete;
+  ColumnWriter& operator=(const ColumnWriter&) = delete;
+
+  void add_null() {
+    levels_.push_back(0);
+    ++null_count_;
+    added(1);
+  }
+
+  // Closes the open page, appends the column chunk (dictionary page first)
+  // to `file`, describes it in `chunk`, and starts an empty chunk for the
+  // next row group.
+  Status write_chunk(OutputFile& file, format::ColumnChunk* chunk);
+
+ protected:
+  ColumnWriter(const Column& column, format::Type type, WriteContext& ctx);
+
+  // Called after each value or null: `bytes` more are buffered.
+  void added(size_t bytes) {
+    open_bytes_ += bytes;
+    ctx_.buffered_bytes += bytes;
+    if (open_bytes_ >= ctx_.options.page_bytes) close_page();
+  }
+  // Encodes, compresses and keeps the open page; records a failure in ctx_.error.
+  void close_page();
+  Status flush_page();
+
+  // Appends a page (its header, then `body` compressed) to `out`, counting
+  // its sizes into the chunk's totals.
+  Status emit_page(format::PageHeader& header, std::span<const uint8_t> body,
+                   std::vector<uint8_t>& out);
+
+  // Appends the open page's non-null values to `out` in the encoding it
+  // returns, and forgets them.
+  virtual format::Encoding encode_values(std::vector<uint8_t>& out) = 0;
+  // Appends the chunk's dictionary page to `out`, if it has one.
+  virtual Status dictionary_page(std::vector<uint8_t>& out) {
+    (void)out;
+    return {};
+  }
+  virtual format::Statistics statistics(int64_t null_count) const = 0;
+  // Forgets per-chunk state (statistics, dictionary).
+  virtual void reset_chunk() = 0;
+
+  WriteContext& ctx_;
+  std::vector<uint8_t> levels_;  // open page: definition level of each row
+
+ private:
+  std::string name_;
+  format::Type type_;
+  uint64_t open_bytes_ = 0;
+  int64_t null_count_ = 0;  // this chunk
+  int64_t num_values_ = 0;  // this chunk, in closed pages, nulls included
+  int64_t uncompressed_bytes_ = 0;
+  int64_t compressed_bytes_ = 0;
+  int32_t plain_pages_ = 0;
+  int32_t dictionary_pages_ = 0;  // data pages with RLE_DICTIONARY
+  std::vector<uint8_t> pages_;    // closed data pages, headers included
+  std::vector<uint8_t> dictionary_;
+};
+
+class StringColumnWriter final : public ColumnWriter {
+ public:
+  StringColumnWriter(const Column& column, WriteContext& ctx);
+  void add(std::string_view v);
+
+ private:
+  struct Slot {
+    uint32_t hash;
+    uint32_t index;  // kEmpty when free
+  };
+  struct Entry {
+    uint32_t offset;  // of the bytes in dict_, after their length prefix
+    uint32_t size;
+  };
+  static constexpr uint32_t kEmpty = UINT32_MAX;
+
+  // The dictionary index of `v`, inserting it; false if the dictionary
+  // would pass dictionary_page_bytes.
+  bool find_or_insert(std::string_view v, uint32_t* index);
+  void grow_table();
+  std::string_view entry(uint32_t i) const {
+    return {reinterpret_cast<const char*>(dict_.data()) + entries_[i].offset, entries_[i].size};
+  }
+
+  format::Encoding encode_values(std::vector<uint8_t>& out) override;
+  Status dictionary_page(std::vector<uint8_t>& out) override;
+  format::Statistics statistics(int64_t null_count) const override;
+  void reset_chunk() override;
+
+  std::vector<uint8_t> dict_;        // PLAIN entries: the dictionary page body
+  std::vector<Entry> entries_;       // by index
+  std::vector<Slot> slots_;          // open addressing, power-of-two size
+  std::vector<uint32_t> indices_;    // open page, dictionary mode
+  std::vector<uint8_t> plain_;       // open page, plain mode (PLAIN-encoded)
+  bool fallback_ = false;            // this chunk went plain
+  ByteArrayStatistics plain_stats_;  // values written plain
+};
+
+class Int64ColumnWriter final : public ColumnWriter {
+ public:
+  Int64ColumnWriter(const Column& column, WriteContext& ctx);
+  void add(int64_t v) {
+    levels_.push_back(1);
+    values_.push_back(v);
+    stats_.update(v);
+    added(1 + sizeof v);
+  }
+
+ private:
+  format::Encoding encode_values(std::vector<uint8_t>& out) override;
+  format::Statistics statistics(int64_t null_count) const override;
+  void reset_chunk() override { stats_.reset(); }
+
+  std::vector<int64_t> values_;
+  Int64Statistics stats_;
+};
+
+class DoubleColumnWriter final : public ColumnWriter {
+ public:
+  DoubleColumnWriter(const Column& column, WriteContext& ctx);
+  void add(double v) {
+    levels_.push_back(1);
+    values_.push_back(v);
+    stats_.update(v);
+    added(1 + sizeof v);
+  }
+
+ private:
+  format::Encoding encode_values(std::vector<uint8_t>& out) override;
+  format::Statistics statistics(int64_t null_count) const override;
+  void reset_chunk() override { stats_.reset(); }
+
+  std::vector<double> values_;
+  DoubleStatistics stats_;
+};
+
+class BooleanColumnWriter final : public ColumnWriter {
+ public:
+  BooleanColumnWriter(const Column& column, WriteContext& ctx);
+  void add(bool v) {
+    levels_.push_back(1);
+    values_.push_back(v ? 1 : 0);
+    stats_.update(v);
+    added(2);
+  }
+
+ private:
+  format::Encoding encode_values(std::vector<uint8_t>& out) override;
+  format::Statistics statistics(int64_t null_count) const override;
+  void reset_chunk() override { stats_.reset(); }
+
+  std::vector<uint8_t> values_;
+  BooleanStatistics stats_;
+};
+
+}  // namespace questlog::parquet
