@@ -15,27 +15,67 @@ static_assert(std::endian::native == std::endian::little,
 
 namespace {
 
-// Hash of a dictionary value: 8 bytes at a time, each mixed by a multiply
-// and a shift. Only used inside one process to place values in the table.
+inline uint64_t load8(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+inline uint64_t load4(const char* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+// 64x64 -> 128-bit multiply folded to 64 bits: one instruction's worth of mixing.
+inline uint64_t fold_multiply(uint64_t a, uint64_t b) {
+  __uint128_t r = static_cast<__uint128_t>(a) * b;
+  return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
+}
+
+constexpr uint64_t kMixA = 0x9E3779B97F4A7C15ull;
+constexpr uint64_t kMixB = 0xC2B2AE3D27D4EB4Full;
+
+// Hash of a dictionary value, used only inside this process to place values
+// in the table. Values up to 16 bytes (most event fields) take two
+// overlapping loads and no loop; longer ones fold 16 bytes per step.
 inline uint64_t hash_bytes(const char* p, size_t n) {
-  uint64_t h = 0x9E3779B97F4A7C15ull ^ (n * 0xC2B2AE3D27D4EB4Full);
-  while (n >= 8) {
-    uint64_t w;
-    std::memcpy(&w, p, 8);
-    h = (h ^ w) * 0xBF58476D1CE4E5B9ull;
-    h ^= h >> 29;
-    p += 8;
-    n -= 8;
+  uint64_t a = 0, b = 0, h = kMixB ^ n;
+  if (n <= 16) {
+    if (n >= 8) {
+      a = load8(p);
+      b = load8(p + n - 8);
+    } else if (n >= 4) {
+      a = load4(p);
+      b = load4(p + n - 4);
+    } else if (n > 0) {
+      a = static_cast<uint64_t>(static_cast<uint8_t>(p[0])) << 16 |
+          static_cast<uint64_t>(static_cast<uint8_t>(p[n / 2])) << 8 |
+          static_cast<uint8_t>(p[n - 1]);
+    }
+  } else {
+    size_t i = 0;
+    for (; n - i > 16; i += 16) h = fold_multiply(load8(p + i) ^ kMixA, load8(p + i + 8) ^ h);
+    a = load8(p + n - 16);
+    b = load8(p + n - 8);
   }
-  if (n > 0) {
-    uint64_t w = 0;
-    std::memcpy(&w, p, n);
-    h = (h ^ w) * 0x94D049BB133111EBull;
+  return fold_multiply(fold_multiply(a ^ kMixA, b ^ h), kMixB);
+}
+
+// a[0, n) == b[0, n), inline for the short values that dominate.
+inline bool same_bytes(const char* a, const char* b, size_t n) {
+  if (n >= 8 && n <= 16) {
+    return ((load8(a) ^ load8(b)) | (load8(a + n - 8) ^ load8(b + n - 8))) == 0;
   }
-  h ^= h >> 32;
-  h *= 0xD6E8FEB86659FD93ull;
-  h ^= h >> 32;
-  return h;
+  if (n > 16 && n <= 32) {
+    return ((load8(a) ^ load8(b)) | (load8(a + 8) ^ load8(b + 8)) |
+            (load8(a + n - 16) ^ load8(b + n - 16)) | (load8(a + n - 8) ^ load8(b + n - 8))) == 0;
+  }
+  if (n >= 4 && n < 8) return ((load4(a) ^ load4(b)) | (load4(a + n - 4) ^ load4(b + n - 4))) == 0;
+  if (n < 4) {  // bytes 0, n/2 and n-1 cover every byte of a 1- to 3-byte value
+    return n == 0 || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
+  }
+  return std::memcmp(a, b, n) == 0;
 }
 
 void put_u32(std::vector<uint8_t>& out, uint32_t v) {
@@ -50,7 +90,7 @@ void append_plain(const std::vector<T>& values, std::vector<uint8_t>& out) {
   out.insert(out.end(), p, p + values.size() * sizeof(T));
 }
 
-constexpr size_t kInitialSlots = 1024;
+constexpr size_t kInitialSlots = 64;  // grows; small tables stay in L1
 
 }  // namespace
 
@@ -190,7 +230,7 @@ Status ColumnWriter::write_chunk(OutputFile& file, format::ColumnChunk* chunk) {
 
 StringColumnWriter::StringColumnWriter(const Column& column, WriteContext& ctx)
     : ColumnWriter(column, format::Type::byte_array, ctx) {
-  slots_.assign(kInitialSlots, Slot{0, kEmpty});
+  slots_.assign(kInitialSlots, kFree);
 }
 
 void StringColumnWriter::add(std::string_view v) {
@@ -215,6 +255,11 @@ void StringColumnWriter::add(std::string_view v) {
 }
 
 bool StringColumnWriter::find_or_insert(std::string_view v, uint32_t* index) {
+  if (v.size() == last_.size && last_.index != kEmpty &&
+      same_bytes(reinterpret_cast<const char*>(dict_.data()) + last_.offset, v.data(), v.size())) {
+    *index = last_.index;
+    return true;
+  }
   uint64_t h = hash_bytes(v.data(), v.size());
   auto tag = static_cast<uint32_t>(h >> 32);
   size_t mask = slots_.size() - 1;
@@ -228,12 +273,15 @@ bool StringColumnWriter::find_or_insert(std::string_view v, uint32_t* index) {
       entries_.push_back({static_cast<uint32_t>(dict_.size()), static_cast<uint32_t>(v.size())});
       dict_.insert(dict_.end(), v.begin(), v.end());
       ctx_.buffered_bytes += bytes;
-      slot = {tag, n};
+      slot = {tag, n, entries_.back().offset, entries_.back().size};
+      last_ = slot;
       if (entries_.size() * 2 > slots_.size()) grow_table();
       *index = n;
       return true;
     }
-    if (slot.hash == tag && entry(slot.index) == v) {
+    if (slot.hash == tag && slot.size == v.size() &&
+        same_bytes(reinterpret_cast<const char*>(dict_.data()) + slot.offset, v.data(), v.size())) {
+      last_ = slot;
       *index = slot.index;
       return true;
     }
@@ -243,7 +291,7 @@ bool StringColumnWriter::find_or_insert(std::string_view v, uint32_t* index) {
 void StringColumnWriter::grow_table() {
   std::vector<Slot> old;
   old.swap(slots_);
-  slots_.assign(old.size() * 2, Slot{0, kEmpty});
+  slots_.assign(old.size() * 2, kFree);
   size_t mask = slots_.size() - 1;
   for (const Slot& s : old) {
     if (s.index == kEmpty) continue;
@@ -299,12 +347,13 @@ format::Statistics StringColumnWriter::statistics(int64_t null_count) const {
 void StringColumnWriter::reset_chunk() {
   dict_.clear();
   entries_.clear();
-  if (slots_.size() > kInitialSlots * 64) {
-    slots_.assign(kInitialSlots, Slot{0, kEmpty});
+  if (slots_.size() > kInitialSlots * 1024) {
+    slots_.assign(kInitialSlots, kFree);
   } else {
-    std::fill(slots_.begin(), slots_.end(), Slot{0, kEmpty});
+    std::fill(slots_.begin(), slots_.end(), kFree);
   }
   fallback_ = false;
+  last_ = kFree;
   plain_stats_.reset();
 }
 

@@ -14,8 +14,8 @@
 // whole body compressed with the file's codec. A page is closed when the
 // memory it holds (one byte per level plus the values as buffered) reaches
 // page_bytes; closed pages are kept compressed until the row group is
-// written. Values are appended one by one with no allocation beyond vector
-// growth; encoding and compression run once per page.
+// written. A page also closes at kMaxPageRows rows. Values are appended one by one with no
+// allocation beyond vector growth; encoding and compression run once per page.
 //
 // Not thread-safe; a writer belongs to one FileWriter.
 #pragma once
@@ -49,6 +49,10 @@ struct WriteContext {
   std::vector<uint8_t> page;  // scratch: the uncompressed body of one page
 };
 
+// A data page holds at most this many rows, as in parquet-mr (Spark) and
+// Arrow; it also keeps the open pages of a few columns within the L2 cache.
+inline constexpr size_t kMaxPageRows = 20000;
+
 class ColumnWriter {
  public:
   static std::unique_ptr<ColumnWriter> make(const Column& column, WriteContext& ctx);
@@ -74,7 +78,7 @@ class ColumnWriter {
   void added(size_t bytes) {
     open_bytes_ += bytes;
     ctx_.buffered_bytes += bytes;
-    if (open_bytes_ >= ctx_.options.page_bytes) close_page();
+    if (open_bytes_ >= ctx_.options.page_bytes || levels_.size() >= kMaxPageRows) close_page();
   }
   // Encodes, compresses and keeps the open page; records a failure in ctx_.error.
   void close_page();
@@ -120,14 +124,17 @@ class StringColumnWriter final : public ColumnWriter {
   void add(std::string_view v);
 
  private:
-  struct Slot {
-    uint32_t hash;
-    uint32_t index;  // kEmpty when free
+  struct Slot {       // everything a probe compares, so a hit touches one slot and the bytes
+    uint32_t hash;    // high half of the value's hash
+    uint32_t index;   // kEmpty when free
+    uint32_t offset;  // of the value's bytes in dict_
+    uint32_t size;
   };
   struct Entry {
     uint32_t offset;  // of the bytes in dict_, after their length prefix
     uint32_t size;
   };
+  static constexpr Slot kFree = {0, UINT32_MAX, 0, 0};
   static constexpr uint32_t kEmpty = UINT32_MAX;
 
   // The dictionary index of `v`, inserting it; false if the dictionary
@@ -146,6 +153,7 @@ class StringColumnWriter final : public ColumnWriter {
   std::vector<uint8_t> dict_;        // PLAIN entries: the dictionary page body
   std::vector<Entry> entries_;       // by index
   std::vector<Slot> slots_;          // open addressing, power-of-two size
+  Slot last_ = kFree;                // the previous value's: rows often repeat it
   std::vector<uint32_t> indices_;    // open page, dictionary mode
   std::vector<uint8_t> plain_;       // open page, plain mode (PLAIN-encoded)
   bool fallback_ = false;            // this chunk went plain

@@ -67,30 +67,23 @@ const char* type_name(ColumnType t) {
 struct FileWriter::Impl {
   explicit Impl(const WriterOptions& options) : ctx(options) {}
 
-  // A setter may go on: `column` exists, has one of `a`/`b`'s types, and is
-  // not yet set in this row. Otherwise records the misuse for end_row().
+  // A setter may go on: `column` exists, has type `a` or `b`, and is not yet
+  // set in this row. Otherwise the misuse is recorded for end_row().
   bool settable(size_t column, ColumnType a, ColumnType b, const char* setter) {
-    if (column < schema.size() && !is_set[column] && !closed &&
-        (schema[column].type == a || schema[column].type == b)) {
+    if (column < types.size() && !is_set[column] && (types[column] == a || types[column] == b)) {
       is_set[column] = 1;
       return true;
     }
-    assert(false && "FileWriter setter misuse: bad column, wrong type, or set twice in a row");
-    if (ctx.error.ok()) {
-      std::string what = column < schema.size() ? "column " + schema[column].name + " (" +
-                                                      type_name(schema[column].type) + ")"
-                                                : "column index " + std::to_string(column);
-      ctx.error = Status::error(Errc::invalid_argument, "parquet: " + path.string() + ": " +
-                                                            setter + " on " + what +
-                                                            ": wrong type, set twice, or closed");
-    }
+    misuse(column, setter);
     return false;
   }
+  [[gnu::noinline]] void misuse(size_t column, const char* setter);
 
   Status flush_row_group();
 
   std::filesystem::path path;
   std::vector<Column> schema;
+  std::vector<ColumnType> types;  // schema[i].type, packed for the setters
   WriteContext ctx;
   OutputFile file;
   std::vector<std::unique_ptr<ColumnWriter>> columns;
@@ -99,6 +92,18 @@ struct FileWriter::Impl {
   uint64_t group_rows = 0;  // rows in the row group being buffered
   bool closed = false;
 };
+
+void FileWriter::Impl::misuse(size_t column, const char* setter) {
+  assert(false && "FileWriter setter misuse: bad column, wrong type, or set twice in a row");
+  if (!ctx.error.ok()) return;
+  std::string what = column < schema.size() ? "column " + schema[column].name + " (" +
+                                                  type_name(schema[column].type) + ")"
+                                            : "column index " + std::to_string(column);
+  ctx.error = Status::error(Errc::invalid_argument, "parquet: " + path.string() + ": " + setter +
+                                                        " on " + what +
+                                                        ": no such column, wrong type, or set "
+                                                        "twice in one row");
+}
 
 Status FileWriter::Impl::flush_row_group() {
   if (group_rows == 0) return {};
@@ -153,6 +158,7 @@ Result<std::unique_ptr<FileWriter>> FileWriter::create(const std::filesystem::pa
     impl->columns.push_back(ColumnWriter::make(c, impl->ctx));
   }
   impl->is_set.assign(impl->schema.size(), 0);
+  for (const Column& c : impl->schema) impl->types.push_back(c.type);
   impl->metadata.created_by = options.created_by;
   return std::unique_ptr<FileWriter>(new FileWriter(std::move(impl)));
 }
@@ -220,6 +226,7 @@ Result<FileSummary> FileWriter::close() {
   Impl& m = *impl_;
   if (m.closed) return Status::error(Errc::invalid_argument, "parquet: close called twice");
   m.closed = true;
+  m.types.clear();  // any later setter is a misuse
   if (!m.ctx.error.ok()) return m.ctx.error;
   if (std::any_of(m.is_set.begin(), m.is_set.end(), [](uint8_t b) { return b != 0; })) {
     return Status::error(Errc::invalid_argument,
