@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <string>
 
+#include "cli/extract.h"
 #include "cli/serve.h"
 #include "cli/tail.h"
 
@@ -18,6 +19,8 @@ int run(int argc, char** argv) {
   add_serve(app, serve_args);
   TailArgs tail_args;
   add_tail(app, tail_args);
+  ExtractArgs extract_args;
+  add_extract(app, extract_args);
 
   try {
     app.parse(argc, argv);
@@ -33,6 +36,7 @@ int run(int argc, char** argv) {
   }
   if (app.got_subcommand("serve")) return run_serve(serve_args);
   if (app.got_subcommand("tail")) return run_tail(tail_args);
+  if (app.got_subcommand("extract")) return run_extract(extract_args);
   return 2;
 }
 

@@ -1,0 +1,60 @@
+#include "cli/extract.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "cli/log_path.h"
+#include "extract/extract.h"
+#include "extract/job.h"
+
+namespace questlog::cli {
+
+void add_extract(CLI::App& app, ExtractArgs& a) {
+  auto* c = app.add_subcommand(
+      "extract", "Run an extract job (TOML): events from the log into Parquet tables");
+  c->add_option("job", a.job, "Job file, e.g. jobs/separate_events.toml")->required();
+  c->add_option("--data", a.data, "Directory of the embedded event log")->capture_default_str();
+  c->add_option("--lake", a.lake, "Directory the tables are written under")->capture_default_str();
+  c->add_option("-b,--kafka", a.kafka, "Kafka bootstrap brokers (instead of the embedded log)");
+  c->add_option("--show", a.show, "Rows every table prints, like show(N) (overrides the job)")
+      ->check(CLI::NonNegativeNumber);
+  c->add_flag("--strict", a.strict,
+              "Fail on the first record that is not a JSON object instead of keeping it in "
+              "_rejected");
+}
+
+namespace {
+
+int fail(const Status& s) {
+  std::fprintf(stderr, "questlog: %s\n", s.message().c_str());
+  return 1;
+}
+
+}  // namespace
+
+int run_extract(const ExtractArgs& a) {
+  if (!a.kafka.empty())
+    return fail(Status::error(Errc::invalid_argument,
+                              "--kafka: reading from Kafka is not built yet; extract reads the "
+                              "embedded log in --data"));
+  auto job = extract::load_job(a.job);
+  if (!job.ok()) return fail(job.status());
+  if (Status s = check_topic(job->topic); !s.ok())
+    return fail(Status::error(Errc::invalid_argument, a.job + ": " + s.message()));
+  signal(SIGPIPE, SIG_IGN);
+
+  extract::ExtractOptions o;
+  o.log_dir = partition_dir(a.data, job->topic);
+  o.lake = a.lake;
+  if (a.show >= 0) o.show = a.show;
+  o.strict = a.strict;
+  o.progress = ::isatty(STDERR_FILENO) == 1;
+  auto report = extract::run_extract(*job, o);
+  if (!report.ok()) return fail(report.status());
+  if (std::fflush(stdout) != 0) return fail(errno_status("stdout", errno));
+  return 0;
+}
+
+}  // namespace questlog::cli

@@ -1,0 +1,22 @@
+// `questlog extract`: run a job file (the seed's Spark jobs) over the event log.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <string>
+
+namespace questlog::cli {
+
+struct ExtractArgs {
+  std::string job;
+  std::string data = "./data";
+  std::string lake = "./lake";
+  std::string kafka;
+  int64_t show = -1;  // -1: each table's own show
+  bool strict = false;
+};
+
+void add_extract(CLI::App& app, ExtractArgs& args);
+int run_extract(const ExtractArgs& args);
+
+}  // namespace questlog::cli

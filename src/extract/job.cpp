@@ -1,0 +1,423 @@
+#include "extract/job.h"
+
+#include <toml++/toml.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace questlog::extract {
+namespace {
+
+// Builds the job and remembers where it came from, for messages.
+class Parser {
+ public:
+  Parser(const std::string& source, Job& job) : source_(source), job_(job) {}
+
+  Status parse(const toml::table& doc);
+
+ private:
+  Status error(const toml::node& at, const std::string& what) const {
+    return Status::error(Errc::invalid_argument,
+                         source_ + ":" + std::to_string(at.source().begin.line) + ": " + what);
+  }
+  Status error(const toml::key& at, const std::string& what) const {
+    return Status::error(Errc::invalid_argument,
+                         source_ + ":" + std::to_string(at.source().begin.line) + ": " + what);
+  }
+
+  Status parse_source(const toml::node& node);
+  Status parse_offsets(const toml::node& v, const std::string& key, bool starting);
+  Status parse_transform(const toml::node& node);
+  Status parse_table(const toml::node& node);
+  Result<Literal> literal(const toml::node& v, const std::string& what) const;
+  Result<FieldId> field(const toml::node& at, std::string_view name, const std::string& what);
+  Status parse_where(const toml::node& v, Filter& out);
+  Result<std::string> table_path(const toml::node& v) const;
+
+  const std::string& source_;
+  Job& job_;
+};
+
+std::string q(std::string_view s) {
+  std::string out(1, '\'');
+  out.append(s);
+  out.push_back('\'');
+  return out;
+}
+
+Status Parser::parse(const toml::table& doc) {
+  for (auto&& [k, v] : doc) {
+    std::string_view key = k.str();
+    if (key == "source") {
+      if (Status s = parse_source(v); !s.ok()) return s;
+    } else if (key == "transforms") {
+      auto arr = v.as_array();
+      if (!arr || !arr->is_array_of_tables())
+        return error(v, "transforms must be [[transforms]] tables");
+    } else if (key == "tables") {
+      auto arr = v.as_array();
+      if (!arr || !arr->is_array_of_tables()) return error(v, "tables must be [[tables]] tables");
+    } else {
+      return error(
+          k, "unknown key " + q(key) + " (expected [source], [[transforms]], " + "[[tables]])");
+    }
+  }
+  // Transforms in file order (toml++ keeps arrays of tables in order).
+  if (auto arr = doc["transforms"].as_array()) {
+    for (auto&& node : *arr)
+      if (Status s = parse_transform(node); !s.ok()) return s;
+  }
+  auto tables = doc["tables"].as_array();
+  if (!tables || tables->empty())
+    return Status::error(Errc::invalid_argument,
+                         source_ + ":1: no [[tables]]: a job fills at least one table");
+  std::set<std::string> names;
+  std::vector<std::pair<std::string, const toml::node*>> paths;
+  for (auto&& node : *tables) {
+    if (Status s = parse_table(node); !s.ok()) return s;
+    const TableSpec& t = job_.tables.back();
+    if (!names.insert(t.name).second) return error(node, "a second table named " + q(t.name));
+    if (t.path.empty()) continue;
+    for (const auto& [other, where] : paths) {
+      // One table inside another would be swapped out or read as its rows.
+      auto inside = [](const std::string& a, const std::string& b) {
+        return a == b ||
+               (b.size() > a.size() && b.compare(0, a.size(), a) == 0 && b[a.size()] == '/');
+      };
+      if (inside(other, t.path) || inside(t.path, other))
+        return error(
+            node, "path " + q(t.path) + " overlaps the path " + q(other) + " of an earlier table");
+    }
+    paths.emplace_back(t.path, &node);
+  }
+  return {};
+}
+
+Status Parser::parse_offsets(const toml::node& v, const std::string& key, bool starting) {
+  OffsetSpec spec;
+  if (auto i = v.as_integer()) {
+    if (i->get() < 0) return error(v, key + " must not be negative");
+    spec = {OffsetSpec::Kind::at, i->get()};
+  } else if (auto s = v.as_string(); s && s->get() == "earliest" && starting) {
+    spec = {OffsetSpec::Kind::earliest, 0};
+  } else if (s && s->get() == "latest") {
+    spec = {OffsetSpec::Kind::latest, 0};
+  } else {
+    return error(v, key + (starting ? " must be \"earliest\", \"latest\" or an offset"
+                                    : " must be \"latest\" or an offset"));
+  }
+  (starting ? job_.starting : job_.ending) = spec;
+  return {};
+}
+
+Status Parser::parse_source(const toml::node& node) {
+  auto t = node.as_table();
+  if (!t) return error(node, "source must be a table: [source]");
+  for (auto&& [k, v] : *t) {
+    std::string_view key = k.str();
+    if (key == "topic") {
+      auto s = v.value<std::string>();
+      if (!s || s->empty()) return error(v, "topic must be a topic name");
+      job_.topic = *s;
+    } else if (key == "starting_offsets") {
+      if (Status s = parse_offsets(v, "starting_offsets", true); !s.ok()) return s;
+    } else if (key == "ending_offsets") {
+      if (Status s = parse_offsets(v, "ending_offsets", false); !s.ok()) return s;
+    } else {
+      return error(k, "unknown key " + q(key) +
+                          " in [source] (expected topic, starting_offsets, ending_offsets)");
+    }
+  }
+  if (job_.starting.kind == OffsetSpec::Kind::at && job_.ending.kind == OffsetSpec::Kind::at &&
+      job_.ending.offset < job_.starting.offset)
+    return error(node, "ending_offsets is before starting_offsets");
+  return {};
+}
+
+Result<Literal> Parser::literal(const toml::node& v, const std::string& what) const {
+  Literal lit;
+  if (auto s = v.as_string()) {
+    lit.kind = Kind::string;
+    lit.text = s->get();
+  } else if (auto i = v.as_integer()) {
+    lit.kind = Kind::int64;
+    lit.int64 = i->get();
+  } else if (auto f = v.as_floating_point()) {
+    lit.kind = Kind::float64;
+    lit.float64 = f->get();
+  } else if (auto b = v.as_boolean()) {
+    lit.kind = Kind::boolean;
+    lit.boolean = b->get();
+  } else {
+    return error(v, what + " must be a string, number or boolean");
+  }
+  return lit;
+}
+
+Result<FieldId> Parser::field(const toml::node& at, std::string_view name,
+                              const std::string& what) {
+  if (name.empty()) return error(at, what + ": a field name must not be empty");
+  if (name == "timestamp")
+    return error(at, what + ": 'timestamp' is the record's ingest time, not an event field");
+  return job_.names->intern(name);
+}
+
+// where = { key = "value" | [values] | { exists = bool }, ... }
+Status Parser::parse_where(const toml::node& v, Filter& out) {
+  auto t = v.as_table();
+  if (!t) return error(v, "where must be a table: where = { event_type = \"purchase_sword\" }");
+  for (auto&& [k, cond] : *t) {
+    std::string label = "where " + q(k.str());
+    auto id = field(cond, k.str(), label);
+    if (!id.ok()) return id.status();
+    Condition c;
+    c.field = *id;
+    if (auto arr = cond.as_array()) {
+      if (arr->empty()) return error(cond, label + ": the list of values is empty");
+      c.op = Condition::Op::one_of;
+      for (auto&& item : *arr) {
+        auto lit = literal(item, label + ": each value");
+        if (!lit.ok()) return lit.status();
+        c.values.push_back(std::move(lit).value());
+      }
+    } else if (auto inner = cond.as_table()) {
+      auto exists = (*inner)["exists"].as_boolean();
+      if (!exists || inner->size() != 1)
+        return error(cond,
+                     label + ": a table condition is { exists = true } or { exists = false }");
+      c.op = exists->get() ? Condition::Op::exists : Condition::Op::absent;
+    } else {
+      auto lit = literal(cond, label);
+      if (!lit.ok()) return lit.status();
+      c.op = Condition::Op::equals;
+      c.values.push_back(std::move(lit).value());
+    }
+    out.add(std::move(c));
+  }
+  return {};
+}
+
+Status Parser::parse_transform(const toml::node& node) {
+  auto t = node.as_table();
+  if (!t) return error(node, "each [[transforms]] must be a table");
+  auto type_node = t->get("type");
+  if (!type_node)
+    return error(node, "[[transforms]] needs a type: \"set\", \"drop\", \"rename\" or \"filter\"");
+  auto type = type_node->value<std::string>();
+  Transform tr;
+  std::string_view wanted;  // the one key this type takes
+  if (type == "set") {
+    tr.type = Transform::Type::set;
+    wanted = "fields";
+  } else if (type == "drop") {
+    tr.type = Transform::Type::drop;
+    wanted = "fields";
+  } else if (type == "rename") {
+    tr.type = Transform::Type::rename;
+    wanted = "renames";
+  } else if (type == "filter") {
+    tr.type = Transform::Type::filter;
+    wanted = "where";
+  } else {
+    return error(*type_node, "transform type must be \"set\", \"drop\", \"rename\" or \"filter\"");
+  }
+  for (auto&& [k, v] : *t) {
+    if (k.str() != "type" && k.str() != wanted)
+      return error(k, "unknown key " + q(k.str()) + " in a " + *type + " transform (expected " +
+                          std::string(wanted) + ")");
+  }
+  const toml::node* body = t->get(wanted);
+  if (!body) return error(node, "a " + *type + " transform needs " + std::string(wanted));
+  const std::string label = *type + " transform";
+  switch (tr.type) {
+    case Transform::Type::set: {
+      auto fields = body->as_table();
+      if (!fields || fields->empty())
+        return error(*body, "set: fields must be a table: fields = { Host = \"moe\" }");
+      for (auto&& [k, v] : *fields) {
+        auto id = field(v, k.str(), "set " + q(k.str()));
+        if (!id.ok()) return id.status();
+        auto lit = literal(v, "set " + q(k.str()));
+        if (!lit.ok()) return lit.status();
+        tr.set.emplace_back(*id, std::move(lit).value());
+      }
+      break;
+    }
+    case Transform::Type::drop: {
+      auto arr = body->as_array();
+      if (!arr || arr->empty())
+        return error(*body, "drop: fields must be a list of names: fields = [\"User-Agent\"]");
+      for (auto&& item : *arr) {
+        auto name = item.value<std::string>();
+        if (!name) return error(item, "drop: each field must be a name (a string)");
+        auto id = field(item, *name, "drop");
+        if (!id.ok()) return id.status();
+        tr.drop.push_back(*id);
+      }
+      break;
+    }
+    case Transform::Type::rename: {
+      auto renames = body->as_table();
+      if (!renames || renames->empty())
+        return error(*body, "rename: renames must be a table: renames = { old = \"new\" }");
+      for (auto&& [k, v] : *renames) {
+        auto to = v.value<std::string>();
+        if (!to) return error(v, "rename " + q(k.str()) + ": the new name must be a string");
+        auto from_id = field(v, k.str(), "rename");
+        if (!from_id.ok()) return from_id.status();
+        auto to_id = field(v, *to, "rename " + q(k.str()));
+        if (!to_id.ok()) return to_id.status();
+        tr.renames.emplace_back(*from_id, *to_id);
+      }
+      break;
+    }
+    case Transform::Type::filter:
+      if (Status s = parse_where(*body, tr.where); !s.ok()) return s;
+      break;
+  }
+  job_.transforms.push_back(std::move(tr));
+  return {};
+}
+
+Result<std::string> Parser::table_path(const toml::node& v) const {
+  auto s = v.value<std::string>();
+  if (!s || s->empty()) return error(v, "path must be a directory name under the lake");
+  const std::string& p = *s;
+  if (p.front() == '/')
+    return error(v, "path " + q(p) + " must be relative: tables live under --lake");
+  size_t start = 0;
+  while (start <= p.size()) {
+    size_t end = p.find('/', start);
+    if (end == std::string::npos) end = p.size();
+    std::string_view part(p.data() + start, end - start);
+    if (part.empty() || part.front() == '.' || part.front() == '_')
+      return error(v, "path " + q(p) +
+                          ": each directory name must be non-empty and not start with '.' or '_' "
+                          "(readers skip those)");
+    if (part.find('=') != std::string_view::npos)
+      return error(v, "path " + q(p) + ": '=' would read as a partition directory");
+    start = end + 1;
+  }
+  if (p.find('\0') != std::string::npos) return error(v, "path must not contain NUL");
+  return p;
+}
+
+Status Parser::parse_table(const toml::node& node) {
+  auto t = node.as_table();
+  if (!t) return error(node, "each [[tables]] must be a table");
+  TableSpec spec;
+  bool has_name = false;
+  for (auto&& [k, v] : *t) {
+    std::string_view key = k.str();
+    if (key == "name") {
+      auto s = v.value<std::string>();
+      if (!s || s->empty()) return error(v, "name must be a non-empty string");
+      if (*s == "_rejected")
+        return error(v, "the name '_rejected' is reserved for rejected records");
+      spec.name = *s;
+      has_name = true;
+    } else if (key == "path") {
+      auto p = table_path(v);
+      if (!p.ok()) return p.status();
+      spec.path = *p;
+    } else if (key == "where") {
+      if (Status s = parse_where(v, spec.where); !s.ok()) return s;
+    } else if (key == "mode") {
+      auto s = v.value<std::string>();
+      if (s == "overwrite") {
+        spec.mode = Mode::overwrite;
+      } else if (s == "append") {
+        spec.mode = Mode::append;
+      } else if (s == "incremental") {
+        spec.mode = Mode::incremental;
+      } else {
+        return error(v, "mode must be \"overwrite\", \"append\" or \"incremental\"");
+      }
+    } else if (key == "partition_by") {
+      auto arr = v.as_array();
+      if (!arr || arr->empty())
+        return error(v, "partition_by must be a list of field names: [\"event_type\"]");
+      for (auto&& item : *arr) {
+        auto name = item.value<std::string>();
+        if (!name) return error(item, "partition_by: each entry must be a field name");
+        auto id = field(item, *name, "partition_by");
+        if (!id.ok()) return id.status();
+        for (FieldId seen : spec.partition_by)
+          if (seen == *id) return error(item, "partition_by names " + q(*name) + " twice");
+        spec.partition_by.push_back(*id);
+      }
+    } else if (key == "show") {
+      auto i = v.as_integer();
+      if (!i || i->get() < 0) return error(v, "show must be a number of rows (0: none)");
+      spec.show = i->get();
+    } else if (key == "print_schema") {
+      auto b = v.as_boolean();
+      if (!b) return error(v, "print_schema must be true or false");
+      spec.print_schema = b->get();
+    } else if (key == "codec") {
+      auto s = v.value<std::string>();
+      if (s == "snappy") {
+        spec.codec = parquet::Codec::snappy;
+      } else if (s == "zstd") {
+        spec.codec = parquet::Codec::zstd;
+      } else if (s == "uncompressed" || s == "none") {
+        spec.codec = parquet::Codec::uncompressed;
+      } else {
+        return error(v, "codec must be \"snappy\", \"zstd\" or \"uncompressed\"");
+      }
+    } else {
+      return error(k, "unknown key " + q(key) +
+                          " in [[tables]] (expected name, path, where, mode, partition_by, show, "
+                          "print_schema, codec)");
+    }
+  }
+  if (!has_name) return error(node, "[[tables]] needs a name");
+  if (spec.path.empty()) {
+    if (spec.mode != Mode::overwrite || !spec.partition_by.empty())
+      return error(node,
+                   "table " + q(spec.name) + ": mode and partition_by need a path to write to");
+  }
+  job_.tables.push_back(std::move(spec));
+  return {};
+}
+
+}  // namespace
+
+std::string job_stem(const std::string& source) {
+  std::string stem = std::filesystem::path(source).filename().string();
+  if (stem.size() > 5 && stem.compare(stem.size() - 5, 5, ".toml") == 0)
+    stem.resize(stem.size() - 5);
+  return stem;
+}
+
+Result<Job> parse_job(std::string_view text, const std::string& source) {
+  toml::table doc;
+  try {
+    doc = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    return Status::error(
+        Errc::invalid_argument,
+        source + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
+  }
+  Job job;
+  job.source = source;
+  job.stem = job_stem(source);
+  job.names = std::make_unique<FieldNames>();
+  Parser parser(source, job);
+  if (Status s = parser.parse(doc); !s.ok()) return s;
+  return job;
+}
+
+Result<Job> load_job(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return errno_status(path, errno);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) return errno_status(path, errno);
+  return parse_job(ss.str(), path);
+}
+
+}  // namespace questlog::extract

@@ -1,0 +1,129 @@
+#include "extract/schema.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <iterator>
+
+namespace questlog::extract {
+
+ColumnType widen(ColumnType t, Kind k) {
+  ColumnType v = ColumnType::none;
+  switch (k) {
+    case Kind::null:
+      return t;
+    case Kind::boolean:
+      v = ColumnType::boolean;
+      break;
+    case Kind::int64:
+      v = ColumnType::int64;
+      break;
+    case Kind::float64:
+      v = ColumnType::float64;
+      break;
+    case Kind::string:
+    case Kind::json:
+      v = ColumnType::string;
+      break;
+  }
+  if (t == ColumnType::none || t == v) return v;
+  if (t == ColumnType::boolean || v == ColumnType::boolean) return ColumnType::string;
+  return std::max(t, v);  // int64 < float64 < string
+}
+
+const char* type_name(ColumnType t) {
+  switch (t) {
+    case ColumnType::none:
+      return "null";
+    case ColumnType::boolean:
+      return "boolean";
+    case ColumnType::int64:
+      return "int64";
+    case ColumnType::float64:
+      return "float64";
+    case ColumnType::string:
+      return "string";
+  }
+  return "?";
+}
+
+parquet::ColumnType parquet_type(ColumnType t) {
+  switch (t) {
+    case ColumnType::boolean:
+      return parquet::ColumnType::boolean;
+    case ColumnType::int64:
+      return parquet::ColumnType::int64;
+    case ColumnType::float64:
+      return parquet::ColumnType::float64;
+    case ColumnType::none:
+    case ColumnType::string:
+      break;
+  }
+  return parquet::ColumnType::string;
+}
+
+void append_as_string(const Value& v, std::string& out) {
+  switch (v.kind) {
+    case Kind::null:
+      return;
+    case Kind::boolean:
+      out += v.boolean ? "true" : "false";
+      return;
+    case Kind::int64:
+      fmt::format_to(std::back_inserter(out), "{}", v.int64);
+      return;
+    case Kind::float64: {
+      size_t start = out.size();
+      fmt::format_to(std::back_inserter(out), "{}", v.float64);
+      if (out.find_first_not_of("-0123456789", start) == std::string::npos) out += ".0";
+      return;
+    }
+    case Kind::string:
+    case Kind::json:
+      out += v.text;
+      return;
+  }
+}
+
+void TableSchema::grow(FieldId field) {
+  types_.resize(field + 1, ColumnType::none);
+  present_.resize(field + 1, 0);
+}
+
+void TableSchema::changed(FieldId field, ColumnType from, ColumnType to, int64_t offset) {
+  types_[field] = to;
+  if (from == ColumnType::none) return;  // the first value: not a widening
+  for (ColumnHistory& h : history_) {
+    if (h.field == field) {
+      h.steps.push_back({from, to, offset});
+      return;
+    }
+  }
+  history_.push_back({field, {{from, to, offset}}});
+}
+
+std::vector<SchemaColumn> TableSchema::columns(const FieldNames& names,
+                                               const std::vector<FieldId>& exclude) const {
+  std::vector<SchemaColumn> out;
+  for (FieldId id = 0; id < present_.size(); ++id) {
+    if (!present_[id] || id == FieldNames::kTimestamp) continue;
+    if (std::find(exclude.begin(), exclude.end(), id) != exclude.end()) continue;
+    out.push_back({id, names.name(id), parquet_type(types_[id])});
+  }
+  out.push_back({FieldNames::kTimestamp, "timestamp", parquet::ColumnType::timestamp_micros});
+  std::sort(out.begin(), out.end(),
+            [](const SchemaColumn& a, const SchemaColumn& b) { return a.name < b.name; });
+  return out;
+}
+
+std::string TableSchema::describe(const std::string& column, const std::vector<Widening>& steps) {
+  std::string out = "column " + column + " widened";
+  for (size_t i = 0; i < steps.size(); ++i) {
+    if (i == 0) out += std::string(" from ") + type_name(steps[i].from);
+    out += std::string(i == 0 ? " to " : ", to ") + type_name(steps[i].to) + " at offset " +
+           std::to_string(steps[i].offset);
+  }
+  return out;
+}
+
+}  // namespace questlog::extract
