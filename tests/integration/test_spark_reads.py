@@ -5,7 +5,6 @@ DuckDB. One SparkSession serves the whole module (it takes ~10 s to start)."""
 from __future__ import annotations
 
 import datetime as dt
-import math
 import os
 import random
 import shutil
@@ -151,3 +150,44 @@ def test_spark_reads_empty_and_all_null_columns(spark, tmp_path):
     empty = tmp_path / "empty.parquet"
     write(empty, [("a", "string")], [], "codec=snappy")
     assert spark.read.parquet(str(empty)).count() == 0
+
+
+def test_spark_reads_the_seeds_tables_from_extract(spark, start_server, bin_path, data_dir, tmp_path):
+    """The seed's session, then its separate_events and filtered_writes jobs; Spark
+    reads the tables as the seed's notebook would."""
+    import http.client
+
+    server = start_server("--threads", "1")
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    for host in ("user1.comcast.com", "user2.att.com"):
+        for path in ("/", "/purchase_a_sword"):
+            for _ in range(10):  # the headers ab sends, and no others
+                conn.putrequest("GET", path, skip_host=True, skip_accept_encoding=True)
+                for name, value in (("Host", host), ("User-Agent", "ApacheBench/2.3"),
+                                    ("Accept", "*/*")):
+                    conn.putheader(name, value)
+                conn.endheaders()
+                assert conn.getresponse().read()
+    conn.request("GET", "/purchase_a_knife", headers={"Host": "user1.comcast.com"})
+    assert conn.getresponse().read() == b"Knife Purchased!\n"
+    conn.close()
+
+    lake = tmp_path / "lake"
+    for job in ("separate_events", "filtered_writes"):
+        r = subprocess.run([bin_path, "extract", str(REPO / "jobs" / f"{job}.toml"),
+                            "--data", str(data_dir), "--lake", str(lake), "--show", "0"],
+                           capture_output=True, timeout=60)
+        assert r.returncode == 0, r.stderr.decode()
+
+    swords = spark.read.parquet(str(lake / "sword_purchases"))
+    assert swords.columns == ["Accept", "Cache-Control", "Host", "User-Agent", "event_type",
+                              "timestamp"]
+    assert swords.schema["timestamp"].dataType.simpleString() == "timestamp"
+    rows = swords.collect()
+    assert len(rows) == 20
+    assert {(r["Host"], r["Cache-Control"], r["event_type"]) for r in rows} == {
+        ("moe", "no-cache", "purchase_sword")}
+    assert spark.read.parquet(str(lake / "default_hits")).count() == 20
+    purchases = spark.read.parquet(str(lake / "purchases"))
+    assert sorted(r["Host"] for r in purchases.select("Host").collect()) == (
+        ["user1.comcast.com"] * 10 + ["user2.att.com"] * 10)
