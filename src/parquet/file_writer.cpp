@@ -78,6 +78,7 @@ struct FileWriter::Impl {
     return false;
   }
   [[gnu::noinline]] void misuse(size_t column, const char* setter);
+  [[gnu::noinline]] void oversized(size_t column, size_t bytes);
 
   Status flush_row_group();
 
@@ -103,6 +104,13 @@ void FileWriter::Impl::misuse(size_t column, const char* setter) {
                                                         " on " + what +
                                                         ": no such column, wrong type, or set "
                                                         "twice in one row");
+}
+
+void FileWriter::Impl::oversized(size_t column, size_t bytes) {
+  if (!ctx.error.ok()) return;
+  ctx.error = Status::error(Errc::invalid_argument,
+                            "parquet: " + path.string() + ": column " + schema[column].name +
+                                ": value of " + std::to_string(bytes) + " bytes exceeds 1 GiB");
 }
 
 Status FileWriter::Impl::flush_row_group() {
@@ -169,13 +177,8 @@ FileWriter::~FileWriter() = default;
 void FileWriter::set_string(size_t column, std::string_view value) {
   Impl& m = *impl_;
   if (!m.settable(column, ColumnType::string, ColumnType::string, "set_string")) return;
-  if (value.size() > kMaxValueBytes) {
-    if (m.ctx.error.ok()) {
-      m.ctx.error =
-          Status::error(Errc::invalid_argument,
-                        "parquet: " + m.path.string() + ": column " + m.schema[column].name +
-                            ": value of " + std::to_string(value.size()) + " bytes exceeds 1 GiB");
-    }
+  if (value.size() > kMaxValueBytes) [[unlikely]] {
+    m.oversized(column, value.size());
     value = {};
   }
   static_cast<StringColumnWriter&>(*m.columns[column]).add(value);

@@ -50,6 +50,7 @@ struct FileSummary {
   uint64_t bytes = 0;
 };
 
+// One thread at a time. Files written are described in docs/formats.md.
 class FileWriter {
  public:
   // Creates (truncates) `path`. Every column is OPTIONAL; names must be unique.
@@ -63,10 +64,17 @@ class FileWriter {
   // One row: set each column at most once (by index in the schema), then
   // end_row(). A column not set in a row is null. A setter whose type does not
   // match the column's is a programming error (asserted).
+  //
+  // Setters copy what they need; `value` need not outlive the call. Strings
+  // must be UTF-8 (not checked) and at most 1 GiB. In a build without asserts a
+  // misused setter is ignored and the next end_row() reports it.
   void set_string(size_t column, std::string_view value);
   void set_int64(size_t column, int64_t value);  // also timestamp_micros
   void set_float64(size_t column, double value);
   void set_boolean(size_t column, bool value);
+  // May write a row group. Returns the first error the writer met (a failed
+  // write, a misused setter); after an error the file is unusable: every later
+  // end_row() and close() return that error.
   Status end_row();
 
   // Writes the last row group and the footer, fsyncs, and closes the file.

@@ -347,6 +347,12 @@ def check_layout(path: Path, columns):
     assert all(e[3] == 1 for e in schema[1:])  # OPTIONAL
     assert fmd[7] == [{1: {}}] * len(columns)  # column_orders: TypeDefinedOrder
     assert sum(rg[3] for rg in fmd[4]) == fmd[3]
+    # Row groups are contiguous from byte 4: parquet-mr (Spark) checks file_offset this way.
+    offset = 4
+    for rg in fmd[4]:
+        assert rg[5] == offset and rg[6] == sum(cc[3][7] for cc in rg[1])
+        assert rg[2] == sum(cc[3][6] for cc in rg[1])
+        offset += rg[6]
     for rg, group in zip(fmd[4], pages(path)):
         assert rg[5] == rg[1][0][3].get(11, rg[1][0][3][9])  # row group file_offset
         for (name, kind), cc, headers in zip(columns, rg[1], group):
@@ -511,8 +517,13 @@ def test_many_columns(driver, tmp_path):
 
 def test_several_row_groups_and_pages(driver, tmp_path):
     rng = random.Random(3)
-    columns = [("event", "string"), ("n", "int64"), ("x", "float64"), ("ok", "boolean"),
-               ("ts", "timestamp")]
+    columns = [
+        ("event", "string"),
+        ("n", "int64"),
+        ("x", "float64"),
+        ("ok", "boolean"),
+        ("ts", "timestamp"),
+    ]
     rows = [
         (
             rng.choice(["default", "purchase_sword", "purchase_knife", None]),
@@ -655,3 +666,56 @@ def test_randomized_round_trip(driver, tmp_path, seed):
     path = tmp_path / f"random_{seed}.parquet"
     write(driver, path, columns, rows, **options)
     check_all(path, columns, rows)
+
+
+def test_readers_prune_row_groups_with_our_statistics(driver, tmp_path):
+    """Sorted columns over many row groups: a wrong min/max would drop rows."""
+    columns = [
+        ("key", "string"),
+        ("n", "int64"),
+        ("x", "float64"),
+        ("ts", "timestamp"),
+        ("flag", "boolean"),
+    ]
+    rows = [
+        (
+            f"key-{i:06d}" if i % 11 else None,
+            i - 10_000,
+            (i - 10_000) / 7 if i % 13 else None,
+            1_600_000_000_000_000 + i * 1_000_000,
+            i >= 15_000,
+        )
+        for i in range(20_000)
+    ]
+    path = tmp_path / "sorted.parquet"
+    write(driver, path, columns, rows, row_group_bytes=40_000, page_bytes=4_000)
+    assert pq.ParquetFile(path).metadata.num_row_groups > 5
+    predicates = [
+        ("key = 'key-012345'", lambda r: r[0] == "key-012345"),
+        ("key >= 'key-019990'", lambda r: r[0] is not None and r[0] >= "key-019990"),
+        ("n BETWEEN -5 AND 5", lambda r: -5 <= r[1] <= 5),
+        ("n > 9990", lambda r: r[1] > 9990),
+        ("x < -1428", lambda r: r[2] is not None and r[2] < -1428),
+        ("ts = to_timestamp(1600004321)", lambda r: r[3] == 1_600_004_321_000_000),
+        ("ts >= to_timestamp(1600019990)", lambda r: r[3] >= 1_600_019_990_000_000),
+        ("flag", lambda r: r[4]),
+        ("key IS NULL", lambda r: r[0] is None),
+    ]
+    con = duckdb.connect()
+    try:
+        for sql, keep in predicates:
+            got = con.execute(
+                f"SELECT n FROM read_parquet(?) WHERE {sql} ORDER BY n", [str(path)]
+            ).fetchall()
+            assert [g[0] for g in got] == [r[1] for r in rows if keep(r)], sql
+    finally:
+        con.close()
+    arrow_filters = [
+        ([("key", "=", "key-012345")], lambda r: r[0] == "key-012345"),
+        ([("n", ">", 9990)], lambda r: r[1] > 9990),
+        ([("x", "<", -1428.0)], lambda r: r[2] is not None and r[2] < -1428),
+        ([("flag", "=", True)], lambda r: r[4]),
+    ]
+    for filters, keep in arrow_filters:
+        table = pq.read_table(path, filters=filters)
+        assert sorted(table.column("n").to_pylist()) == [r[1] for r in rows if keep(r)], filters
