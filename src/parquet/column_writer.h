@@ -13,9 +13,11 @@
 // RLE hybrid with a 4-byte length prefix, then the non-null values; the
 // whole body compressed with the file's codec. A page is closed when the
 // memory it holds (one byte per level plus the values as buffered) reaches
-// page_bytes; closed pages are kept compressed until the row group is
-// written. A page also closes at kMaxPageRows rows. Values are appended one by one with no
-// allocation beyond vector growth; encoding and compression run once per page.
+// page_bytes, or at kMaxPageRows rows; closed pages are kept compressed until
+// the row group is written. Values are appended one by one with no allocation
+// beyond vector growth; encoding and compression run once per page. Strings
+// are looked up in an open-addressing table over the dictionary page's own
+// bytes, so a repeated value costs a hash and a compare, never a copy.
 //
 // Not thread-safe; a writer belongs to one FileWriter.
 #pragma once
