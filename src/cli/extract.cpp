@@ -20,6 +20,8 @@ void add_extract(CLI::App& app, ExtractArgs& a) {
   c->add_option("-b,--kafka", a.kafka, "Kafka bootstrap brokers (instead of the embedded log)");
   c->add_option("--show", a.show, "Rows every table prints, like show(N) (overrides the job)")
       ->check(CLI::NonNegativeNumber);
+  c->add_option("--threads", a.threads, "Threads parsing records (0: one per core)")
+      ->capture_default_str();
   c->add_flag("--strict", a.strict,
               "Fail on the first record that is not a JSON object instead of keeping it in "
               "_rejected");
@@ -50,6 +52,7 @@ int run_extract(const ExtractArgs& a) {
   o.lake = a.lake;
   if (a.show >= 0) o.show = a.show;
   o.strict = a.strict;
+  if (a.threads > 0) o.threads = a.threads;
   o.progress = ::isatty(STDERR_FILENO) == 1;
   auto report = extract::run_extract(*job, o);
   if (!report.ok()) return fail(report.status());

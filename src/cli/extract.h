@@ -14,6 +14,7 @@ struct ExtractArgs {
   std::string kafka;
   int64_t show = -1;  // -1: each table's own show
   bool strict = false;
+  unsigned threads = 0;  // 0: one per core
 };
 
 void add_extract(CLI::App& app, ExtractArgs& args);

@@ -10,6 +10,7 @@ FieldNames::FieldNames() {
 }
 
 FieldId FieldNames::intern(std::string_view name) {
+  std::lock_guard lock(mu_);
   auto it = ids_.find(name);
   if (it != ids_.end()) return it->second;
   names_.push_back(std::make_unique<std::string>(name));
@@ -19,6 +20,7 @@ FieldId FieldNames::intern(std::string_view name) {
 }
 
 FieldId FieldNames::find(std::string_view name) const {
+  std::lock_guard lock(mu_);
   auto it = ids_.find(name);
   return it == ids_.end() ? kNone : it->second;
 }

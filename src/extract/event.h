@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -40,15 +41,21 @@ using FieldId = uint32_t;
 
 // Interns field names: the same name always gets the same id, ids are dense
 // from 0. Names stay valid (stable addresses) for the dictionary's lifetime.
-// Not thread-safe.
+// Thread-safe (one mutex: callers on hot paths cache what they look up).
 class FieldNames {
  public:
   FieldNames();
   FieldId intern(std::string_view name);
   // The id of `name`, or kNone when it was never interned.
   FieldId find(std::string_view name) const;
-  const std::string& name(FieldId id) const { return *names_[id]; }
-  size_t size() const { return names_.size(); }
+  const std::string& name(FieldId id) const {
+    std::lock_guard lock(mu_);
+    return *names_[id];
+  }
+  size_t size() const {
+    std::lock_guard lock(mu_);
+    return names_.size();
+  }
 
   static constexpr FieldId kNone = UINT32_MAX;
   // "timestamp": reserved for the record's ingest time (always id 0).
@@ -59,6 +66,7 @@ class FieldNames {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
+  mutable std::mutex mu_;
   std::vector<std::unique_ptr<std::string>> names_;
   std::unordered_map<std::string_view, FieldId, Hash, std::equal_to<>> ids_;
 };

@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cstring>
 #include <deque>
 #include <vector>
@@ -18,27 +19,30 @@ struct EventParser::Impl {
   simdjson::dom::parser parser;
   std::unique_ptr<char[]> buffer;  // the record, copied, plus SIMDJSON_PADDING
   size_t capacity = 0;
-  // Keys by position in the previous events: most events have the same shape,
-  // so a key is usually found here with one comparison instead of a hash.
+  // Keys seen lately, direct-mapped by a hash of their first bytes and length:
+  // events repeat a few keys, so a key is found here with one comparison
+  // instead of a locked lookup in the shared dictionary.
   struct CachedKey {
     std::string name;
-    FieldId id;
+    FieldId id = FieldNames::kNone;
   };
-  std::vector<CachedKey> key_cache;
+  static constexpr size_t kCacheBits = 7;
+  CachedKey key_cache[size_t{1} << kCacheBits];
+
+  FieldId id_of(std::string_view key) {
+    uint64_t head = 0;
+    std::memcpy(&head, key.data(), std::min<size_t>(key.size(), 8));
+    uint64_t tail = key.empty() ? 0 : static_cast<unsigned char>(key.back());
+    uint64_t h = (head ^ (tail << 56) ^ key.size()) * 0x9E3779B97F4A7C15ull;
+    CachedKey& c = key_cache[h >> (64 - kCacheBits)];
+    if (c.id != FieldNames::kNone && c.name == key) return c.id;
+    c.name.assign(key);
+    c.id = names.intern(key);
+    return c.id;
+  }
+
   std::deque<std::string> nested;  // JSON text of nested values (stable addresses)
   size_t nested_used = 0;
-
-  FieldId id_of(size_t position, std::string_view key) {
-    if (position < key_cache.size()) {
-      CachedKey& c = key_cache[position];
-      if (c.name == key) return c.id;
-      c.name.assign(key);
-      c.id = names.intern(key);
-      return c.id;
-    }
-    key_cache.push_back({std::string(key), names.intern(key)});
-    return key_cache.back().id;
-  }
 
   std::string_view keep_json(simdjson::dom::element e) {
     if (nested_used == nested.size()) nested.emplace_back();
@@ -99,9 +103,8 @@ bool EventParser::parse(std::string_view json, Event& out) {
     return false;
   }
   using T = simdjson::dom::element_type;
-  size_t position = 0;
   for (auto [key, element] : object) {
-    FieldId id = p.id_of(position++, key);
+    FieldId id = p.id_of(key);
     if (id == FieldNames::kTimestamp) continue;
     switch (element.type()) {
       case T::STRING:

@@ -4,8 +4,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
 #include <memory>
+#include <mutex>
+#include <thread>
 
+#include "extract/batch.h"
 #include "extract/event_parser.h"
 #include "extract/row_buffer.h"
 #include "extract/schema.h"
@@ -39,26 +45,6 @@ struct TableRun {
   bool staged = false;
   TableWriteResult written;
 };
-
-// `s` as valid UTF-8: well-formed sequences kept, any other byte read as
-// Latin-1 (as the event encoder reads header bytes).
-std::string to_utf8(std::string_view s) {
-  if (simdjson::validate_utf8(s.data(), s.size())) return std::string(s);
-  std::string out;
-  for (size_t i = 0; i < s.size();) {
-    auto b = static_cast<unsigned char>(s[i]);
-    size_t n = b < 0x80 ? 1 : (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : (b >> 3) == 30 ? 4 : 0;
-    if (n > 0 && i + n <= s.size() && simdjson::validate_utf8(s.data() + i, n)) {
-      out.append(s.data() + i, n);
-      i += n;
-    } else {
-      out += static_cast<char>(0xC0 | (b >> 6));
-      out += static_cast<char>(0x80 | (b & 0x3F));
-      ++i;
-    }
-  }
-  return out;
-}
 
 std::string plural(uint64_t n, const char* one, const char* many) {
   return std::to_string(n) + " " + (n == 1 ? one : many);
@@ -96,6 +82,61 @@ class Progress {
   int64_t start_, end_;
   Clock::time_point began_, last_;
   bool shown_ = false;
+};
+
+constexpr size_t kBatchRecords = 4096;
+constexpr size_t kBatchBytes = 1 << 20;
+
+// Threads that process batches. submit() hands one over; wait() returns once
+// it is processed. Batches are processed in any order; the caller merges them
+// in the order it submitted them.
+class WorkerPool {
+ public:
+  WorkerPool(size_t n, const std::function<std::unique_ptr<BatchProcessor>()>& make) {
+    for (size_t i = 0; i < n; ++i) threads_.emplace_back([this, p = make()]() mutable { run(*p); });
+  }
+  ~WorkerPool() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    work_.notify_all();
+    for (std::thread& t : threads_) t.join();
+  }
+  void submit(Batch& b) {
+    {
+      std::lock_guard lock(mu_);
+      b.done = false;
+      todo_.push_back(&b);
+    }
+    work_.notify_one();
+  }
+  void wait(Batch& b) {
+    std::unique_lock lock(mu_);
+    done_.wait(lock, [&] { return b.done; });
+  }
+
+ private:
+  void run(BatchProcessor& p) {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      work_.wait(lock, [&] { return stop_ || !todo_.empty(); });
+      if (stop_) return;  // a batch still queued is never merged
+      Batch* b = todo_.front();
+      todo_.pop_front();
+      lock.unlock();
+      p.process(*b);
+      lock.lock();
+      b->done = true;
+      done_.notify_all();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable work_, done_;
+  std::deque<Batch*> todo_;
+  bool stop_ = false;
+  std::vector<std::thread> threads_;
 };
 
 // printSchema() and show() of a table, from its first rows.
@@ -231,64 +272,113 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
   ExtractReport report;
   report.start = pass_start;
   report.end = end;
-  const FieldId error_id = names.intern("error");
-  const FieldId offset_id = names.intern("offset");
-  const FieldId raw_id = names.intern("raw");
+  const RejectFields reject_fields{names.intern("error"), names.intern("offset"),
+                                   names.intern("raw")};
   // Records that are not JSON objects: <lake>/_rejected/<job stem>.
   TableRun rejects;
   rejects.name = "_rejected";
   rejects.relative = "_rejected/" + job.stem;
   rejects.rows = std::make_unique<RowBuffer>(spill_dir);
-  Event rejected_row;
-  std::string raw_text;
 
-  EventParser parser(names);
-  Transformer transformer(job.transforms);
-  Event event;
-  log::Record rec;
+  std::vector<TablePlan> plans;
+  for (const TableRun& t : tables) {
+    TablePlan p;
+    p.where = t.where;
+    p.start = t.start;
+    p.keep_all = !t.relative.empty();
+    p.keep = static_cast<uint64_t>(std::max<int64_t>(t.show, 0));
+    plans.push_back(p);
+  }
+
   Progress progress(o.progress, o.err, pass_start, end);
-  uint64_t until_check = 1024;
-  while (pass_start < end) {
-    auto more = reader.next(rec);
-    if (!more.ok()) return more.status();
-    if (!*more || rec.offset >= end) break;
-    ++report.records;
-    if (!parser.parse(rec.value, event)) {
+  // Adds a processed batch to the tables, in log order.
+  auto merge = [&](Batch& b) -> Status {
+    if (b.records.empty()) return {};
+    report.records += b.records.size();
+    if (b.rejected.count > 0) {
       if (o.strict)
-        return Status::error(Errc::corruption, "offset " + std::to_string(rec.offset) + ": " +
-                                                   parser.error() + " (--strict)");
-      ++report.rejected;
-      raw_text = to_utf8(rec.value);
-      rejected_row.clear();
-      rejected_row.timestamp_ms = rec.timestamp_ms;
-      rejected_row.set(error_id, Value::of_string(parser.error()));
-      rejected_row.set(offset_id, Value::of_int(rec.offset));
-      rejected_row.set(raw_id, Value::of_string(raw_text));
-      rejects.rows->append(rejected_row);
-      continue;
+        return Status::error(Errc::corruption, "offset " + std::to_string(b.rejected.first_offset) +
+                                                   ": " + b.rejected.first_error + " (--strict)");
+      report.rejected += b.rejected.count;
+      rejects.rows->append_chunk(b.rejected.rows, b.rejected.count);
     }
-    event.offset = rec.offset;
-    event.timestamp_ms = rec.timestamp_ms;
-    if (!transformer.apply(event)) continue;
-    for (TableRun& t : tables) {
-      if (rec.offset < t.start || !t.where->matches(event)) continue;
-      ++t.count;
-      for (const Event::Field& f : event.fields())
-        if (f.present) t.schema.observe(f.id, f.value.kind, rec.offset);
-      if (!t.relative.empty() || t.count <= static_cast<uint64_t>(t.show)) t.rows->append(event);
+    for (size_t i = 0; i < tables.size(); ++i) {
+      TableRun& t = tables[i];
+      const Batch::TableOut& out = b.tables[i];
+      t.count += out.matched;
+      for (const KindSeen& k : out.seen) t.schema.observe(k.field, k.kind, k.offset);
+      if (plans[i].keep_all || t.rows->rows() < plans[i].keep)
+        t.rows->append_chunk(out.rows, out.encoded);
     }
-    if (--until_check == 0) {
-      until_check = 1024;
-      uint64_t memory = rejects.rows->memory_bytes();
-      for (const TableRun& t : tables) memory += t.rows->memory_bytes();
-      if (memory > o.memory_budget) {
-        for (TableRun& t : tables)
-          if (Status s = t.rows->spill(); !s.ok()) return s;
-        if (Status s = rejects.rows->spill(); !s.ok()) return s;
+    uint64_t memory = rejects.rows->memory_bytes();
+    for (const TableRun& t : tables) memory += t.rows->memory_bytes();
+    if (memory > o.memory_budget) {
+      for (TableRun& t : tables)
+        if (Status s = t.rows->spill(); !s.ok()) return s;
+      if (Status s = rejects.rows->spill(); !s.ok()) return s;
+    }
+    progress.update(b.records.back().offset + 1, report.records);
+    return {};
+  };
+
+  // Copies the next records of the range into `b`; false at the range's end.
+  bool at_end = pass_start >= end;
+  log::Record rec;
+  auto fill = [&](Batch& b) -> Status {
+    b.clear_input();
+    while (!at_end && b.records.size() < kBatchRecords && b.bytes.size() < kBatchBytes) {
+      auto more = reader.next(rec);
+      if (!more.ok()) return more.status();
+      if (!*more || rec.offset >= end) {
+        at_end = true;
+        break;
       }
-      progress.update(rec.offset, report.records);
+      b.records.push_back({rec.offset, rec.timestamp_ms, static_cast<uint32_t>(b.bytes.size()),
+                           static_cast<uint32_t>(rec.value.size())});
+      b.bytes.append(rec.value);
+    }
+    return {};
+  };
+
+  // Workers parse and sort records into rows; this thread reads and merges.
+  size_t workers = o.threads ? *o.threads : std::min(8u, std::thread::hardware_concurrency());
+  if (end - pass_start <= static_cast<int64_t>(kBatchRecords)) workers = 0;
+  auto make_processor = [&] {
+    return std::make_unique<BatchProcessor>(names, job.transforms, plans, reject_fields);
+  };
+  std::vector<Batch> ring(workers > 0 ? 2 * workers + 2 : 1);
+  std::unique_ptr<BatchProcessor> inline_processor;
+  std::unique_ptr<WorkerPool> pool;
+  if (workers > 0)
+    pool = std::make_unique<WorkerPool>(workers, make_processor);
+  else
+    inline_processor = make_processor();
+  uint64_t submitted = 0, merged = 0;
+  auto merge_next = [&]() -> Status {
+    Batch& b = ring[merged % ring.size()];
+    if (pool) pool->wait(b);
+    ++merged;
+    return merge(b);
+  };
+  for (;;) {
+    if (submitted - merged == ring.size()) {
+      if (Status s = merge_next(); !s.ok()) return s;
+    }
+    Batch& b = ring[submitted % ring.size()];
+    if (Status s = fill(b); !s.ok()) return s;
+    if (b.records.empty()) break;
+    ++submitted;
+    if (pool) {
+      pool->submit(b);
+    } else {
+      inline_processor->process(b);
+      if (Status s = merge_next(); !s.ok()) return s;
     }
   }
+  while (merged < submitted) {
+    if (Status s = merge_next(); !s.ok()) return s;
+  }
+  pool.reset();
   progress.clear();
 
   // The schemas are final: report widenings, print, and stage every table.
@@ -299,11 +389,8 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
   }
   for (TableRun& t : tables) {
     if (Status s = print_table(t, names, o.out); !s.ok()) return s;
-    std::fflush(o.out);
-    if (t.dir) {
-      if (Status s = stage_table(t, names, end, o.memory_budget); !s.ok()) return s;
-    }
   }
+  std::fflush(o.out);
 
   // The rejected records of this run (replacing the last run's, once the
   // table exists, so it never shows rejects of an older range).
@@ -312,12 +399,32 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
     auto dir = TableDir::open(o.lake, rejects.relative);
     if (!dir.ok()) return dir.status();
     rejects.dir = std::move(dir).value();
-    rejects.schema.observe(error_id, Kind::string, 0);
-    rejects.schema.observe(offset_id, Kind::int64, 0);
-    rejects.schema.observe(raw_id, Kind::string, 0);
+    rejects.schema.observe(reject_fields.error, Kind::string, 0);
+    rejects.schema.observe(reject_fields.offset, Kind::int64, 0);
+    rejects.schema.observe(reject_fields.raw, Kind::string, 0);
     rejects.count = report.rejected;
-    if (Status s = stage_table(rejects, names, end, o.memory_budget); !s.ok()) return s;
   }
+
+  // Stage every table, each on its own thread: they share nothing.
+  std::vector<TableRun*> to_stage;
+  for (TableRun& t : tables)
+    if (t.dir) to_stage.push_back(&t);
+  if (rejects.dir) to_stage.push_back(&rejects);
+  std::vector<Status> staged(to_stage.size());
+  {
+    const uint64_t budget = o.memory_budget / std::max<size_t>(to_stage.size(), 1);
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < to_stage.size(); ++i) {
+      auto stage = [&, i] { staged[i] = stage_table(*to_stage[i], names, end, budget); };
+      if (i + 1 < to_stage.size())
+        threads.emplace_back(stage);
+      else
+        stage();
+    }
+    for (std::thread& t : threads) t.join();
+  }
+  for (const Status& s : staged)
+    if (!s.ok()) return s;
 
   // Publish.
   for (TableRun& t : tables) {

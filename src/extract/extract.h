@@ -35,6 +35,7 @@ struct ExtractOptions {
   bool strict = false;                   // a record that is not a JSON object fails the job
   bool progress = false;                 // a live progress line on `err` (a terminal)
   uint64_t memory_budget = 64ull << 20;  // buffered rows in memory, all tables together
+  std::optional<unsigned> threads;       // workers parsing records; default: one per core
   std::FILE* out = stdout;
   std::FILE* err = stderr;
 };

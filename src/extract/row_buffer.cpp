@@ -3,13 +3,15 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 namespace questlog::extract {
 namespace {
 
-// Row layout: varint body length, then the body:
+// Row layout: varint body length, then the body (a length of 0 marks the
+// start of a chunk: the decoder forgets the previous row):
 //   zigzag varint  timestamp_ms minus the previous row's
 //   varint         number of fields
 //   per field:     varint id, u8 tag, payload by tag
@@ -67,7 +69,7 @@ RowBuffer::~RowBuffer() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-void RowBuffer::put_string(FieldId id, uint8_t tag, uint8_t same_tag, std::string_view s) {
+void RowEncoder::put_string(FieldId id, uint8_t tag, uint8_t same_tag, std::string_view s) {
   if (id >= last_.size()) {
     last_.resize(id + 1);
     has_last_.resize(id + 1, 0);
@@ -83,7 +85,12 @@ void RowBuffer::put_string(FieldId id, uint8_t tag, uint8_t same_tag, std::strin
   has_last_[id] = 1;
 }
 
-void RowBuffer::append(const Event& e) {
+void RowEncoder::reset() {
+  timestamp_ = 0;
+  std::fill(has_last_.begin(), has_last_.end(), 0);
+}
+
+void RowEncoder::encode(const Event& e, std::string& out) {
   row_.clear();
   put_varint(row_, zigzag(e.timestamp_ms - timestamp_));
   timestamp_ = e.timestamp_ms;
@@ -120,9 +127,26 @@ void RowBuffer::append(const Event& e) {
         break;
     }
   }
-  put_varint(memory_, row_.size());
-  memory_.append(row_);
+  put_varint(out, row_.size());
+  out.append(row_);
+}
+
+void RowBuffer::append(const Event& e) {
+  if (after_chunk_) {  // the decoder forgot the chunk's rows: so does the encoder
+    memory_.push_back(0);
+    encoder_.reset();
+    after_chunk_ = false;
+  }
+  encoder_.encode(e, memory_);
   ++rows_;
+}
+
+void RowBuffer::append_chunk(std::string_view chunk, uint64_t rows) {
+  if (rows == 0) return;
+  memory_.push_back(0);  // a new chunk
+  memory_.append(chunk);
+  rows_ += rows;
+  after_chunk_ = true;
 }
 
 Status RowBuffer::spill() {
@@ -202,6 +226,12 @@ Result<bool> RowBuffer::Cursor::next(Row& row) {
   uint64_t length = 0;
   if (!get_varint(probe, length)) return corrupt();
   size_t prefix = view_.size() - probe.size();
+  if (length == 0) {  // a chunk starts: no row refers to the ones before
+    view_.remove_prefix(prefix);
+    timestamp_ = 0;
+    last_.clear();
+    return next(row);
+  }
   if (Status s = fill(prefix + length); !s.ok()) return s;
   if (view_.size() < prefix + length) return corrupt();
   std::string_view body = view_.substr(prefix, length);

@@ -4,9 +4,11 @@
 // as often as needed, with a Cursor.
 //
 // A row is its fields' ids and typed values plus the ingest timestamp. A string
-// equal to the same field's value in the previous row is stored as one byte,
-// so the repetitive columns of game events (Host, User-Agent, event_type)
-// cost almost nothing.
+// equal to the same field's value in the previous row of its chunk is stored
+// as one byte, so the repetitive columns of game events (Host, User-Agent,
+// event_type) cost almost nothing. A chunk is a run of rows encoded by one
+// RowEncoder from its reset state; chunks encoded by different threads are
+// appended in order with append_chunk().
 #pragma once
 
 #include <cstdint>
@@ -20,6 +22,23 @@
 
 namespace questlog::extract {
 
+// Encodes rows into a chunk. Not thread-safe; use one per thread.
+class RowEncoder {
+ public:
+  // Appends the present fields of `e` and its timestamp as one row to `out`.
+  void encode(const Event& e, std::string& out);
+  // Starts a new chunk: the next row refers to no earlier one.
+  void reset();
+
+ private:
+  void put_string(FieldId id, uint8_t tag, uint8_t same_tag, std::string_view s);
+
+  std::string row_;                // the row being encoded
+  int64_t timestamp_ = 0;          // the previous row's, for deltas
+  std::vector<std::string> last_;  // by field id: the previous row's string
+  std::vector<uint8_t> has_last_;
+};
+
 class RowBuffer {
  public:
   // `spill_dir` is where the temporary file goes (created on the first spill,
@@ -31,6 +50,8 @@ class RowBuffer {
 
   // Appends the present fields of `e` and its timestamp as one row.
   void append(const Event& e);
+  // Appends `rows` rows that a RowEncoder encoded into `chunk` from its reset state.
+  void append_chunk(std::string_view chunk, uint64_t rows);
 
   // Moves the rows held in memory to the spill file.
   Status spill();
@@ -65,17 +86,13 @@ class RowBuffer {
   };
 
  private:
-  void put_string(FieldId id, uint8_t tag, uint8_t same_tag, std::string_view s);
-
   std::filesystem::path spill_dir_;
   int fd_ = -1;
   uint64_t spilled_ = 0;
   std::string memory_;
-  std::string row_;  // the row being encoded
   uint64_t rows_ = 0;
-  int64_t timestamp_ = 0;          // the previous row's, for deltas
-  std::vector<std::string> last_;  // by field id: the previous row's string
-  std::vector<uint8_t> has_last_;
+  RowEncoder encoder_;  // for append()
+  bool after_chunk_ = false;
 };
 
 }  // namespace questlog::extract
