@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 
 #include "cli/log_path.h"
@@ -56,7 +57,10 @@ int run_extract(const ExtractArgs& a) {
   o.progress = ::isatty(STDERR_FILENO) == 1;
   auto report = extract::run_extract(*job, o);
   if (!report.ok()) return fail(report.status());
-  if (std::fflush(stdout) != 0) return fail(errno_status("stdout", errno));
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    if (errno == EPIPE) return 0;  // the reader went away, as with `| head`; tables are written
+    return fail(errno_status("stdout", errno));
+  }
   return 0;
 }
 

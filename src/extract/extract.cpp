@@ -227,6 +227,7 @@ Result<std::pair<int64_t, int64_t>> resolve_range(const Job& job,
 }  // namespace
 
 Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
+  const auto began = std::chrono::steady_clock::now();
   FieldNames& names = *job.names;
   const fs::path spill_dir = o.lake / ".staging";
 
@@ -436,6 +437,11 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
     if (Status s = rejects.dir->commit(); !s.ok()) return s;
   }
 
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+  std::fprintf(o.err, "questlog: read %s, offsets %lld to %lld, in %.2f s\n",
+               plural(report.records, "record", "records").c_str(),
+               static_cast<long long>(pass_start), static_cast<long long>(end), seconds);
   for (TableRun& t : tables) {
     TableReport r;
     r.name = t.name;

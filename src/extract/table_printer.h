@@ -1,5 +1,7 @@
 // Spark's DataFrame.printSchema() and show() layouts, byte for byte as PySpark
-// prints them (each ends with the blank line Python's print adds):
+// 2.x/3.x (the seed's Spark) prints them; each ends with the blank line Python's
+// print adds. (Spark 4 differs in two details: it prints null as NULL and ends
+// the "only showing" footer without a newline. Checked against pyspark 4.)
 //
 //   root
 //    |-- Accept: string (nullable = true)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -384,3 +385,27 @@ def test_one_pass_over_a_million_events(bin_path, tmp_path):
     assert "questlog: table default_hits: 400000 rows, 1 file," in r.stderr.decode()
     assert pq.read_metadata(next((lake / "default_hits").glob("part-*"))).num_rows == 400_000
     assert elapsed < 5, elapsed  # about 0.25 s on two cores; generous for a loaded CI machine
+
+
+def test_the_range_end_is_fixed_when_the_job_starts(bin_path, tmp_path):
+    """Events appended while a job runs wait for the next run: the tables hold
+    exactly the events of [0, end) with end = the log's end at the start."""
+    data, lake = tmp_path / "data", tmp_path / "lake"
+    seed_events(bin_path, data, 1_000_000)
+    p = subprocess.Popen([bin_path, "extract", str(JOBS / "separate_events.toml"), "--data",
+                          str(data), "--lake", str(lake), "--show", "0", "--threads", "1"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    appended = 0
+    while p.poll() is None:  # more traffic, in whole seed cycles of 5 events
+        seed_events(bin_path, data, 5_000)
+        appended += 5_000
+    err = p.stderr.read().decode()
+    assert p.returncode == 0, err
+    m = re.search(r"questlog: read (\d+) records, offsets 0 to (\d+), in ", err)
+    assert m, err
+    end = int(m.group(2))
+    assert int(m.group(1)) == end >= 1_000_000
+    assert 1_000_000 + appended > end  # traffic arrived after the range was fixed
+    swords = sum(1 for o in range(end) if o % 5 in (2, 3))  # the seed generator's cycle
+    assert pq.read_table(lake / "sword_purchases").num_rows == swords
+    assert f"questlog: table sword_purchases: {swords} rows," in err

@@ -240,3 +240,20 @@ TEST(ExtractJobTest, StemIsTheFileNameWithoutToml) {
 
 }  // namespace
 }  // namespace questlog::extract
+
+namespace questlog::extract {
+namespace {
+
+TEST(ExtractJobTest, EveryShippedJobParses) {
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(kJobs)) {
+    if (e.path().extension() != ".toml") continue;
+    auto job = load_job(e.path().string());
+    EXPECT_TRUE(job.ok()) << job.status().message();
+    ++n;
+  }
+  EXPECT_GE(n, 3);
+}
+
+}  // namespace
+}  // namespace questlog::extract
