@@ -1,7 +1,5 @@
 #include "extract/extract.h"
 
-#include <simdjson.h>
-
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -12,13 +10,11 @@
 #include <thread>
 
 #include "extract/batch.h"
-#include "extract/event_parser.h"
 #include "extract/row_buffer.h"
 #include "extract/schema.h"
 #include "extract/table_dir.h"
 #include "extract/table_printer.h"
 #include "extract/table_writer.h"
-#include "extract/transforms.h"
 #include "log/embedded/log_reader.h"
 
 namespace questlog::extract {
@@ -30,11 +26,10 @@ namespace fs = std::filesystem;
 struct TableRun {
   std::string name;
   std::string relative;  // under the lake; empty: printed only
-  const TableSpec* spec = nullptr;
   Mode mode = Mode::overwrite;
   parquet::Codec codec = parquet::Codec::snappy;
   std::vector<FieldId> partition_by;
-  const Filter* where = nullptr;  // nullptr: every event
+  const Filter* where = nullptr;
   bool print_schema = false;
   int64_t show = 0;
   int64_t start = 0;  // the first offset this table takes
@@ -245,7 +240,6 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
     TableRun& t = tables[i];
     t.name = spec.name;
     t.relative = spec.path;
-    t.spec = &spec;
     t.mode = spec.mode;
     t.codec = spec.codec;
     t.partition_by = spec.partition_by;

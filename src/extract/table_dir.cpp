@@ -328,20 +328,28 @@ std::string random_uuid() {
   return buf;
 }
 
-std::string hive_escape(const std::string& value) {
-  if (value.empty()) return "__HIVE_DEFAULT_PARTITION__";
-  static const std::string kEscape = "\"#%'*/:=?\\\x7f{[]^";
-  std::string out;
+void append_hive_escaped(std::string& out, std::string_view value) {
+  if (value.empty()) {
+    out += "__HIVE_DEFAULT_PARTITION__";
+    return;
+  }
+  static constexpr std::string_view kEscape = "\"#%'*/:=?\\\x7f{[]^";
   for (char c : value) {
     auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || kEscape.find(c) != std::string::npos) {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", u);
-      out += buf;
+    if (u < 0x20 || kEscape.find(c) != std::string_view::npos) {
+      static constexpr char kHex[] = "0123456789ABCDEF";
+      out += '%';
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
     } else {
       out += c;
     }
   }
+}
+
+std::string hive_escape(std::string_view value) {
+  std::string out;
+  append_hive_escaped(out, value);
   return out;
 }
 

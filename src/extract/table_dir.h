@@ -28,6 +28,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "extract/job.h"
 #include "parquet/file_writer.h"
@@ -79,6 +80,8 @@ std::string random_uuid();
 
 // Hive's escaping of a partition value in a directory name ("a/b" -> "a%2Fb");
 // a null value is __HIVE_DEFAULT_PARTITION__.
-std::string hive_escape(const std::string& value);
+std::string hive_escape(std::string_view value);
+// The same, appended to `out`.
+void append_hive_escaped(std::string& out, std::string_view value);
 
 }  // namespace questlog::extract

@@ -21,15 +21,18 @@ struct Layout {
   std::vector<int32_t> column_of;  // by field id; -1: not in the file
   int32_t timestamp = -1;
   std::vector<parquet::ColumnType> partition_types;  // by position in partition_by
+  std::vector<std::string> partition_names;
 };
 
 Layout layout_of(const TableWriteSpec& spec) {
   Layout l;
   l.partition_types.resize(spec.partition_by.size(), parquet::ColumnType::string);
+  l.partition_names.resize(spec.partition_by.size());
   for (const SchemaColumn& c : spec.columns) {
     auto p = std::find(spec.partition_by.begin(), spec.partition_by.end(), c.field);
     if (p != spec.partition_by.end()) {
       l.partition_types[p - spec.partition_by.begin()] = c.type;
+      l.partition_names[p - spec.partition_by.begin()] = c.name;
       continue;
     }
     if (c.field >= l.column_of.size()) l.column_of.resize(c.field + 1, -1);
@@ -61,14 +64,15 @@ void partition_of(const RowBuffer::Row& row, const TableWriteSpec& spec, const L
     const Value* v = nullptr;
     for (const auto& [fid, fv] : row.fields)
       if (fid == id) v = &fv;
-    auto text = v ? format_cell(*v, l.partition_types[i]) : std::nullopt;
     if (i > 0) out += '/';
-    const SchemaColumn* col = nullptr;
-    for (const SchemaColumn& c : spec.columns)
-      if (c.field == id) col = &c;
-    out += col ? col->name : std::string("?");
+    out += l.partition_names[i];
     out += '=';
-    out += hive_escape(text ? *text : std::string());
+    if (v && v->kind == Kind::string) {
+      append_hive_escaped(out, v->text);
+    } else {
+      auto text = v ? format_cell(*v, l.partition_types[i]) : std::nullopt;
+      append_hive_escaped(out, text ? *text : std::string_view());
+    }
   }
 }
 
