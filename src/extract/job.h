@@ -22,6 +22,10 @@
 //   print_schema = false              # print like Spark's printSchema()
 //   codec = "snappy"                  # "snappy" (default) | "zstd" | "uncompressed"
 //
+// A table's columns are the union of its events' keys plus `timestamp`, the
+// record's ingest time (an event's own "timestamp" key is shadowed by it, and
+// job files may not name it), sorted byte-wise; see schema.h for types.
+//
 // Every problem is reported as "<file>:<line>: <what>" and nothing runs.
 #pragma once
 

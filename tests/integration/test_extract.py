@@ -32,7 +32,7 @@ SEED_COLUMNS = ["Accept", "Cache-Control", "Host", "User-Agent", "event_type", "
 def append_raw_bin(bin_path: str) -> str:
     path = Path(bin_path).parent / "append_raw"
     if not os.access(path, os.X_OK):
-        pytest.skip(f"{path} not built")
+        pytest.fail(f"{path} is missing: it is built with the unit tests (tests/tools/append_raw.cpp)")
     return str(path)
 
 
