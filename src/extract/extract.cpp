@@ -460,8 +460,9 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
     report.tables.push_back(std::move(r));
   }
   if (report.rejected > 0)
-    std::fprintf(o.err, "questlog: %s not a JSON object -> %s\n",
+    std::fprintf(o.err, "questlog: %s rejected (%s) -> %s\n",
                  plural(report.rejected, "record", "records").c_str(),
+                 report.rejected == 1 ? "not a JSON object" : "not JSON objects",
                  (o.lake / rejects.relative).lexically_normal().string().c_str());
   return report;
 }

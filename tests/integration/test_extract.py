@@ -229,7 +229,7 @@ show = 5
     assert "questlog: table levels: column level widened from int64 to float64 at offset 2, " \
            "to string at offset 4\n" in err, err
     assert "questlog: table levels: column ok widened from boolean to string at offset 4\n" in err
-    assert f"questlog: 2 records not a JSON object -> {lake / '_rejected' / 'levels'}" in err
+    assert f"questlog: 2 records rejected (not JSON objects) -> {lake / '_rejected' / 'levels'}" in err
     table = pq.read_table(lake / "levels")
     assert table.schema.field("level").type == "string"
     assert table.column("level").to_pylist() == ["1", "2.5", "max"]

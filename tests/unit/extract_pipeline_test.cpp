@@ -233,7 +233,7 @@ TEST_F(ExtractPipelineTest, RecordsThatAreNotObjectsGoToRejected) {
   EXPECT_EQ(r.report.tables[0].rows, 21u);
   auto rejected = files("_rejected/test_job");
   EXPECT_EQ(rejected.size(), 2u);  // a part file and _SUCCESS
-  EXPECT_NE(r.err.find("questlog: 2 records not a JSON object -> " +
+  EXPECT_NE(r.err.find("questlog: 2 records rejected (not JSON objects) -> " +
                        (lake() / "_rejected/test_job").string()),
             std::string::npos)
       << r.err;
