@@ -188,6 +188,14 @@ def test_spark_reads_the_seeds_tables_from_extract(spark, start_server, bin_path
     assert {(r["Host"], r["Cache-Control"], r["event_type"]) for r in rows} == {
         ("moe", "no-cache", "purchase_sword")}
     assert spark.read.parquet(str(lake / "default_hits")).count() == 20
+    # pandas (through pyarrow), as the seed's notebook would load a table.
+    import pandas as pd
+
+    frame = pd.read_parquet(lake / "sword_purchases")
+    assert list(frame.columns) == swords.columns and len(frame) == 20
+    assert str(frame["timestamp"].dtype).startswith("datetime64") and frame["timestamp"].dt.tz
+    assert set(frame["Host"]) == {"moe"}
+
     purchases = spark.read.parquet(str(lake / "purchases"))
     assert sorted(r["Host"] for r in purchases.select("Host").collect()) == (
         ["user1.comcast.com"] * 10 + ["user2.att.com"] * 10)
