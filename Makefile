@@ -57,6 +57,7 @@ test: deps-test format-check unit asan integration
 
 bench: build venv
 	bash bench/run.sh
+	bash bench/extract.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
