@@ -226,10 +226,62 @@ Status ColumnWriter::write_chunk(OutputFile& file, format::ColumnChunk* chunk) {
   return {};
 }
 
+// ------------------------------------------------------ DictionaryColumnWriter
+
+format::Encoding DictionaryColumnWriter::encode_values(std::vector<uint8_t>& out) {
+  if (!indices_.empty()) {
+    size_t start = out.size();
+    int width = std::max(1, rle::bit_width(entries() - 1));
+    out.push_back(static_cast<uint8_t>(width));
+    rle::encode(indices_.data(), indices_.size(), width, out);
+    if (!fallback_ && !dictionary_pays_off(indices_.size(), out.size() - start,
+                                           dict_.size() - dict_bytes_seen_)) {
+      fallback_ = true;
+      on_fallback();
+      if (dict_data_pages_ == 0) {
+        // No page refers to the dictionary: write this one plain, without it.
+        out.resize(start);
+        ctx_.buffered_bytes -= std::min<uint64_t>(ctx_.buffered_bytes, dict_.size());
+        drop_dictionary();
+        assert(indices_.empty() && entries() == 0);
+        dict_.clear();
+      }
+    }
+    if (!indices_.empty()) {
+      indices_.clear();
+      dict_bytes_seen_ = dict_.size();
+      ++dict_data_pages_;
+      return format::Encoding::rle_dictionary;
+    }
+  }
+  // Plain page (or a page of nulls only, which needs no dictionary).
+  encode_plain(out);
+  return format::Encoding::plain;
+}
+
+Status DictionaryColumnWriter::dictionary_page(std::vector<uint8_t>& out) {
+  if (entries() == 0) return {};
+  format::PageHeader header;
+  header.type = format::PageType::dictionary_page;
+  format::DictionaryPageHeader dict;
+  dict.num_values = static_cast<int32_t>(entries());
+  dict.encoding = format::Encoding::plain;
+  header.dictionary_page_header = dict;
+  return emit_page(header, dict_, out);
+}
+
+void DictionaryColumnWriter::reset_dictionary() {
+  dict_.clear();
+  indices_.clear();
+  fallback_ = false;
+  dict_bytes_seen_ = 0;
+  dict_data_pages_ = 0;
+}
+
 // ---------------------------------------------------------- StringColumnWriter
 
 StringColumnWriter::StringColumnWriter(const Column& column, WriteContext& ctx)
-    : ColumnWriter(column, format::Type::byte_array, ctx) {
+    : DictionaryColumnWriter(column, format::Type::byte_array, ctx) {
   slots_.assign(kInitialSlots, kFree);
 }
 
@@ -237,15 +289,10 @@ void StringColumnWriter::add(std::string_view v) {
   if (!fallback_) {
     uint32_t index;
     if (find_or_insert(v, &index)) {
-      levels_.push_back(1);
-      indices_.push_back(index);
-      added(1 + sizeof index);
+      add_index(index);
       return;
     }
-    // The dictionary is full: what is buffered stays dictionary-encoded, the
-    // rest of this chunk is plain.
-    close_page();
-    fallback_ = true;
+    start_fallback();
   }
   levels_.push_back(1);
   put_u32(plain_, static_cast<uint32_t>(v.size()));
@@ -302,30 +349,9 @@ void StringColumnWriter::grow_table() {
   }
 }
 
-format::Encoding StringColumnWriter::encode_values(std::vector<uint8_t>& out) {
-  if (!plain_.empty() || indices_.empty()) {
-    // Plain page (or a page of nulls only, which needs no dictionary).
-    assert(indices_.empty());
-    out.insert(out.end(), plain_.begin(), plain_.end());
-    plain_.clear();
-    return format::Encoding::plain;
-  }
-  int width = std::max(1, rle::bit_width(entries_.size() - 1));
-  out.push_back(static_cast<uint8_t>(width));
-  rle::encode(indices_.data(), indices_.size(), width, out);
-  indices_.clear();
-  return format::Encoding::rle_dictionary;
-}
-
-Status StringColumnWriter::dictionary_page(std::vector<uint8_t>& out) {
-  if (entries_.empty()) return {};
-  format::PageHeader header;
-  header.type = format::PageType::dictionary_page;
-  format::DictionaryPageHeader dict;
-  dict.num_values = static_cast<int32_t>(entries_.size());
-  dict.encoding = format::Encoding::plain;
-  header.dictionary_page_header = dict;
-  return emit_page(header, dict_, out);
+void StringColumnWriter::encode_plain(std::vector<uint8_t>& out) {
+  out.insert(out.end(), plain_.begin(), plain_.end());
+  plain_.clear();
 }
 
 format::Statistics StringColumnWriter::statistics(int64_t null_count) const {
@@ -345,32 +371,131 @@ format::Statistics StringColumnWriter::statistics(int64_t null_count) const {
 }
 
 void StringColumnWriter::reset_chunk() {
-  dict_.clear();
+  reset_dictionary();
   entries_.clear();
   if (slots_.size() > kInitialSlots * 1024) {
     slots_.assign(kInitialSlots, kFree);
   } else {
     std::fill(slots_.begin(), slots_.end(), kFree);
   }
-  fallback_ = false;
   last_ = kFree;
   plain_stats_.reset();
 }
 
-// ----------------------------------------------------------- fixed-width kinds
+// ----------------------------------------------------------- Int64ColumnWriter
+
+namespace {
+inline uint64_t hash_int64(int64_t v) {
+  return fold_multiply(static_cast<uint64_t>(v) ^ kMixA, kMixB);
+}
+}  // namespace
 
 Int64ColumnWriter::Int64ColumnWriter(const Column& column, WriteContext& ctx)
-    : ColumnWriter(column, format::Type::int64, ctx) {}
+    : DictionaryColumnWriter(column, format::Type::int64, ctx) {
+  slots_.assign(kInitialSlots, Slot{0, kEmpty});
+}
 
-format::Encoding Int64ColumnWriter::encode_values(std::vector<uint8_t>& out) {
+int64_t Int64ColumnWriter::entry(uint32_t i) const {
+  int64_t v;
+  std::memcpy(&v, dict_.data() + size_t{i} * sizeof v, sizeof v);
+  return v;
+}
+
+void Int64ColumnWriter::add_new(int64_t v) {
+  if (!fallback_) {
+    uint32_t index;
+    if (find_or_insert(v, &index)) {
+      last_value_ = v;
+      last_index_ = index;
+      add_index(index);  // may close the page and fall back (on_fallback)
+      return;
+    }
+    start_fallback();
+  }
+  levels_.push_back(1);
+  values_.push_back(v);
+  stats_.update(v);
+  added(1 + sizeof v);
+}
+
+bool Int64ColumnWriter::find_or_insert(int64_t v, uint32_t* index) {
+  size_t mask = slots_.size() - 1;
+  for (size_t i = hash_int64(v) & mask;; i = (i + 1) & mask) {
+    Slot& slot = slots_[i];
+    if (slot.index == kEmpty) {
+      if (dict_.size() + sizeof v > ctx_.options.dictionary_page_bytes) return false;
+      uint8_t b[sizeof v];
+      std::memcpy(b, &v, sizeof v);
+      dict_.insert(dict_.end(), b, b + sizeof v);
+      ctx_.buffered_bytes += sizeof v;
+      stats_.update(v);  // every entry is a value of the chunk
+      slot = {v, entries_};
+      *index = entries_++;
+      if (size_t{entries_} * 2 > slots_.size()) grow_table();
+      return true;
+    }
+    if (slot.value == v) {
+      *index = slot.index;
+      return true;
+    }
+  }
+}
+
+void Int64ColumnWriter::grow_table() {
+  std::vector<Slot> old;
+  old.swap(slots_);
+  slots_.assign(old.size() * 2, Slot{0, kEmpty});
+  size_t mask = slots_.size() - 1;
+  for (const Slot& s : old) {
+    if (s.index == kEmpty) continue;
+    size_t i = hash_int64(s.value) & mask;
+    while (slots_[i].index != kEmpty) i = (i + 1) & mask;
+    slots_[i] = s;
+  }
+}
+
+void Int64ColumnWriter::encode_plain(std::vector<uint8_t>& out) {
   append_plain(values_, out);
   values_.clear();
-  return format::Encoding::plain;
+}
+
+// The dictionary is kept while each page pays for itself: its indices plus
+// the entries it added to the dictionary are smaller than its values would
+// be PLAIN (8 bytes each). The first page decides whether the chunk has a
+// dictionary at all; a later page that does not pay (the column turned
+// high-cardinality) ends dictionary encoding for the rest of the chunk.
+// Sizes before compression: the codec shrinks repeated plain values too,
+// but rarely below what RLE makes of the same run.
+bool Int64ColumnWriter::dictionary_pays_off(uint64_t values, uint64_t index_bytes,
+                                            uint64_t dictionary_bytes) const {
+  return dictionary_bytes + index_bytes < values * sizeof(int64_t);
+}
+
+void Int64ColumnWriter::drop_dictionary() {
+  values_.reserve(values_.size() + indices_.size());
+  for (uint32_t i : indices_) values_.push_back(entry(i));
+  indices_.clear();
+  entries_ = 0;
+  last_index_ = kEmpty;
+  if (slots_.size() > kInitialSlots * 1024) {
+    slots_.assign(kInitialSlots, Slot{0, kEmpty});
+  } else {
+    std::fill(slots_.begin(), slots_.end(), Slot{0, kEmpty});
+  }
 }
 
 format::Statistics Int64ColumnWriter::statistics(int64_t null_count) const {
   return stats_.encode(null_count);
 }
+
+void Int64ColumnWriter::reset_chunk() {
+  reset_dictionary();
+  drop_dictionary();
+  values_.clear();
+  stats_.reset();
+}
+
+// ----------------------------------------------------------- fixed-width kinds
 
 DoubleColumnWriter::DoubleColumnWriter(const Column& column, WriteContext& ctx)
     : ColumnWriter(column, format::Type::float64, ctx) {}

@@ -5,7 +5,9 @@
 //                        PLAIN dictionary page), falling back to PLAIN pages for
 //                        the rest of the chunk when the dictionary would pass
 //                        dictionary_page_bytes
-//   Int64ColumnWriter    INT64 (also TIMESTAMP micros): PLAIN
+//   Int64ColumnWriter    INT64 (also TIMESTAMP micros): dictionary like
+//                        strings, falling back to PLAIN early when the
+//                        dictionary is not smaller than PLAIN would be
 //   DoubleColumnWriter   DOUBLE: PLAIN
 //   BooleanColumnWriter  BOOLEAN: PLAIN (bit-packed)
 //
@@ -17,7 +19,9 @@
 // the row group is written. Values are appended one by one with no allocation
 // beyond vector growth; encoding and compression run once per page. Strings
 // are looked up in an open-addressing table over the dictionary page's own
-// bytes, so a repeated value costs a hash and a compare, never a copy.
+// bytes, so a repeated value costs a hash and a compare, never a copy;
+// int64s in a table of (value, index), after a check against the previous
+// value (runs of one timestamp are the common case).
 //
 // Not thread-safe; a writer belongs to one FileWriter.
 #pragma once
@@ -120,7 +124,67 @@ class ColumnWriter {
   std::vector<uint8_t> dictionary_;
 };
 
-class StringColumnWriter final : public ColumnWriter {
+// What the dictionary-encoded kinds share: the open page's indices, the
+// PLAIN dictionary page body, the RLE_DICTIONARY page encoding, and the
+// switch to PLAIN for the rest of the chunk. A subclass looks values up in
+// its own table and calls add_index() or, once fallback_ is set, buffers the
+// value plain itself.
+class DictionaryColumnWriter : public ColumnWriter {
+ protected:
+  using ColumnWriter::ColumnWriter;
+
+  void add_index(uint32_t index) {
+    levels_.push_back(1);
+    indices_.push_back(index);
+    added(1 + sizeof index);
+  }
+  // The dictionary is full: what is buffered stays dictionary-encoded, the
+  // rest of this chunk is plain.
+  void start_fallback() {
+    close_page();
+    fallback_ = true;
+    on_fallback();
+  }
+  // Called when fallback_ is set.
+  virtual void on_fallback() {}
+
+  // Entries in the dictionary.
+  virtual size_t entries() const = 0;
+  // Appends the open page's plain values to `out` and forgets them.
+  virtual void encode_plain(std::vector<uint8_t>& out) = 0;
+  // Whether to keep the dictionary for the rest of the chunk, asked as each
+  // dictionary-encoded page closes (before it is kept): the page holds
+  // `values` non-null values, its indices took `index_bytes` and the
+  // dictionary grew by `dictionary_bytes` since the previous page. If not,
+  // the rest of the chunk is plain, and if no earlier page used the
+  // dictionary, this page's indices are handed to drop_dictionary(), the
+  // page is written plain and the chunk has no dictionary page.
+  virtual bool dictionary_pays_off(uint64_t values, uint64_t index_bytes,
+                                   uint64_t dictionary_bytes) const {
+    (void)values;
+    (void)index_bytes;
+    (void)dictionary_bytes;
+    return true;
+  }
+  // Turns indices_ into plain values of the open page, then empties the
+  // dictionary. Called only if dictionary_pays_off() can return false.
+  virtual void drop_dictionary() {}
+  // Forgets the dictionary state of the chunk (not the subclass's table).
+  void reset_dictionary();
+
+  std::vector<uint8_t> dict_;      // PLAIN entries: the dictionary page body
+  std::vector<uint32_t> indices_;  // open page, dictionary mode
+  bool fallback_ = false;          // this chunk went plain
+
+ private:
+  format::Encoding encode_values(std::vector<uint8_t>& out) final;
+  Status dictionary_page(std::vector<uint8_t>& out) final;
+
+  uint64_t dict_bytes_seen_ = 0;  // dict_.size() when the previous page closed
+  uint32_t dict_data_pages_ = 0;  // this chunk
+};
+
+class StringColumnWriter final : public DictionaryColumnWriter {
  public:
   StringColumnWriter(const Column& column, WriteContext& ctx);
   void add(std::string_view v);
@@ -147,38 +211,61 @@ class StringColumnWriter final : public ColumnWriter {
     return {reinterpret_cast<const char*>(dict_.data()) + entries_[i].offset, entries_[i].size};
   }
 
-  format::Encoding encode_values(std::vector<uint8_t>& out) override;
-  Status dictionary_page(std::vector<uint8_t>& out) override;
+  size_t entries() const override { return entries_.size(); }
+  void encode_plain(std::vector<uint8_t>& out) override;
   format::Statistics statistics(int64_t null_count) const override;
   void reset_chunk() override;
 
-  std::vector<uint8_t> dict_;        // PLAIN entries: the dictionary page body
   std::vector<Entry> entries_;       // by index
   std::vector<Slot> slots_;          // open addressing, power-of-two size
   Slot last_ = kFree;                // the previous value's: rows often repeat it
-  std::vector<uint32_t> indices_;    // open page, dictionary mode
   std::vector<uint8_t> plain_;       // open page, plain mode (PLAIN-encoded)
-  bool fallback_ = false;            // this chunk went plain
   ByteArrayStatistics plain_stats_;  // values written plain
 };
 
-class Int64ColumnWriter final : public ColumnWriter {
+// INT64 and TIMESTAMP: dictionary-encoded like strings (event timestamps
+// repeat for thousands of rows), with an early fallback to PLAIN when the
+// dictionary stops paying off (see dictionary_pays_off).
+class Int64ColumnWriter final : public DictionaryColumnWriter {
  public:
   Int64ColumnWriter(const Column& column, WriteContext& ctx);
   void add(int64_t v) {
-    levels_.push_back(1);
-    values_.push_back(v);
-    stats_.update(v);
-    added(1 + sizeof v);
+    if (v == last_value_ && last_index_ != kEmpty) {
+      add_index(last_index_);
+    } else {
+      add_new(v);
+    }
   }
 
  private:
-  format::Encoding encode_values(std::vector<uint8_t>& out) override;
-  format::Statistics statistics(int64_t null_count) const override;
-  void reset_chunk() override { stats_.reset(); }
+  struct Slot {
+    int64_t value;
+    uint32_t index;  // kEmpty when free
+  };
+  static constexpr uint32_t kEmpty = UINT32_MAX;
 
-  std::vector<int64_t> values_;
-  Int64Statistics stats_;
+  void add_new(int64_t v);  // not the previous value, or plain mode
+  // The dictionary index of `v`, inserting it; false if the dictionary
+  // would pass dictionary_page_bytes.
+  bool find_or_insert(int64_t v, uint32_t* index);
+  void grow_table();
+  int64_t entry(uint32_t i) const;
+
+  size_t entries() const override { return entries_; }
+  void encode_plain(std::vector<uint8_t>& out) override;
+  bool dictionary_pays_off(uint64_t values, uint64_t index_bytes,
+                           uint64_t dictionary_bytes) const override;
+  void drop_dictionary() override;
+  void on_fallback() override { last_index_ = kEmpty; }
+  format::Statistics statistics(int64_t null_count) const override;
+  void reset_chunk() override;
+
+  std::vector<Slot> slots_;  // open addressing, power-of-two size
+  uint32_t entries_ = 0;
+  int64_t last_value_ = 0;        // the previous non-null value and its index, while
+  uint32_t last_index_ = kEmpty;  // in dictionary mode; rows often repeat it
+  std::vector<int64_t> values_;   // open page, plain mode
+  Int64Statistics stats_;         // every dictionary entry and plain value
 };
 
 class DoubleColumnWriter final : public ColumnWriter {

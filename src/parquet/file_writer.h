@@ -39,7 +39,7 @@ struct WriterOptions {
   Codec codec = Codec::snappy;                  // Spark's default
   uint64_t row_group_bytes = 64ull << 20;       // buffered values per row group, at most
   uint64_t page_bytes = 1ull << 20;             // data page size, about
-  uint64_t dictionary_page_bytes = 1ull << 20;  // past it a string column falls back to plain
+  uint64_t dictionary_page_bytes = 1ull << 20;  // past it a string/int64 column goes plain
   std::string created_by = "questlog version 0.1.0";
 };
 

@@ -299,6 +299,7 @@ class Compact:
 
 
 PAGE_DATA, PAGE_DICTIONARY = 0, 2
+DICTIONARY_KINDS = ("string", "int64", "timestamp")
 ENC_PLAIN, ENC_RLE, ENC_RLE_DICTIONARY = 0, 3, 8
 
 
@@ -364,7 +365,7 @@ def check_layout(path: Path, columns):
             assert len(dict_pages) <= 1 and (not dict_pages or headers[0] is dict_pages[0]), name
             assert (11 in md) == bool(dict_pages), name
             encodings = {h[5][2] for h in data_pages}
-            if kind != "string":
+            if kind not in DICTIONARY_KINDS:
                 assert encodings <= {ENC_PLAIN} and not dict_pages, name
             elif ENC_RLE_DICTIONARY in encodings:
                 assert dict_pages and dict_pages[0][7][2] == ENC_PLAIN, name
@@ -575,6 +576,113 @@ def test_dictionary_fallback_to_plain(driver, tmp_path):
     check_all(path, columns, rows)
 
 
+def data_encodings(col) -> list[int]:
+    return [h[5][2] for h in col if h[1] == PAGE_DATA]
+
+
+def int64_dictionary(path: Path, rg: int, column: int) -> list[int]:
+    """The entries of an uncompressed file's INT64 dictionary page."""
+    data = path.read_bytes()
+    md = footer(path)[4][rg][1][column][3]
+    r = Compact(data, md[11])
+    h = r.struct()
+    assert h[1] == PAGE_DICTIONARY and h[2] == h[3] == 8 * h[7][1]
+    return list(struct.unpack_from(f"<{h[7][1]}q", data, r.pos))
+
+
+INT64_KINDS = [("i", "int64"), ("t", "timestamp")]
+
+
+def test_int64_constant_columns_are_one_entry_dictionaries(driver, tmp_path):
+    rows = [(-7, 1_700_000_000_123_000) for _ in range(50_000)]
+    path = tmp_path / "constant.parquet"
+    summary = write(driver, path, INT64_KINDS, rows, row_group_bytes=6_000, page_bytes=2_000)
+    assert summary["row_groups"] > 2
+    layout = pages(path)
+    md = pq.ParquetFile(path).metadata
+    for g, group in enumerate(layout):
+        for c, col in enumerate(group):
+            assert col[0][1] == PAGE_DICTIONARY and col[0][7][1] == 1
+            assert len(data_encodings(col)) > 1
+            assert set(data_encodings(col)) == {ENC_RLE_DICTIONARY}
+            assert set(md.row_group(g).column(c).encodings) == {"PLAIN", "RLE", "RLE_DICTIONARY"}
+            # one RLE run per page: the chunk is a few bytes per page
+            assert md.row_group(g).column(c).total_uncompressed_size < 40 * len(col)
+    check_all(path, INT64_KINDS, rows)
+
+
+def test_int64_few_distinct_values_with_nulls(driver, tmp_path):
+    rng = random.Random(11)
+    pool = [INT64_MIN, -1, 0, 1, INT64_MAX, 1_600_000_000_000_000, 42]
+    pool_t = [-1, 0, 1, INT64_MAX - 1, 1_600_000_000_000_000, 42]  # DuckDB's finite range
+    rows = [
+        (rng.choice(pool + [None]), rng.choice(pool_t + [None, None]) if i % 3 else None)
+        for i in range(30_000)
+    ]
+    path = tmp_path / "few.parquet"
+    write(driver, path, INT64_KINDS, rows, codec="uncompressed", page_bytes=10_000)
+    for c, col in enumerate(pages(path)[0]):
+        assert len(data_encodings(col)) > 2
+        assert set(data_encodings(col)) == {ENC_RLE_DICTIONARY}
+        seen = []  # the dictionary holds the distinct values in first-seen order
+        for row in rows:
+            if row[c] is not None and row[c] not in seen:
+                seen.append(row[c])
+        assert int64_dictionary(path, 0, c) == seen
+    check_all(path, INT64_KINDS, rows)
+
+
+def test_int64_dictionary_full_falls_back_to_plain_mid_chunk(driver, tmp_path):
+    # Each value repeats 4 times, so the dictionary pays off until it is full.
+    rows = [(i // 4 * 3, None if i % 9 == 0 else 1_650_000_000_000_000 + i // 4) for i in range(20_000)]
+    path = tmp_path / "full.parquet"
+    write(driver, path, INT64_KINDS, rows, dictionary_page_bytes=4096, page_bytes=5_000)
+    md = pq.ParquetFile(path).metadata.row_group(0)
+    for c, col in enumerate(pages(path)[0]):
+        enc = data_encodings(col)
+        assert col[0][1] == PAGE_DICTIONARY and col[0][7][1] == 4096 // 8
+        assert enc[0] == ENC_RLE_DICTIONARY and enc[-1] == ENC_PLAIN
+        first_plain = enc.index(ENC_PLAIN)
+        assert all(e == ENC_PLAIN for e in enc[first_plain:])
+        assert set(md.column(c).encodings) == {"PLAIN", "RLE", "RLE_DICTIONARY"}
+    check_all(path, INT64_KINDS, rows)
+
+
+def test_int64_distinct_values_fall_back_to_plain_at_the_first_page(driver, tmp_path):
+    # A dictionary of distinct values would be larger than PLAIN: the first
+    # page is written plain and the chunk has no dictionary page, in every
+    # row group; a low-cardinality column beside it keeps its dictionary.
+    rows = [(i * 7919 - 10**15, None if i % 5 == 0 else 1_700_000_000_000_000 + i) for i in range(40_000)]
+    rows = [r + (r[0] % 3,) for r in rows]
+    columns = INT64_KINDS + [("low", "int64")]
+    path = tmp_path / "distinct.parquet"
+    summary = write(driver, path, columns, rows, row_group_bytes=300_000, page_bytes=30_000)
+    assert summary["row_groups"] > 1
+    md = pq.ParquetFile(path).metadata
+    for g, group in enumerate(pages(path)):
+        for c, col in enumerate(group[:2]):
+            assert [h[1] for h in col] == [PAGE_DATA] * len(col) and len(col) > 1
+            assert set(md.row_group(g).column(c).encodings) == {"PLAIN", "RLE"}
+        assert set(data_encodings(group[2])) == {ENC_RLE_DICTIONARY}
+    check_all(path, columns, rows)
+
+
+def test_int64_dictionary_stops_paying_off_after_some_pages(driver, tmp_path):
+    # Low cardinality for a few pages, then distinct values: the dictionary
+    # pages stay, the rest of the chunk is plain once the dictionary would be
+    # larger than plain so far.
+    rows = [(i % 4 if i < 8_000 else i * 1_000_003,) for i in range(40_000)]
+    path = tmp_path / "shift.parquet"
+    write(driver, path, [("i", "int64")], rows, page_bytes=10_000)
+    (col,) = pages(path)[0]
+    enc = data_encodings(col)
+    assert col[0][1] == PAGE_DICTIONARY and col[0][7][1] < 40_000 // 2
+    assert enc[0] == ENC_RLE_DICTIONARY and enc[-1] == ENC_PLAIN
+    first_plain = enc.index(ENC_PLAIN)
+    assert all(e == ENC_PLAIN for e in enc[first_plain:])
+    check_all(path, [("i", "int64")], rows)
+
+
 def test_dictionary_too_small_for_any_value_writes_plain_only(driver, tmp_path):
     rows = [("abcdef",), (None,), ("ghijkl",)]
     path = tmp_path / "nodict.parquet"
@@ -582,6 +690,11 @@ def test_dictionary_too_small_for_any_value_writes_plain_only(driver, tmp_path):
     (col,) = pages(path)[0]
     assert [h[1] for h in col] == [PAGE_DATA]
     check_all(path, [("s", "string")], rows)
+    rows = [(5,), (None,), (5,)]
+    write(driver, path, [("i", "int64")], rows, dictionary_page_bytes=7)
+    (col,) = pages(path)[0]
+    assert [h[1] for h in col] == [PAGE_DATA] and data_encodings(col) == [ENC_PLAIN]
+    check_all(path, [("i", "int64")], rows)
 
 
 @pytest.mark.parametrize("codec", ["uncompressed", "snappy", "zstd"])

@@ -103,6 +103,35 @@ TEST_F(ParquetFileWriterTest, SmallRowGroupBytesSplitsRowGroups) {
   check_framing(slurp(dir_ / "t.parquet"));
 }
 
+TEST_F(ParquetFileWriterTest, RepeatedInt64sAreDictionaryEncodedDistinctOnesStayPlain) {
+  auto write = [&](const char* name, auto value) {
+    WriterOptions o;
+    o.codec = Codec::uncompressed;
+    auto w = FileWriter::create(dir_ / name, {{"t", ColumnType::timestamp_micros}}, o);
+    EXPECT_TRUE(w.ok());
+    for (int64_t r = 0; r < 50000; ++r) {
+      if (r % 1000 == 7) {
+        EXPECT_TRUE((*w)->end_row().ok());  // null
+        continue;
+      }
+      (*w)->set_int64(0, value(r));
+      EXPECT_TRUE((*w)->end_row().ok());
+    }
+    auto summary = (*w)->close();
+    EXPECT_TRUE(summary.ok());
+    std::string bytes = slurp(dir_ / name);
+    check_framing(bytes);
+    return bytes.size();
+  };
+  // Runs of 5000 equal timestamps: one dictionary entry and one RLE run each.
+  EXPECT_LT(write("runs.parquet", [](int64_t r) { return 1700000000000000 + r / 5000 * 1000; }),
+            2000u);
+  // Distinct values: PLAIN from the first page (8 bytes a value), no dictionary.
+  size_t distinct = write("distinct.parquet", [](int64_t r) { return r * 7919; });
+  EXPECT_GT(distinct, 50000u * 8 * 99 / 100);
+  EXPECT_LT(distinct, 50000u * 8 + 20000);
+}
+
 TEST_F(ParquetFileWriterTest, RejectsBadSchemas) {
   auto dup =
       FileWriter::create(dir_ / "d.parquet", {{"a", ColumnType::string}, {"a", ColumnType::int64}});
