@@ -9,7 +9,7 @@
 #
 # Knobs (environment): QUESTLOG (binary, default build/questlog),
 # WRK_SECONDS (10), WRK_ROUNDS (3), WARM_SECONDS (2), AB_N (5000),
-# FLASK_AB_N (2000), WRK_RETRIES (3), OTHER_MAX_PCT (10), BENCH_TMPDIR (/var/tmp;
+# FLASK_AB_N (2000), WRK_RETRIES (2), OTHER_MAX_PCT (10), BENCH_TMPDIR (/var/tmp;
 # the fsync rows mean nothing on tmpfs).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -261,36 +261,61 @@ stop_questlog() {
   rm -rf "${T_DATA[$key]}"
 }
 
+# foreign_ticks: clock ticks used by programs that are not ours (neither this
+# script nor anything it started) and not kernel threads: a compiler or a test
+# suite sharing the machine. Counts the children they reaped (cutime/cstime), so
+# short-lived processes are seen too.
+foreign_ticks() {
+  local f line pid total=0 p
+  local -A ppid=() ticks=()
+  local -a a
+  for f in /proc/[0-9]*/stat; do
+    { read -r line <"$f"; } 2>/dev/null || continue
+    pid=${f#/proc/} pid=${pid%/stat}
+    read -r -a a <<<"${line##*) }"
+    # after "comm) ": [1]=ppid [11]=utime [12]=stime [13]=cutime [14]=cstime
+    ppid[$pid]=${a[1]} ticks[$pid]=$((a[11] + a[12] + a[13] + a[14]))
+  done
+  for pid in "${!ticks[@]}"; do
+    [[ $pid == 2 || ${ppid[$pid]} == 2 ]] && continue  # kernel threads
+    p=$pid
+    while [[ -n $p && $p != 0 && $p != 1 && $p != "$$" ]]; do p=${ppid[$p]:-}; done
+    [[ $p == "$$" ]] && continue  # this script and its descendants
+    total=$((total + ticks[$pid]))
+  done
+  echo "$total"
+}
+
 # cpu_begin PID / cpu_end PID: bracket a measured client run. cpu_end sets
-# CPU_OTHER (CPU-s taken by anything but the server and the client: kernel
-# writeback and journal threads, other programs), CPU_TEXT (for the report) and
-# CPU_BUSY=1 when CPU_OTHER exceeds OTHER_MAX_PCT of all the cores' time (and
-# 0.25 CPU-s, so that kernel bookkeeping alone never marks a short ab run busy).
+# CPU_TEXT, CPU-s of server / client / other programs / kernel (what /proc/stat
+# counts busy beyond those: softirq outside process context, writeback, the
+# ext4 journal), and CPU_BUSY=1 when other programs took more than
+# OTHER_MAX_PCT of all the cores' time (and at least 0.1 CPU-s).
 OTHER_MAX_PCT=${OTHER_MAX_PCT:-10}
 CPU_OTHER=0 CPU_TEXT="" CPU_BUSY=0
 cpu_begin() {
-  C_T0=$EPOCHREALTIME C_SRV0=$(cpu_ticks "$1") C_SYS0=$(sys_cpu)
+  C_T0=$EPOCHREALTIME C_SRV0=$(cpu_ticks "$1") C_SYS0=$(sys_cpu) C_FOR0=$(foreign_ticks)
   children_cpu_s C_CLI0
 }
 cpu_end() {
-  local cli1 srv1 sys1 t1=$EPOCHREALTIME
+  local cli1 srv1 sys1 for1 t1=$EPOCHREALTIME
   children_cpu_s cli1
-  sys1=$(sys_cpu) srv1=$(cpu_ticks "$1")
-  read -r CPU_OTHER CPU_BUSY CPU_TEXT < <(awk -v s=$((srv1 - C_SRV0)) -v hz="$(getconf CLK_TCK)" \
-    -v c0="$C_CLI0" -v c1="$cli1" -v x="$C_SYS0" -v y="$sys1" -v t0="$C_T0" -v t1="$t1" \
-    -v cores="$(nproc)" -v pct="$OTHER_MAX_PCT" \
-    'BEGIN { split(x, p); split(y, q); srv = s / hz; cli = c1 - c0; soft = (q[2] - p[2]) / hz
-             other = (q[1] - p[1]) / hz - srv - cli; if (other < 0) other = 0
-             limit = pct / 100 * cores * (t1 - t0); if (limit < 0.25) limit = 0.25
-             busy = other > limit
-             printf "%.1f %d %.1f/%.1f/%.1f (softirq %.1f)\n", other, busy, srv, cli, other, soft }')
+  sys1=$(sys_cpu) srv1=$(cpu_ticks "$1") for1=$(foreign_ticks)
+  read -r CPU_OTHER CPU_BUSY CPU_TEXT < <(awk -v s=$((srv1 - C_SRV0)) -v o=$((for1 - C_FOR0)) \
+    -v hz="$(getconf CLK_TCK)" -v c0="$C_CLI0" -v c1="$cli1" -v x="$C_SYS0" -v y="$sys1" \
+    -v t0="$C_T0" -v t1="$t1" -v cores="$(nproc)" -v pct="$OTHER_MAX_PCT" \
+    'BEGIN { split(x, p); split(y, q); srv = s / hz; cli = c1 - c0; other = o / hz
+             kern = (q[1] - p[1]) / hz - srv - cli - other; if (kern < 0) kern = 0
+             limit = pct / 100 * cores * (t1 - t0); if (limit < 0.1) limit = 0.1
+             busy = (other > limit) ? 1 : 0
+             printf "%.1f %d %.1f/%.1f/%.1f/%.1f\n", other, busy, srv, cli, other, kern }')
 }
 
-# bench_wrk KEY ROUND: one measured wrk round. A round in which other work took
+# bench_wrk KEY ROUND: one measured wrk round. A round in which other programs took
 # more than OTHER_MAX_PCT of the cores is marked busy ("*") and, while the
 # retry budget lasts, taken again; medians use only rounds that were not busy,
 # if there are any.
-RETRIES_LEFT=${WRK_RETRIES:-3}
+RETRIES_LEFT=${WRK_RETRIES:-2}
 BUSY_ROUNDS=0
 bench_wrk() {
   local key=$1 round=$2
@@ -309,7 +334,7 @@ bench_wrk() {
       BUSY_P50[$key]+="$R_P50 " BUSY_P99[$key]+="$R_P99 " BUSY_RPS[$key]+="${R_RPS:-} "
       if ((RETRIES_LEFT > 0)); then
         RETRIES_LEFT=$((RETRIES_LEFT - 1))
-        log "$key: $CPU_OTHER CPU-s went to other work during that round; taking it again"
+        log "$key: other programs took $CPU_OTHER CPU-s during that round; taking it again"
         continue
       fi
       return 0
@@ -320,27 +345,28 @@ bench_wrk() {
   done
 }
 
-# bench_ab KEY N: warm-up, then the measured ab run, taken again (twice at most)
-# if other work competed for the cores during it.
+# bench_ab KEY N TRIES: warm-up, then the measured ab run, taken again (up to
+# TRIES runs in all) if other programs competed for the cores during it.
 declare -a AB_NOTES=()
 bench_ab() {
-  local key=$1 n=$2
+  local key=$1 n=$2 tries=$3 try
   log "$key: ab warm-up -n $AB_WARM_N"
   run_ab "${T_URL[$key]}" "$AB_WARM_N" "$WORK/$key.warm"
   OK[$key]=$((OK[$key] + R_OK))
   [[ -z $R_ERR ]] || PROBLEMS+=("$key ab warm-up: $R_ERR")
-  for _ in 1 2 3; do
+  for ((try = 1; try <= tries; try++)); do
     log "$key: ab -n $n -c 1"
     cpu_begin "${T_PID[$key]}"
     run_ab "${T_URL[$key]}" "$n" "$WORK/$key.ab"
     cpu_end "${T_PID[$key]}"
     OK[$key]=$((OK[$key] + R_OK))
     [[ -z $R_ERR ]] || PROBLEMS+=("$key ab: $R_ERR")
-    ((CPU_BUSY)) || break
-    AB_NOTES+=("$key: ${R_RPS:-error} requests/s while other work took $CPU_OTHER CPU-s (server/ab/other $CPU_TEXT)")
-    log "$key: $CPU_OTHER CPU-s went to other work during ab; taking it again"
+    ((CPU_BUSY && try < tries)) || break
+    AB_NOTES+=("$key: ${R_RPS:-error} requests/s while other programs took $CPU_OTHER CPU-s (server/ab/other/kernel $CPU_TEXT)")
+    log "$key: other programs took $CPU_OTHER CPU-s during ab; taking it again"
   done
-  ((CPU_BUSY == 0)) || PROBLEMS+=("$key ab: every try competed with other work on the machine")
+  ((CPU_BUSY == 0)) ||
+    PROBLEMS+=("$key ab: other programs took $CPU_OTHER CPU-s during the run (server/ab/other/kernel $CPU_TEXT)")
   RPS[$key]=${R_RPS:-error} P50[$key]=${R_P50:--} P99[$key]=${R_P99:--}
 }
 
@@ -350,7 +376,7 @@ MACHINE="$(nproc) cores, ${CPU_MODEL:-unknown CPU}, Linux $(uname -r), $(date -u
 REV=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 git diff --quiet HEAD -- src CMakeLists.txt 2>/dev/null && [[ -z $(git ls-files --others --exclude-standard src) ]] ||
   REV="$REV + uncommitted changes"
-FS_TYPE=$(stat -f -c %T "$WORK")
+FS_TYPE=$(findmnt -no FSTYPE -T "$WORK" 2>/dev/null || stat -f -c %T "$WORK")
 IDLE_BEFORE=$(busy_pct)
 log "machine: $MACHINE; ${IDLE_BEFORE}% busy before start; temp dir $WORK ($FS_TYPE)"
 [[ $FS_TYPE == tmpfs ]] && log "warning: $WORK is tmpfs, where fsync costs nothing; set BENCH_TMPDIR to a disk"
@@ -396,7 +422,7 @@ done
 for key in "${WRK_KEYS[@]}"; do
   if [[ -z ${ROUND_RPS[$key]:-} || -z ${ROUND_RPS[$key]// /} ]]; then  # every round was busy: use them, say so
     ROUND_RPS[$key]=${BUSY_RPS[$key]:-} P50[$key]=${BUSY_P50[$key]:-} P99[$key]=${BUSY_P99[$key]:-}
-    PROBLEMS+=("$key: every wrk round competed with other work on the machine")
+    PROBLEMS+=("$key: every wrk round competed with other programs on the machine")
   fi
   # shellcheck disable=SC2086  # word-splitting the per-round lists is the point
   {
@@ -409,12 +435,12 @@ done
 
 # --------------------------------------------------------- ab, one at a time
 T_URL[nginx-ab]=${T_URL[nginx]} T_PID[nginx-ab]=${T_PID[nginx]} OK[nginx-ab]=0
-bench_ab nginx-ab "$AB_N"
+bench_ab nginx-ab "$AB_N" 3
 stop_pid "${T_PID[nginx]}" TERM
 if [[ -z $QUESTLOG_PENDING ]]; then
   for dur in write fsync; do
     start_questlog "questlog-$dur-ab" "$dur" || break
-    bench_ab "questlog-$dur-ab" "$AB_N"
+    bench_ab "questlog-$dur-ab" "$AB_N" 3
     stop_questlog "questlog-$dur-ab"
   done
 fi
@@ -465,7 +491,7 @@ EOF
   CHILDREN+=("${T_PID[flask]}")
   T_URL[flask]="http://127.0.0.1:$port/" OK[flask]=0
   if wait_port "$port" "${T_PID[flask]}" && check_body "${T_URL[flask]}"; then
-    bench_ab flask "$FLASK_AB_N"
+    bench_ab flask "$FLASK_AB_N" 1  # ~30 s a run: never taken again
   else
     FLASK_NOTE="The Flask app did not start: $(tail -n1 "$WORK/flask.log")"
   fi
@@ -504,7 +530,7 @@ report() {
     "data dir on $FS_TYPE. CPU busy in the second before the run: ${IDLE_BEFORE}%, after: ${IDLE_AFTER}%."
   if ((BUSY_ROUNDS > 0)); then
     echo
-    echo "Note: $BUSY_ROUNDS wrk round(s) shared the machine with other work (marked \"*\" below)."
+    echo "Note: $BUSY_ROUNDS wrk round(s) shared the machine with other programs (marked \"*\" below)."
   fi
   if ((IDLE_BEFORE > 20 || IDLE_AFTER > 20)); then
     echo
@@ -552,19 +578,17 @@ report() {
   fi
   [[ -z $FLASK_NOTE ]] || { echo; echo "$FLASK_NOTE"; }
   echo
-  echo "wrk requests/s per round (\"*\": other work on the machine took more than $OTHER_MAX_PCT% of the" \
-    "cores during the round, so it was left out of the median and, up to ${WRK_RETRIES:-3} times in all, taken again):"
+  echo "wrk requests/s per round (\"*\": other programs on the machine took more than $OTHER_MAX_PCT% of the" \
+    "cores during the round, so it was left out of the median and, up to ${WRK_RETRIES:-2} times in all, taken again):"
   for key in "${WRK_KEYS[@]}"; do echo "- $key: ${ALL_RPS[$key]:-}"; done
   echo
   echo "CPU seconds per wrk round, of $(($(nproc) * WRK_SECONDS)) available: server / wrk / other" \
-    "(kernel threads such as writeback and the ext4 journal, and anything else running; for nginx" \
-    "it should be ~0). Loopback TCP runs as softirq inside the server's and wrk's own time; the" \
-    "softirq figure is the part of the total spent there."
+    "programs (should be 0) / kernel outside any process (softirq, writeback, the ext4 journal)."
   echo
   for key in "${WRK_KEYS[@]}"; do echo "- $key: ${CPU_NOTE[$key]}"; done
   echo
   if ((${#AB_NOTES[@]})); then
-    echo "ab runs taken again because other work competed for the cores:"
+    echo "ab runs taken again because other programs competed for the cores:"
     echo
     printf -- '- %s\n' "${AB_NOTES[@]}"
     echo
