@@ -2,11 +2,10 @@
 
 #include <toml++/toml.h>
 
-#include <cerrno>
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
+
+#include "util/toml_file.h"
 
 namespace questlog::extract {
 namespace {
@@ -394,30 +393,21 @@ std::string job_stem(const std::string& source) {
 }
 
 Result<Job> parse_job(std::string_view text, const std::string& source) {
-  toml::table doc;
-  try {
-    doc = toml::parse(text, source);
-  } catch (const toml::parse_error& e) {
-    return Status::error(
-        Errc::invalid_argument,
-        source + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
-  }
+  auto doc = parse_toml(text, source);
+  if (!doc.ok()) return doc.status();
   Job job;
   job.source = source;
   job.stem = job_stem(source);
   job.names = std::make_unique<FieldNames>();
   Parser parser(source, job);
-  if (Status s = parser.parse(doc); !s.ok()) return s;
+  if (Status s = parser.parse(*doc); !s.ok()) return s;
   return job;
 }
 
 Result<Job> load_job(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return errno_status(path, errno);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) return errno_status(path, errno);
-  return parse_job(ss.str(), path);
+  auto text = read_file(path);
+  if (!text.ok()) return text.status();
+  return parse_job(*text, path);
 }
 
 }  // namespace questlog::extract

@@ -3,10 +3,10 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
-#include <fstream>
 #include <sstream>
 
 #include "event/json.h"
+#include "util/toml_file.h"
 
 namespace questlog::http {
 namespace {
@@ -163,14 +163,9 @@ RouteTable RouteTable::defaults() {
 }
 
 Result<RouteTable> RouteTable::parse(std::string_view text, const std::string& source) {
-  toml::table doc;
-  try {
-    doc = toml::parse(text, source);
-  } catch (const toml::parse_error& e) {
-    return Status::error(
-        Errc::invalid_argument,
-        source + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
-  }
+  auto parsed = parse_toml(text, source);
+  if (!parsed.ok()) return parsed.status();
+  const toml::table& doc = *parsed;
   RouteTable table;
   for (auto&& [k, v] : doc) {
     if (k.str() != "route")
@@ -194,11 +189,9 @@ Result<RouteTable> RouteTable::parse(std::string_view text, const std::string& s
 }
 
 Result<RouteTable> RouteTable::load(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return errno_status(path, errno);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse(ss.str(), path);
+  auto text = read_file(path);
+  if (!text.ok()) return text.status();
+  return parse(*text, path);
 }
 
 const Route* RouteTable::find(std::string_view target) const {
