@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdio>
 
+#include "cli/fail.h"
 #include "cli/log_path.h"
 #include "extract/extract.h"
 #include "extract/job.h"
@@ -27,15 +28,6 @@ void add_extract(CLI::App& app, ExtractArgs& a) {
               "Fail on the first record that is not a JSON object instead of keeping it in "
               "_rejected");
 }
-
-namespace {
-
-int fail(const Status& s) {
-  std::fprintf(stderr, "questlog: %s\n", s.message().c_str());
-  return 1;
-}
-
-}  // namespace
 
 int run_extract(const ExtractArgs& a) {
   if (!a.kafka.empty())

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "cli/fail.h"
 #include "cli/log_path.h"
 #include "log/embedded/embedded_event_log.h"
 #include "log/embedded/log_writer.h"
@@ -50,15 +51,6 @@ void add_serve(CLI::App& app, ServeArgs& a) {
                 "Failure probe for tests: every fsync takes at least this long")
       ->group("");
 }
-
-namespace {
-
-int fail(const Status& s) {
-  std::fprintf(stderr, "questlog: %s\n", s.message().c_str());
-  return 1;
-}
-
-}  // namespace
 
 int run_serve(const ServeArgs& a) {
   if (!a.kafka.empty())

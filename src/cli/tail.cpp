@@ -8,6 +8,7 @@
 #include <cstring>
 #include <thread>
 
+#include "cli/fail.h"
 #include "cli/log_path.h"
 #include "log/embedded/log_reader.h"
 
@@ -24,11 +25,6 @@ void add_tail(CLI::App& app, TailArgs& a) {
 }
 
 namespace {
-
-int fail(const std::string& message) {
-  std::fprintf(stderr, "questlog: %s\n", message.c_str());
-  return 1;
-}
 
 // kcat's -o: beginning | end | N | -N.
 Result<int64_t> start_offset(log::embedded::LogReader& reader, const std::string& spec) {

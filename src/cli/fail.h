@@ -1,0 +1,19 @@
+// How a subcommand ends on an error: one line on stderr, "questlog: <what>",
+// and exit status 1.
+#pragma once
+
+#include <cstdio>
+#include <string>
+
+#include "util/status.h"
+
+namespace questlog::cli {
+
+inline int fail(const std::string& message) {
+  std::fprintf(stderr, "questlog: %s\n", message.c_str());
+  return 1;
+}
+
+inline int fail(const Status& s) { return fail(s.message()); }
+
+}  // namespace questlog::cli
