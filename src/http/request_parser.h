@@ -3,6 +3,7 @@
 // kept beyond that; bodies are read and dropped (the game API takes none).
 #pragma once
 
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/basic_parser.hpp>
 #include <string>
 
@@ -16,11 +17,13 @@ struct RequestHead {
   std::string method;
   std::string target;
   int version = 11;
+  bool expects_continue = false;  // "Expect: 100-continue" on an HTTP/1.1 request
   event::EventBuilder headers;
 
   void reset() {
     method.clear();
     target.clear();
+    expects_continue = false;
     headers.reset();
   }
 };
@@ -45,8 +48,11 @@ class RequestParser final : public boost::beast::http::basic_parser<true> {
     head_.version = version;
   }
   void on_response_impl(int, string_view, int, error_code&) override {}
-  void on_field_impl(boost::beast::http::field, string_view name, string_view value,
+  void on_field_impl(boost::beast::http::field field, string_view name, string_view value,
                      error_code&) override {
+    if (field == boost::beast::http::field::expect && head_.version >= 11 &&
+        boost::beast::iequals(value, "100-continue"))
+      head_.expects_continue = true;
     head_.headers.add_header(sv(name), sv(value));
   }
   void on_header_impl(error_code&) override {}

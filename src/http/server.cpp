@@ -226,7 +226,22 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (end_ - begin_ == buf_.size()) {  // a header line longer than the buffer
       return reject(boost::beast::http::error::header_limit);
     }
+    if (head_.expects_continue && parser_->is_header_done() && !parser_->is_done()) {
+      head_.expects_continue = false;  // once per request
+      return send_continue();
+    }
     read();
+  }
+
+  // The client waits for this before it sends the body (RFC 9110, 10.1.1).
+  void send_continue() {
+    static constexpr std::string_view k100 = "HTTP/1.1 100 Continue\r\n\r\n";
+    asio::async_write(socket_, asio::buffer(k100),
+                      [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+                        if (self->state_ == State::closed) return;
+                        if (ec) return self->close();
+                        self->read();
+                      });
   }
 
   void reject(const boost::beast::error_code& ec) {

@@ -3,6 +3,7 @@ for byte, and exactly which requests become events."""
 
 import http.client
 import json
+import socket
 
 import pytest
 
@@ -321,3 +322,23 @@ def test_serve_with_data_that_is_a_file_fails_with_one_error_line(bin_path, tmp_
     assert r.returncode != 0
     err = r.stderr.decode()
     assert err.startswith("questlog: ") and err.count("\n") == 1 and str(f) in err, err
+
+
+def test_expect_100_continue_is_answered_before_the_body(server, bin_path):
+    """A client that asks to continue (curl does for bodies over 1 KiB) gets
+    100 Continue at once instead of waiting out its own timeout."""
+    s = socket.create_connection(server.addr, timeout=5)
+    s.sendall(b"GET / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+    s.settimeout(0.5)
+    interim = s.recv(100)
+    assert interim == b"HTTP/1.1 100 Continue\r\n\r\n", interim
+    s.settimeout(5)
+    s.sendall(b"hello")
+    data = b""
+    while not data.endswith(DEFAULT_BODY):
+        chunk = s.recv(4096)
+        assert chunk, data
+        data += chunk
+    s.close()
+    assert data.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert tail_events(bin_path, server.data)[-1]["Expect"] == "100-continue"
