@@ -17,7 +17,7 @@ struct ServeArgs {
   std::string kafka;
   std::vector<std::string> kafka_props;
   std::string durability = "write";
-  uint64_t segment_bytes = 128ull << 20;
+  uint64_t segment_bytes = 16ull << 20;
   size_t max_unsynced = 65536;
   unsigned fault_sync_delay_ms = 0;
 };

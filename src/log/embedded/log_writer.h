@@ -14,8 +14,10 @@
 namespace questlog::log::embedded {
 
 struct WriterOptions {
-  std::filesystem::path dir;              // the partition directory; created if missing
-  uint64_t segment_bytes = 128ull << 20;  // a segment rolls once it holds at least this many bytes
+  std::filesystem::path dir;  // the partition directory; created if missing
+  // A segment rolls once it holds at least this many bytes. Small enough that
+  // finding the end (a scan of the last segment, there is no index) stays cheap.
+  uint64_t segment_bytes = 16ull << 20;
 };
 
 // What open() found and repaired.
