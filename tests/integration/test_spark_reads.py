@@ -199,3 +199,24 @@ def test_spark_reads_the_seeds_tables_from_extract(spark, start_server, bin_path
     purchases = spark.read.parquet(str(lake / "purchases"))
     assert sorted(r["Host"] for r in purchases.select("Host").collect()) == (
         ["user1.comcast.com"] * 10 + ["user2.att.com"] * 10)
+
+
+def test_spark_reads_many_columns_and_long_strings(spark, tmp_path):
+    columns = [(f"c{i:03d}", "string" if i % 2 else "int64") for i in range(200)]
+    rng = random.Random(3)
+    rows = []
+    for r in range(40):
+        row = []
+        for i, (_, t) in enumerate(columns):
+            if rng.random() < 0.2:
+                row.append(None)
+            elif t == "string":
+                row.append(("ü" * rng.randint(0, 3)) + str(r * 1000 + i) * (1 + (i == 1) * 30000))
+            else:
+                row.append(rng.randint(-1000, 1000))
+        rows.append(row)
+    path = tmp_path / "wide.parquet"
+    write(path, columns, rows, "codec=zstd row_group_bytes=100000")
+    df = spark.read.parquet(str(path))
+    assert df.columns == [n for n, _ in columns]
+    assert [list(r) for r in df.collect()] == rows
