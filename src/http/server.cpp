@@ -155,7 +155,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (state_ == State::reading && request_started()) {
       keep_alive_ = false;
       respond(408, kTextPlain, "Request Timeout: the request did not arrive in time\n", {});
-      deadline_ = now + worker_.shared().options.read_timeout;  // for the 408 itself
     } else {
       close();
     }
@@ -281,7 +280,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void respond(int status, std::string_view content_type, std::string_view body,
                std::string_view extra_headers) {
     state_ = State::writing;
-    if (!keep_alive_ || worker_.stopping()) keep_alive_ = false;
+    if (worker_.stopping()) keep_alive_ = false;
     out_.clear();
     out_.append("HTTP/1.1 ").append(std::to_string(status)).push_back(' ');
     auto reason =
