@@ -7,7 +7,8 @@ VENV        ?= .venv
 ARGS        ?=
 JOBS        ?= $(shell nproc)
 
-.PHONY: all build run test unit asan integration bench format format-check deps-build deps-test venv clean
+.PHONY: all build run test unit asan integration bench format format-check deps-build deps-test venv clean \
+        kafka kafka-stop
 
 all: build
 
@@ -46,6 +47,16 @@ venv: deps-test $(VENV)/.stamp
 
 integration: build venv
 	$(VENV)/bin/pytest -q tests/integration
+
+# A single-node Apache Kafka (KRaft, no ZooKeeper) on 127.0.0.1:9092, data in ./.kafka;
+# it runs in the background until `make kafka-stop`.
+KAFKA_DIR ?= .kafka
+kafka: deps-test
+	@bash scripts/kafka.sh start $(KAFKA_DIR) 1 9092 >/dev/null
+	@echo "kafka: serving on 127.0.0.1:9092 (KRaft; data and logs in $(KAFKA_DIR); stop with make kafka-stop)"
+
+kafka-stop:
+	@bash scripts/kafka.sh stop $(KAFKA_DIR)
 
 format:
 	clang-format -i $$(git ls-files 'src/*.cpp' 'src/*.h' 'tests/*.cpp' 'tests/*.h' 'bench/*.cpp')
