@@ -328,3 +328,100 @@ def get(addr, path: str = "/", host: str = "t.example", extra: bytes = b"", time
 def serves_normally(addr) -> bool:
     r = get(addr, "/")
     return r.status == 200 and r.body == DEFAULT_BODY
+
+
+# --------------------------------------------------------------------------- Kafka
+
+
+class Kafka:
+    """A real Apache Kafka (KRaft) started by scripts/kafka.sh in its own directory."""
+
+    def __init__(self, root: Path, nodes: int, port: int):
+        self.root = root
+        self.nodes = nodes
+        self.port = port
+        self.bootstrap = ""
+
+    def _script(self, *args: str, timeout: float = 180.0) -> str:
+        r = subprocess.run(
+            ["bash", str(REPO / "scripts" / "kafka.sh"), *args],
+            stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout,
+        )
+        if r.returncode != 0:
+            raise AssertionError(f"kafka.sh {' '.join(args)} failed: {r.stderr.decode()[-3000:]}")
+        return r.stdout.decode().strip()
+
+    def start(self) -> "Kafka":
+        self.bootstrap = self._script("start", str(self.root), str(self.nodes), str(self.port))
+        return self
+
+    def stop(self) -> None:
+        self._script("stop", str(self.root))
+
+    def kill_node(self, n: int) -> None:
+        self._script("kill", str(self.root), str(n))
+
+    def start_node(self, n: int) -> None:
+        self._script("start-node", str(self.root), str(n))
+
+    def listener(self, n: int) -> str:
+        return f"127.0.0.1:{self.port + 2 * (n - 1)}"
+
+
+def free_port_pair(start: int) -> int:
+    """The first even port >= start such that it and the next 5 ports are free."""
+    port = start
+    while True:
+        ok = True
+        for p in range(port, port + 6):
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", p))
+                except OSError:
+                    ok = False
+                    break
+        if ok:
+            return port
+        port += 10
+
+
+@pytest.fixture(scope="session")
+def kafka(tmp_path_factory):
+    """One single-node broker for the whole session. Tests use their own topics."""
+    k = Kafka(tmp_path_factory.mktemp("kafka"), 1, free_port_pair(39092)).start()
+    yield k
+    k.stop()
+
+
+@pytest.fixture
+def kafka_cluster(tmp_path_factory):
+    """A fresh 3-node cluster (replication factor 3, min.insync.replicas=2) for one test."""
+    k = Kafka(tmp_path_factory.mktemp("kafka3"), 3, free_port_pair(39192))
+    try:
+        k.start()
+        yield k
+    finally:
+        k.stop()
+
+
+_topic_seq = [0]
+
+
+@pytest.fixture
+def topic(request) -> str:
+    """A topic name no other test uses (Kafka auto-creates it, 1 partition)."""
+    _topic_seq[0] += 1
+    name = re.sub(r"[^A-Za-z0-9]+", "-", request.node.name)[:60].strip("-")
+    return f"t{_topic_seq[0]}-{name}"
+
+
+def kcat(*args: str, input: bytes | None = None, timeout: float = 30.0) -> bytes:
+    r = subprocess.run(["kcat", *args], input=input, capture_output=True, timeout=timeout)
+    assert r.returncode == 0, f"kcat {' '.join(args)} failed: {r.stderr.decode()[-2000:]}"
+    return r.stdout
+
+
+def kcat_values(bootstrap: str, topic: str) -> list[bytes]:
+    """Every message value of every partition of `topic`, via kcat -e."""
+    out = kcat("-b", bootstrap, "-C", "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%s\\n")
+    return out.splitlines()
