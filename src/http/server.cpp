@@ -497,9 +497,9 @@ void Worker::flush() {
   batch_.clear();
   // A tracked executor keeps run() going until the acknowledgement is answered.
   auto ex = asio::prefer(ioc_.get_executor(), asio::execution::outstanding_work.tracked);
-  shared_.log.append(batch_events_, [ex, waiting](const Status& s) {
-    auto answer = [waiting, s] {
-      for (auto& c : *waiting) c->on_logged(s);
+  shared_.log.append(batch_events_, [ex, waiting](const log::Outcome& outcome) {
+    auto answer = [waiting, outcome] {
+      for (size_t i = 0; i < waiting->size(); ++i) (*waiting)[i]->on_logged(outcome.of(i));
     };
     if (ex.running_in_this_thread())
       answer();

@@ -1,10 +1,12 @@
 // The event log as `serve` sees it: somewhere to append batches of events and be
-// told when they are safe. Implemented by the embedded log (and later Kafka).
+// told when they are safe. Implemented by the embedded log and by Kafka.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "util/status.h"
 
@@ -15,11 +17,24 @@ enum class Durability {
   fsync,  // acknowledged once fsynced: survives a crash of the machine
 };
 
+// What became of one append. Usually one status for every event of the batch;
+// a log that delivers events one by one (Kafka) may answer per event instead.
+struct Outcome {
+  Outcome() = default;
+  Outcome(Status s) : status(std::move(s)) {}  // NOLINT: every event shares it
+
+  // ok, or why the events marked in `failed` (all of them if it is empty) are
+  // not in the log. Errc::busy: the log is behind or unreachable; retry later.
+  Status status;
+  std::vector<uint8_t> failed;  // empty, or one entry per event: nonzero = not in the log
+
+  Status of(size_t i) const { return failed.empty() || failed[i] ? status : Status(); }
+};
+
 class EventLog {
  public:
-  // Called exactly once per append, with ok or the reason the batch is not in the
-  // log. Errc::busy means the log is behind and the client should retry later.
-  using Done = std::function<void(const Status&)>;
+  // Called exactly once per append.
+  using Done = std::function<void(const Outcome&)>;
 
   virtual ~EventLog() = default;
 

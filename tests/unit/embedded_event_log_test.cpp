@@ -37,7 +37,8 @@ TEST_F(EmbeddedEventLogTest, WriteDurabilityAcknowledgesInlineAfterTheWrite) {
   auto log = open({});
   std::vector<std::string_view> events{"{\"a\":1}", "{\"b\":2}"};
   bool acked = false;
-  log->append(events, [&](const Status& s) {
+  log->append(events, [&](const Outcome& out) {
+    const Status& s = out.status;
     EXPECT_TRUE(s.ok());
     acked = true;
   });
@@ -59,7 +60,10 @@ TEST_F(EmbeddedEventLogTest, FsyncDurabilityAcknowledgesEveryAppendAfterAGroupCo
         std::string e = "{\"t\":" + std::to_string(t) + ",\"i\":" + std::to_string(i) + "}";
         std::string_view v = e;
         std::promise<Status> done;
-        log->append(std::span(&v, 1), [&](const Status& s) { done.set_value(s); });
+        log->append(std::span(&v, 1), [&](const Outcome& out) {
+          const Status& s = out.status;
+          done.set_value(s);
+        });
         EXPECT_TRUE(done.get_future().get().ok());
         ++acked;
       }
@@ -80,7 +84,7 @@ TEST_F(EmbeddedEventLogTest, FsyncBacklogPastTheBoundIsBusyAndNotLogged) {
   std::vector<std::promise<Status>> done(5);
   for (int i = 0; i < 5; ++i) {
     std::string_view v = i == 0 ? "e0" : i == 1 ? "e1" : i == 2 ? "e2" : i == 3 ? "e3" : "e4";
-    log->append(std::span(&v, 1), [&, i](const Status& s) { done[i].set_value(s); });
+    log->append(std::span(&v, 1), [&, i](const Outcome& out) { done[i].set_value(out.status); });
   }
   int ok = 0, busy = 0;
   for (auto& d : done) {
@@ -102,7 +106,8 @@ TEST_F(EmbeddedEventLogTest, CloseAnswersEveryPendingAcknowledgement) {
   std::atomic<int> answered{0};
   for (int i = 0; i < 10; ++i) {
     std::string_view v = "x";
-    log->append(std::span(&v, 1), [&](const Status& s) {
+    log->append(std::span(&v, 1), [&](const Outcome& out) {
+      const Status& s = out.status;
       EXPECT_TRUE(s.ok());
       ++answered;
     });
