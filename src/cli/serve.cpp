@@ -11,6 +11,7 @@
 #include "cli/log_path.h"
 #include "log/embedded/embedded_event_log.h"
 #include "log/embedded/log_writer.h"
+#include "log/kafka/kafka_event_log.h"
 
 namespace questlog::cli {
 
@@ -52,52 +53,27 @@ void add_serve(CLI::App& app, ServeArgs& a) {
       ->group("");
 }
 
-int run_serve(const ServeArgs& a) {
-  if (!a.kafka.empty())
-    return fail(Status::error(Errc::invalid_argument,
-                              "--kafka: the Kafka event log is not built yet; serve appends to "
-                              "the embedded log in --data"));
-  if (!a.kafka_props.empty())
-    return fail(Status::error(Errc::invalid_argument, "-X is for --kafka"));
-  if (Status s = check_topic(a.topic); !s.ok()) return fail(s);
+namespace {
 
-  http::RouteTable routes = http::RouteTable::defaults();
-  if (!a.routes.empty()) {
-    auto loaded = http::RouteTable::load(a.routes);
-    if (!loaded.ok()) return fail(loaded.status());
-    routes = std::move(loaded).value();
-  }
+Result<http::RouteTable> load_routes(const ServeArgs& a) {
+  if (a.routes.empty()) return http::RouteTable::defaults();
+  return http::RouteTable::load(a.routes);
+}
 
-  // SIGINT/SIGTERM are taken by one thread (below), not by whichever is running.
+// SIGINT/SIGTERM are taken by one thread (see serve_until_stopped), not by
+// whichever is running.
+sigset_t block_stop_signals() {
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  return stop_signals;
+}
 
-  log::embedded::WriterOptions wo;
-  wo.dir = partition_dir(a.data, a.topic);
-  wo.segment_bytes = a.segment_bytes;
-  auto writer = log::embedded::LogWriter::open(wo);
-  if (!writer.ok()) return fail(writer.status());
-  const auto recovery = (*writer)->recovery();
-  if (recovery.truncated_bytes > 0) std::fprintf(stderr, "questlog: %s\n", recovery.detail.c_str());
-
-  log::embedded::EventLogOptions lo;
-  lo.durability = a.durability == "fsync" ? log::Durability::fsync : log::Durability::write;
-  lo.max_unsynced_events = a.max_unsynced;
-  lo.fault_sync_delay = std::chrono::milliseconds(a.fault_sync_delay_ms);
-  log::embedded::EmbeddedEventLog event_log(std::move(writer).value(), lo);
-
-  http::Server server(a.server, std::move(routes), event_log);
-  if (Status s = server.listen(); !s.ok()) return fail(s);
-  std::fprintf(stderr,
-               "questlog: serving http://%s (routes: %s; log: %s from offset %lld; "
-               "durability: %s)\n",
-               server.local_address().c_str(), a.routes.empty() ? "built-in" : a.routes.c_str(),
-               wo.dir.c_str(), static_cast<long long>(recovery.next_offset), a.durability.c_str());
-
+// Serves until SIGINT/SIGTERM, then closes the log; the exit code.
+int serve_until_stopped(http::Server& server, log::EventLog& event_log, sigset_t stop_signals) {
   std::thread signals([&server, stop_signals] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
@@ -116,6 +92,66 @@ int run_serve(const ServeArgs& a) {
   if (!closed.ok()) return fail(closed);
   std::fprintf(stderr, "questlog: stopped\n");
   return 0;
+}
+
+int run_serve_kafka(const ServeArgs& a, http::RouteTable routes) {
+  if (a.durability != "write")
+    return fail(Status::error(Errc::invalid_argument,
+                              "--durability is for the embedded log; with --kafka an event is "
+                              "acknowledged once every in-sync replica has it (acks=all)"));
+  const sigset_t stop_signals = block_stop_signals();
+  log::kafka::ProducerOptions po;
+  po.brokers = a.kafka;
+  po.topic = a.topic;
+  po.props = a.kafka_props;
+  auto producer = log::kafka::KafkaEventLog::open(po);
+  if (!producer.ok()) return fail(producer.status());
+  log::kafka::KafkaEventLog& event_log = **producer;
+
+  http::Server server(a.server, std::move(routes), event_log);
+  if (Status s = server.listen(); !s.ok()) return fail(s);
+  // A normal start answers its first request from Kafka, not with a 503.
+  const bool ready = event_log.wait_ready(3000);
+  std::fprintf(stderr, "questlog: serving http://%s (routes: %s; log: Kafka %s, topic %s%s)\n",
+               server.local_address().c_str(), a.routes.empty() ? "built-in" : a.routes.c_str(),
+               a.kafka.c_str(), a.topic.c_str(),
+               ready ? "" : ", not reachable yet: answering 503 until it is");
+  return serve_until_stopped(server, event_log, stop_signals);
+}
+
+}  // namespace
+
+int run_serve(const ServeArgs& a) {
+  if (Status s = check_topic(a.topic); !s.ok()) return fail(s);
+  auto routes = load_routes(a);
+  if (!routes.ok()) return fail(routes.status());
+  if (!a.kafka.empty()) return run_serve_kafka(a, std::move(routes).value());
+  if (!a.kafka_props.empty())
+    return fail(Status::error(Errc::invalid_argument, "-X is for --kafka"));
+  const sigset_t stop_signals = block_stop_signals();
+
+  log::embedded::WriterOptions wo;
+  wo.dir = partition_dir(a.data, a.topic);
+  wo.segment_bytes = a.segment_bytes;
+  auto writer = log::embedded::LogWriter::open(wo);
+  if (!writer.ok()) return fail(writer.status());
+  const auto recovery = (*writer)->recovery();
+  if (recovery.truncated_bytes > 0) std::fprintf(stderr, "questlog: %s\n", recovery.detail.c_str());
+
+  log::embedded::EventLogOptions lo;
+  lo.durability = a.durability == "fsync" ? log::Durability::fsync : log::Durability::write;
+  lo.max_unsynced_events = a.max_unsynced;
+  lo.fault_sync_delay = std::chrono::milliseconds(a.fault_sync_delay_ms);
+  log::embedded::EmbeddedEventLog event_log(std::move(writer).value(), lo);
+
+  http::Server server(a.server, std::move(routes).value(), event_log);
+  if (Status s = server.listen(); !s.ok()) return fail(s);
+  std::fprintf(stderr,
+               "questlog: serving http://%s (routes: %s; log: %s from offset %lld; "
+               "durability: %s)\n",
+               server.local_address().c_str(), a.routes.empty() ? "built-in" : a.routes.c_str(),
+               wo.dir.c_str(), static_cast<long long>(recovery.next_offset), a.durability.c_str());
+  return serve_until_stopped(server, event_log, stop_signals);
 }
 
 }  // namespace questlog::cli

@@ -1,0 +1,293 @@
+#include "log/kafka/kafka_event_log.h"
+
+#include <librdkafka/rdkafka.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+
+#include "log/kafka/kafka_config.h"
+
+namespace questlog::log::kafka {
+
+namespace {
+
+// Our defaults, applied before the user's -X (see the header for why).
+constexpr const char* kDefaults[][2] = {
+    {"acks", "all"},
+    {"enable.idempotence", "true"},
+    {"linger.ms", "0"},
+    {"message.timeout.ms", "10000"},
+    {"queue.buffering.max.messages", "100000"},
+    {"log.connection.close", "false"},  // an idle broker connection closing is not news
+};
+
+std::string conf_get(rd_kafka_conf_t* conf, const char* name) {
+  char buf[512];
+  size_t size = sizeof buf;
+  if (rd_kafka_conf_get(conf, name, buf, &size) != RD_KAFKA_CONF_OK) return {};
+  return buf;
+}
+
+void log_line(const rd_kafka_t*, int level, const char* fac, const char* buf) {
+  if (level <= 3) std::fprintf(stderr, "questlog: kafka: %s: %s\n", fac, buf);
+}
+
+}  // namespace
+
+// One append: its events' delivery reports count down `remaining`; the last
+// one calls `done` and frees the batch.
+struct KafkaEventLog::Batch {
+  struct Slot {
+    Batch* batch;
+    uint32_t index;
+  };
+
+  Batch(size_t n, Done d) : done(std::move(d)), remaining(n + 1), size(n) {
+    slots.reserve(n);
+    for (size_t i = 0; i < n; ++i) slots.push_back(Slot{this, static_cast<uint32_t>(i)});
+  }
+
+  void fail(uint32_t i, Status s) {
+    std::lock_guard lock(mu);
+    if (outcome.failed.empty()) outcome.failed.assign(size, 0);
+    outcome.failed[i] = 1;
+    if (outcome.status.ok()) outcome.status = std::move(s);
+  }
+
+  // Called once per event and once by append itself.
+  void finish_one() {
+    if (remaining.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+    Done d = std::move(done);
+    Outcome o = std::move(outcome);
+    delete this;
+    d(o);
+  }
+
+  Done done;
+  std::atomic<size_t> remaining;
+  const size_t size;
+  std::vector<Slot> slots;
+  std::mutex mu;
+  Outcome outcome;
+};
+
+KafkaEventLog::KafkaEventLog(const ProducerOptions& options) : options_(options) {}
+
+Result<std::unique_ptr<KafkaEventLog>> KafkaEventLog::open(const ProducerOptions& options) {
+  std::unique_ptr<KafkaEventLog> log(new KafkaEventLog(options));
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  Status s = set_property(conf, "bootstrap.servers", options.brokers);
+  for (const auto& d : kDefaults)
+    if (s.ok()) s = set_property(conf, d[0], d[1]);
+  if (s.ok()) s = apply_properties(conf, options.props);
+  if (!s.ok()) {
+    rd_kafka_conf_destroy(conf);
+    return s;
+  }
+  log->message_timeout_ms_ = std::atoi(conf_get(conf, "message.timeout.ms").c_str());
+  rd_kafka_conf_set_opaque(conf, log.get());
+  rd_kafka_conf_set_dr_msg_cb(conf, &KafkaEventLog::on_delivery);
+  rd_kafka_conf_set_error_cb(conf, &KafkaEventLog::on_error_cb);
+  rd_kafka_conf_set_log_cb(conf, &log_line);
+
+  char err[512] = {};
+  log->rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (log->rk_ == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    return Status::error(Errc::invalid_argument, std::string("kafka producer: ") + err);
+  }
+  log->rkt_ = rd_kafka_topic_new(log->rk_, options.topic.c_str(), nullptr);
+  if (log->rkt_ == nullptr)
+    return Status::error(Errc::invalid_argument, "kafka topic " + options.topic + ": " +
+                                                     rd_kafka_err2str(rd_kafka_last_error()));
+  log->not_ready_reason_ = "no answer from the brokers yet";
+  log->poller_ = std::thread([p = log.get()] { p->poll_loop(); });
+  log->readiness_ = std::thread([p = log.get()] { p->readiness_loop(); });
+  return log;
+}
+
+KafkaEventLog::~KafkaEventLog() {
+  (void)close();
+  if (rkt_ != nullptr) rd_kafka_topic_destroy(rkt_);
+  if (rk_ != nullptr) rd_kafka_destroy(rk_);
+}
+
+void KafkaEventLog::append(std::span<const std::string_view> events, Done done) {
+  if (closing_.load(std::memory_order_acquire)) {
+    done(Status::error(Errc::busy, "the event log is closing"));
+    return;
+  }
+  if (fatal_.load(std::memory_order_acquire)) {
+    std::lock_guard lock(mu_);
+    done(Status::error(Errc::io_error, "Kafka producer failed for good: " + fatal_reason_));
+    return;
+  }
+  if (!ready()) {
+    done(Status::error(Errc::busy, "Kafka is not reachable at " + options_.brokers + " (" +
+                                       not_ready_reason() + ")"));
+    return;
+  }
+  auto* batch = new Batch(events.size(), std::move(done));
+  for (size_t i = 0; i < events.size(); ++i) {
+    Batch::Slot* slot = &batch->slots[i];
+    const rd_kafka_resp_err_t err =
+        rd_kafka_producev(rk_, RD_KAFKA_V_RKT(rkt_), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                          RD_KAFKA_V_VALUE(const_cast<char*>(events[i].data()), events[i].size()),
+                          RD_KAFKA_V_OPAQUE(slot), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+      batch->fail(slot->index, Status::error(Errc::busy, "the Kafka producer's queue is full"));
+    else if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)
+      batch->fail(slot->index,
+                  Status::error(Errc::io_error, "the event (" + std::to_string(events[i].size()) +
+                                                    " bytes) is larger than Kafka accepts"));
+    else
+      batch->fail(slot->index,
+                  Status::error(Errc::busy, std::string("Kafka: ") + rd_kafka_err2str(err)));
+    batch->finish_one();
+  }
+  batch->finish_one();
+}
+
+void KafkaEventLog::on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* self) {
+  auto* slot = static_cast<Batch::Slot*>(msg->_private);
+  if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    auto* log = static_cast<KafkaEventLog*>(self);
+    std::string why;
+    if (msg->err == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT)
+      why = "Kafka did not confirm the event within " + std::to_string(log->message_timeout_ms_) +
+            " ms";
+    else
+      why = std::string("Kafka did not take the event: ") + rd_kafka_err2str(msg->err);
+    if (rd_kafka_message_status(msg) == RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED)
+      why += " (it may be in the topic)";
+    const Errc code =
+        msg->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ? Errc::io_error : Errc::busy;
+    slot->batch->fail(slot->index, Status::error(code, why));
+  }
+  slot->batch->finish_one();
+}
+
+void KafkaEventLog::on_error_cb(rd_kafka_t*, int err, const char* reason, void* self) {
+  static_cast<KafkaEventLog*>(self)->on_error(err, reason);
+}
+
+void KafkaEventLog::on_error(int err, const char* reason) {
+  if (err == RD_KAFKA_RESP_ERR__FATAL) {
+    char buf[512] = {};
+    rd_kafka_fatal_error(rk_, buf, sizeof buf);
+    {
+      std::lock_guard lock(mu_);
+      fatal_reason_ = buf;
+    }
+    fatal_.store(true, std::memory_order_release);
+    std::fprintf(stderr, "questlog: kafka: fatal producer error: %s; answering 503\n", buf);
+    return;
+  }
+  if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+    // Also raised when idle connections close; the readiness thread checks with
+    // a metadata request before anything is refused.
+    std::lock_guard lock(mu_);
+    check_now_ = true;
+    not_ready_reason_ = reason;
+    cv_.notify_all();
+  }
+}
+
+void KafkaEventLog::poll_loop() {
+  while (!stop_polling_.load(std::memory_order_acquire)) rd_kafka_poll(rk_, 100);
+  rd_kafka_poll(rk_, 0);
+}
+
+// Asks for the topic's metadata: true when the topic has partitions, else the reason.
+bool KafkaEventLog::probe(std::string& why) {
+  const rd_kafka_metadata_t* md = nullptr;
+  const rd_kafka_resp_err_t err = rd_kafka_metadata(rk_, 0, rkt_, &md, 2000);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    why = err == RD_KAFKA_RESP_ERR__TRANSPORT || err == RD_KAFKA_RESP_ERR__TIMED_OUT
+              ? "no broker answered"
+              : rd_kafka_err2str(err);
+    return false;
+  }
+  bool ok = md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            md->topics[0].partition_cnt > 0;
+  if (!ok)
+    why = md->topic_cnt == 1
+              ? std::string("topic ") + options_.topic + ": " + rd_kafka_err2str(md->topics[0].err)
+              : "no metadata for topic " + options_.topic;
+  else
+    partitions_ = md->topics[0].partition_cnt;
+  rd_kafka_metadata_destroy(md);
+  return ok;
+}
+
+void KafkaEventLog::readiness_loop() {
+  std::unique_lock lock(mu_);
+  while (!closing_.load(std::memory_order_acquire)) {
+    const bool was_ready = ready();
+    if (!was_ready || check_now_) {
+      check_now_ = false;
+      lock.unlock();
+      std::string why;
+      const bool ok = probe(why);
+      lock.lock();
+      if (ok) {
+        ready_.store(true, std::memory_order_release);
+        if (said_not_ready_)
+          std::fprintf(stderr, "questlog: kafka: %s reachable; topic %s (%d partitions)\n",
+                       options_.brokers.c_str(), options_.topic.c_str(), partitions_);
+        said_not_ready_ = false;
+        failed_probes_ = 0;
+        cv_.notify_all();
+      } else {
+        ready_.store(false, std::memory_order_release);
+        not_ready_reason_ = why;
+        // The first probe of a new topic fails while the broker creates it.
+        if (!said_not_ready_ && (was_ready || ++failed_probes_ >= 2))
+          std::fprintf(stderr,
+                       "questlog: kafka: %s not reachable (%s): answering 503 until it is\n",
+                       options_.brokers.c_str(), why.c_str());
+        said_not_ready_ = said_not_ready_ || was_ready || failed_probes_ >= 2;
+      }
+    }
+    cv_.wait_for(lock, std::chrono::milliseconds(options_.readiness_poll_ms),
+                 [&] { return closing_.load() || check_now_; });
+  }
+}
+
+std::string KafkaEventLog::not_ready_reason() const {
+  std::lock_guard lock(mu_);
+  return not_ready_reason_;
+}
+
+bool KafkaEventLog::wait_ready(int timeout_ms) {
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return ready(); });
+  return ready();
+}
+
+Status KafkaEventLog::close() {
+  if (closing_.exchange(true)) return {};
+  {
+    std::lock_guard lock(mu_);
+    cv_.notify_all();
+  }
+  if (readiness_.joinable()) readiness_.join();
+  // Every message has a delivery report within message.timeout.ms; past that
+  // (or 30 s if the timeout is unbounded), purge what is left so it is answered.
+  const int limit_ms = message_timeout_ms_ > 0 ? message_timeout_ms_ + 2000 : 30000;
+  Status result;
+  if (rd_kafka_flush(rk_, limit_ms) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    rd_kafka_purge(rk_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_flush(rk_, 5000);
+    result = Status::error(Errc::io_error,
+                           "kafka: events still undelivered at exit were "
+                           "answered 503");
+  }
+  stop_polling_.store(true, std::memory_order_release);
+  if (poller_.joinable()) poller_.join();
+  return result;
+}
+
+}  // namespace questlog::log::kafka
