@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -11,6 +12,9 @@
 #include "cli/fail.h"
 #include "cli/log_path.h"
 #include "log/embedded/log_reader.h"
+#include "log/kafka/kafka_config.h"
+#include "log/kafka/kafka_reader.h"
+#include "log/start_offset.h"
 
 namespace questlog::cli {
 
@@ -19,82 +23,130 @@ void add_tail(CLI::App& app, TailArgs& a) {
   c->add_option("--data", a.data, "Directory of the embedded event log")->capture_default_str();
   c->add_option("-t,--topic", a.topic, "Topic to read")->capture_default_str();
   c->add_option("-b,--kafka", a.kafka, "Kafka bootstrap brokers (instead of the embedded log)");
-  c->add_option("-o", a.offset, "Start at: beginning, end, an offset N, or -N for N before the end")
+  c->add_option("-X", a.properties,
+                "librdkafka property for --kafka, prop=value (repeatable; -X list prints them)");
+  c->add_option("-o", a.offset,
+                "Start at: beginning, end, an offset N, or -N for N before the end (per partition)")
       ->capture_default_str();
   c->add_flag("-e", a.exit_at_end, "Exit at the end of the log instead of waiting for more");
 }
 
 namespace {
 
-// kcat's -o: beginning | end | N | -N.
-Result<int64_t> start_offset(log::embedded::LogReader& reader, const std::string& spec) {
-  auto bad = [&] {
-    return Status::error(Errc::invalid_argument,
-                         "-o " + spec + ": expected beginning, end, an offset N or -N");
-  };
-  if (spec == "beginning") return reader.start_offset();
-  if (spec == "end") return reader.end_offset();
-  int64_t n = 0;
-  try {
-    size_t used = 0;
-    n = std::stoll(spec, &used);
-    if (used != spec.size()) return bad();
-  } catch (const std::exception&) {
-    return bad();
+const auto kPoll = std::chrono::milliseconds(100);
+
+// stdout, block-buffered; what a write failure means for tail.
+class Output {
+ public:
+  Output() {
+    static char buf[1 << 16];
+    std::setvbuf(stdout, buf, _IOFBF, sizeof buf);
   }
-  auto first = reader.start_offset();
-  if (!first.ok()) return first;
-  if (n >= 0) return std::max(n, *first);
-  auto end = reader.end_offset();
-  if (!end.ok()) return end;
-  return std::max(*end + n, *first);
-}
+  // False when stdout failed; see result().
+  bool print(std::string_view value) {
+    std::fwrite(value.data(), 1, value.size(), stdout);
+    std::fputc('\n', stdout);
+    return !std::ferror(stdout);
+  }
+  bool flush() { return std::fflush(stdout) == 0; }
+  // After print() or flush() failed: the exit status.
+  int result() {
+    if (errno == EPIPE) return 0;  // the reader went away, as with `| head`
+    return fail(std::string("stdout: ") + std::strerror(errno));
+  }
+};
 
-}  // namespace
-
-int run_tail(const TailArgs& a) {
-  if (!a.kafka.empty()) return fail("--kafka: reading from Kafka is not built yet");
-  if (Status s = check_topic(a.topic); !s.ok()) return fail(s.message());
-  signal(SIGPIPE, SIG_IGN);
+int tail_embedded(const TailArgs& a, const log::StartOffset& spec) {
   const auto dir = partition_dir(a.data, a.topic);
-  const auto poll = std::chrono::milliseconds(100);
-
   auto opened = log::embedded::LogReader::open(dir);
   bool said_waiting = false;
   while (!opened.ok() && opened.status().code() == Errc::not_found && !a.exit_at_end) {
     if (!said_waiting)
       std::fprintf(stderr, "questlog: waiting for a log to appear in %s\n", dir.c_str());
     said_waiting = true;
-    std::this_thread::sleep_for(poll);
+    std::this_thread::sleep_for(kPoll);
     opened = log::embedded::LogReader::open(dir);
   }
   if (!opened.ok()) return fail(opened.status().message());
   auto& reader = *opened.value();
 
-  auto from = start_offset(reader, a.offset);
-  if (!from.ok()) return fail(from.status().message());
-  if (Status s = reader.seek(*from); !s.ok()) return fail(s.message());
+  auto first = reader.start_offset();
+  if (!first.ok()) return fail(first.status());
+  int64_t end = 0;
+  if (spec.kind == log::StartOffset::Kind::end || spec.kind == log::StartOffset::Kind::from_end) {
+    auto e = reader.end_offset();
+    if (!e.ok()) return fail(e.status());
+    end = *e;
+  }
+  if (Status s = reader.seek(log::resolve(spec, *first, end)); !s.ok()) return fail(s);
 
-  static char out_buf[1 << 16];
-  std::setvbuf(stdout, out_buf, _IOFBF, sizeof out_buf);
+  Output out;
   log::Record rec;
   for (;;) {
     auto more = reader.next(rec);
     if (!more.ok()) return fail(more.status().message());
     if (*more) {
-      std::fwrite(rec.value.data(), 1, rec.value.size(), stdout);
-      std::fputc('\n', stdout);
-      if (!std::ferror(stdout)) continue;
+      if (!out.print(rec.value)) return out.result();
     } else {
-      if (std::fflush(stdout) == 0) {
-        if (a.exit_at_end) return 0;
-        std::this_thread::sleep_for(poll);
-        continue;
-      }
+      if (!out.flush()) return out.result();
+      if (a.exit_at_end) return 0;
+      std::this_thread::sleep_for(kPoll);
     }
-    if (errno == EPIPE) return 0;  // the reader went away, as with `| head`
-    return fail(std::string("stdout: ") + std::strerror(errno));
   }
+}
+
+int tail_kafka(const TailArgs& a, const log::StartOffset& spec) {
+  log::kafka::KafkaReaderOptions o;
+  o.brokers = a.kafka;
+  o.topic = a.topic;
+  o.properties = a.properties;
+  auto opened = log::kafka::KafkaReader::open(o);
+  bool said_waiting = false;
+  while (!opened.ok() && opened.status().code() == Errc::not_found && !a.exit_at_end) {
+    if (!said_waiting)
+      std::fprintf(stderr, "questlog: waiting for topic %s to appear on %s\n", a.topic.c_str(),
+                   a.kafka.c_str());
+    said_waiting = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    opened = log::kafka::KafkaReader::open(o);
+  }
+  if (!opened.ok()) return fail(opened.status());
+  auto& reader = *opened.value();
+
+  // -o applies to every partition, as in kcat; an offset past a partition's
+  // end starts at its end.
+  std::vector<log::PartitionRange> from = reader.partitions();
+  for (log::PartitionRange& p : from) p.start = std::min(log::resolve(spec, p.start, p.end), p.end);
+  if (Status s = reader.follow(from); !s.ok()) return fail(s);
+
+  Output out;
+  log::Record rec;
+  for (;;) {
+    auto polled = reader.poll(rec, kPoll);
+    if (!polled.ok()) return fail(polled.status());
+    if (*polled == log::kafka::KafkaReader::Polled::record) {
+      if (!out.print(rec.value)) return out.result();
+      continue;
+    }
+    if (!out.flush()) return out.result();
+    if (a.exit_at_end && *polled == log::kafka::KafkaReader::Polled::at_end) return 0;
+  }
+}
+
+}  // namespace
+
+int run_tail(const TailArgs& a) {
+  if (log::kafka::wants_property_list(a.properties)) {
+    rd_kafka_conf_properties_show(stdout);
+    return 0;
+  }
+  if (!a.properties.empty() && a.kafka.empty())
+    return fail("-X: librdkafka properties need --kafka");
+  if (Status s = check_topic(a.topic); !s.ok()) return fail(s.message());
+  auto spec = log::parse_start_offset(a.offset);
+  if (!spec.ok()) return fail(spec.status());
+  signal(SIGPIPE, SIG_IGN);
+  return a.kafka.empty() ? tail_embedded(a, *spec) : tail_kafka(a, *spec);
 }
 
 }  // namespace questlog::cli

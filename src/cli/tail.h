@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 #include <string>
+#include <vector>
 
 namespace questlog::cli {
 
@@ -10,6 +11,7 @@ struct TailArgs {
   std::string data = "./data";
   std::string topic = "events";
   std::string kafka;
+  std::vector<std::string> properties;  // -X prop=value, for --kafka
   std::string offset = "beginning";
   bool exit_at_end = false;
 };

@@ -7,9 +7,11 @@
 namespace questlog::log {
 
 struct Record {
-  int64_t offset = 0;        // position in its partition, dense from the first record
+  int64_t offset = 0;        // position in its partition (dense in the embedded log; Kafka may
+                             // skip some: compaction, transaction markers)
   int64_t timestamp_ms = 0;  // ingest time, milliseconds since the Unix epoch
   std::string_view value;    // the event bytes exactly as appended
+  int32_t partition = 0;     // the embedded log has one, numbered 0
 };
 
 }  // namespace questlog::log

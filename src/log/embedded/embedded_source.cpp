@@ -1,0 +1,72 @@
+#include "log/embedded/embedded_source.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "log/embedded/log_reader.h"
+
+namespace questlog::log::embedded {
+namespace {
+
+class EmbeddedSource final : public RecordSource {
+ public:
+  EmbeddedSource(std::filesystem::path dir, std::unique_ptr<LogReader> reader, PartitionRange range)
+      : dir_(std::move(dir)), reader_(std::move(reader)), partitions_{range} {}
+
+  std::string name() const override { return dir_.string(); }
+  const std::vector<PartitionRange>& partitions() const override { return partitions_; }
+
+  Status read(const std::vector<PartitionRange>& ranges) override {
+    for (const PartitionRange& r : ranges)
+      if (r.partition != 0)
+        return Status::error(Errc::invalid_argument,
+                             dir_.string() + ": no partition " + std::to_string(r.partition));
+    ranges_ = ranges;
+    for (PartitionRange& r : ranges_) {
+      r.start = std::max(r.start, partitions_[0].start);
+      r.end = std::min(r.end, partitions_[0].end);
+    }
+    next_range_ = 0;
+    end_ = -1;
+    return {};
+  }
+
+  Result<bool> next(Record& out) override {
+    for (;;) {
+      if (end_ < 0) {  // between ranges
+        if (next_range_ == ranges_.size()) return false;
+        const PartitionRange& r = ranges_[next_range_++];
+        if (r.start >= r.end) continue;
+        if (Status s = reader_->seek(r.start); !s.ok()) return s;
+        end_ = r.end;
+      }
+      auto more = reader_->next(out);
+      if (!more.ok()) return more;
+      if (*more && out.offset < end_) return true;
+      end_ = -1;
+    }
+  }
+
+ private:
+  std::filesystem::path dir_;
+  std::unique_ptr<LogReader> reader_;
+  std::vector<PartitionRange> partitions_;
+  std::vector<PartitionRange> ranges_;
+  size_t next_range_ = 0;
+  int64_t end_ = -1;  // of the range being read; -1: none
+};
+
+}  // namespace
+
+Result<std::unique_ptr<RecordSource>> open_source(const std::filesystem::path& dir) {
+  auto reader = LogReader::open(dir);
+  if (!reader.ok()) return reader.status();
+  auto start = (*reader)->start_offset();
+  if (!start.ok()) return start.status();
+  auto end = (*reader)->end_offset();
+  if (!end.ok()) return end.status();
+  return std::unique_ptr<RecordSource>(
+      new EmbeddedSource(dir, std::move(reader).value(), PartitionRange{0, *start, *end}));
+}
+
+}  // namespace questlog::log::embedded

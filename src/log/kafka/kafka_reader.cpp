@@ -1,0 +1,344 @@
+#include "log/kafka/kafka_reader.h"
+
+#include <librdkafka/rdkafka.h>
+
+#include <algorithm>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+#include "log/kafka/kafka_config.h"
+
+namespace questlog::log::kafka {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+constexpr size_t kBatch = 1024;  // messages taken from librdkafka per call
+
+// What librdkafka reported on its own threads (log and error callbacks): kept
+// for our one-line errors instead of printed.
+struct Diagnostics {
+  std::mutex mu;
+  std::string last_error;  // the latest reason a broker could not be used
+  bool all_brokers_down = false;
+
+  void error(rd_kafka_resp_err_t err, const char* reason) {
+    std::lock_guard lock(mu);
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+      all_brokers_down = true;
+      if (last_error.empty()) last_error = reason;
+    } else {
+      last_error = reason;
+    }
+  }
+  std::string reason() {
+    std::lock_guard lock(mu);
+    return last_error;
+  }
+  bool down() {
+    std::lock_guard lock(mu);
+    return all_brokers_down;
+  }
+};
+
+void on_error(rd_kafka_t*, int err, const char* reason, void* opaque) {
+  static_cast<Diagnostics*>(opaque)->error(static_cast<rd_kafka_resp_err_t>(err), reason);
+}
+
+void on_log(const rd_kafka_t* rk, int level, const char*, const char* buf) {
+  if (level > 4) return;  // errors and warnings only
+  static_cast<Diagnostics*>(rd_kafka_opaque(rk))->error(RD_KAFKA_RESP_ERR_NO_ERROR, buf);
+}
+
+std::string millis(milliseconds ms) {
+  if (ms.count() % 1000 == 0) return std::to_string(ms.count() / 1000) + " s";
+  return std::to_string(ms.count()) + " ms";
+}
+
+}  // namespace
+
+struct KafkaReader::Impl {
+  KafkaReaderOptions options;
+  Diagnostics diagnostics;
+  rd_kafka_t* rk = nullptr;
+  rd_kafka_topic_t* rkt = nullptr;
+  rd_kafka_queue_t* queue = nullptr;
+  std::vector<PartitionRange> partitions;
+
+  std::vector<int32_t> started;  // partitions consuming into `queue`
+  std::vector<rd_kafka_message_t*> batch;
+  size_t batch_pos = 0;
+
+  // Bounded reads.
+  std::vector<PartitionRange> ranges;
+  size_t next_range = 0;
+  bool in_range = false;
+  PartitionRange current;
+  Clock::time_point last_progress;
+
+  // Following.
+  std::vector<int32_t> followed;
+  std::vector<bool> at_end;  // by index in `followed`
+  size_t ends = 0;           // how many are at their end
+
+  ~Impl() {
+    clear_batch();
+    stop_all();
+    if (queue) rd_kafka_queue_destroy(queue);
+    if (rkt) rd_kafka_topic_destroy(rkt);
+    if (rk) rd_kafka_destroy(rk);
+  }
+
+  std::string name() const { return "topic " + options.topic + " on " + options.brokers; }
+  std::string where(int32_t partition) const {
+    return "topic " + options.topic + " partition " + std::to_string(partition);
+  }
+  // " (<librdkafka's latest complaint>)" or nothing.
+  std::string because() {
+    std::string r = diagnostics.reason();
+    return r.empty() ? "" : " (" + r + ")";
+  }
+
+  void clear_batch() {
+    for (size_t i = 0; i < batch.size(); ++i) rd_kafka_message_destroy(batch[i]);
+    batch.clear();
+    batch_pos = 0;
+  }
+  Status start(int32_t partition, int64_t offset) {
+    if (rd_kafka_consume_start_queue(rkt, partition, offset, queue) != 0)
+      return Status::error(Errc::io_error, where(partition) + ": cannot start reading: " +
+                                               rd_kafka_err2str(rd_kafka_last_error()));
+    started.push_back(partition);
+    return {};
+  }
+  void stop_all() {
+    for (int32_t p : started) rd_kafka_consume_stop(rkt, p);
+    started.clear();
+  }
+  // The next message from the queue, or null when none arrives within `wait`.
+  rd_kafka_message_t* take(milliseconds wait) {
+    if (batch_pos == batch.size()) {
+      clear_batch();
+      batch.resize(kBatch);
+      ssize_t n =
+          rd_kafka_consume_batch_queue(queue, static_cast<int>(wait.count()), batch.data(), kBatch);
+      batch.resize(n > 0 ? static_cast<size_t>(n) : 0);
+      rd_kafka_poll(rk, 0);  // serve error callbacks
+      if (batch.empty()) return nullptr;
+    }
+    return batch[batch_pos++];
+  }
+  Status message_error(const rd_kafka_message_t* m) {
+    return Status::error(Errc::io_error, where(m->partition) + ": " + rd_kafka_message_errstr(m));
+  }
+  static void fill(const rd_kafka_message_t* m, Record& out) {
+    out.offset = m->offset;
+    out.partition = m->partition;
+    rd_kafka_timestamp_type_t type;
+    const int64_t ts = rd_kafka_message_timestamp(m, &type);
+    out.timestamp_ms = ts >= 0 ? ts : 0;
+    out.value = {static_cast<const char*>(m->payload), m->len};
+  }
+
+  Status connect();
+  Result<bool> next(Record& out);
+};
+
+Status KafkaReader::Impl::connect() {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set_opaque(conf, &diagnostics);
+  rd_kafka_conf_set_error_cb(conf, on_error);
+  rd_kafka_conf_set_log_cb(conf, on_log);
+  Status s = set_property(conf, "bootstrap.servers", options.brokers);
+  if (s.ok()) s = set_property(conf, "client.id", "questlog");
+  if (s.ok()) s = set_property(conf, "enable.partition.eof", "true");
+  // Bigger fetches than the 1 MiB default: extract reads whole partitions.
+  if (s.ok()) s = set_property(conf, "fetch.message.max.bytes", "8388608");
+  if (s.ok()) s = apply_properties(conf, options.properties);
+  if (!s.ok()) {
+    rd_kafka_conf_destroy(conf);
+    return s;
+  }
+  char err[512] = {};
+  rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);  // owns conf on success
+  if (!rk) {
+    rd_kafka_conf_destroy(conf);
+    return Status::error(Errc::invalid_argument, "--kafka " + options.brokers + ": " + err);
+  }
+  rkt = rd_kafka_topic_new(rk, options.topic.c_str(), nullptr);
+  queue = rd_kafka_queue_new(rk);
+  if (!rkt || !queue)
+    return Status::error(Errc::io_error, name() + ": " + rd_kafka_err2str(rd_kafka_last_error()));
+
+  // The topic's partitions, retried in short slices so that a refused
+  // connection ends the wait early.
+  const auto deadline = Clock::now() + options.metadata_timeout;
+  const rd_kafka_metadata_t* md = nullptr;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0 || diagnostics.down())
+      return Status::error(Errc::io_error, "--kafka " + options.brokers +
+                                               ": no broker answered within " +
+                                               millis(options.metadata_timeout) + because());
+    rd_kafka_resp_err_t e = rd_kafka_metadata(
+        rk, 0, rkt, &md, static_cast<int>(std::min(left, milliseconds(500)).count()));
+    rd_kafka_poll(rk, 0);
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      const rd_kafka_metadata_topic_t* t = nullptr;
+      for (int i = 0; i < md->topic_cnt; ++i)
+        if (options.topic == md->topics[i].topic) t = &md->topics[i];
+      rd_kafka_resp_err_t te = t ? t->err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+      if (te == RD_KAFKA_RESP_ERR_NO_ERROR && t->partition_cnt > 0) {
+        for (int i = 0; i < t->partition_cnt; ++i)
+          partitions.push_back({t->partitions[i].id, 0, 0});
+        rd_kafka_metadata_destroy(md);
+        break;
+      }
+      rd_kafka_metadata_destroy(md);
+      if (te == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+        return Status::error(Errc::not_found,
+                             "topic " + options.topic + " does not exist on " + options.brokers);
+      if (te == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED)
+        return Status::error(Errc::io_error, name() + ": " + rd_kafka_err2str(te));
+      // Leader not available yet (a topic being created): ask again.
+      std::this_thread::sleep_for(milliseconds(100));
+    } else if (e != RD_KAFKA_RESP_ERR__TIMED_OUT && e != RD_KAFKA_RESP_ERR__TRANSPORT) {
+      return Status::error(Errc::io_error,
+                           "--kafka " + options.brokers + ": " + rd_kafka_err2str(e) + because());
+    }
+  }
+  std::sort(
+      partitions.begin(), partitions.end(),
+      [](const PartitionRange& a, const PartitionRange& b) { return a.partition < b.partition; });
+
+  for (PartitionRange& p : partitions) {
+    const auto left = std::max(milliseconds(1),
+                               std::chrono::duration_cast<milliseconds>(deadline - Clock::now()));
+    rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
+        rk, options.topic.c_str(), p.partition, &p.start, &p.end, static_cast<int>(left.count()));
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+      return Status::error(Errc::io_error, where(p.partition) + ": cannot read its offsets: " +
+                                               rd_kafka_err2str(e) + because());
+  }
+  return {};
+}
+
+Result<bool> KafkaReader::Impl::next(Record& out) {
+  for (;;) {
+    if (!in_range) {
+      clear_batch();
+      stop_all();
+      if (next_range == ranges.size()) return false;
+      current = ranges[next_range++];
+      if (current.start >= current.end) continue;
+      if (Status s = start(current.partition, current.start); !s.ok()) return s;
+      in_range = true;
+      last_progress = Clock::now();
+    }
+    rd_kafka_message_t* m = take(milliseconds(100));
+    if (!m) {
+      if (Clock::now() - last_progress > options.stall_timeout)
+        return Status::error(Errc::io_error, where(current.partition) + ": nothing read for " +
+                                                 millis(options.stall_timeout) + " at offset " +
+                                                 std::to_string(current.start) + because());
+      continue;
+    }
+    if (m->partition != current.partition) continue;  // left over from an earlier range
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      // At the partition's end (or the last stable offset): nothing more of the range to read.
+      in_range = false;
+      continue;
+    }
+    if (m->err) return message_error(m);
+    last_progress = Clock::now();
+    if (m->offset < current.start) continue;
+    if (m->offset >= current.end) {
+      in_range = false;
+      continue;
+    }
+    current.start = m->offset + 1;
+    fill(m, out);
+    if (current.start >= current.end) in_range = false;  // the batch keeps `m` alive
+    return true;
+  }
+}
+
+KafkaReader::KafkaReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+KafkaReader::~KafkaReader() = default;
+
+Result<std::unique_ptr<KafkaReader>> KafkaReader::open(const KafkaReaderOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  if (Status s = impl->connect(); !s.ok()) return s;
+  return std::unique_ptr<KafkaReader>(new KafkaReader(std::move(impl)));
+}
+
+std::string KafkaReader::name() const { return impl_->name(); }
+
+const std::vector<PartitionRange>& KafkaReader::partitions() const { return impl_->partitions; }
+
+Status KafkaReader::read(const std::vector<PartitionRange>& ranges) {
+  Impl& m = *impl_;
+  m.clear_batch();
+  m.stop_all();
+  m.ranges.clear();
+  for (PartitionRange r : ranges) {
+    auto p = std::find_if(m.partitions.begin(), m.partitions.end(),
+                          [&](const PartitionRange& x) { return x.partition == r.partition; });
+    if (p == m.partitions.end())
+      return Status::error(Errc::invalid_argument, m.where(r.partition) + ": no such partition");
+    r.start = std::max(r.start, p->start);
+    r.end = std::min(r.end, p->end);
+    m.ranges.push_back(r);
+  }
+  m.next_range = 0;
+  m.in_range = false;
+  return {};
+}
+
+Result<bool> KafkaReader::next(Record& out) { return impl_->next(out); }
+
+Status KafkaReader::follow(const std::vector<PartitionRange>& from) {
+  Impl& m = *impl_;
+  m.clear_batch();
+  m.stop_all();
+  m.followed.clear();
+  for (const PartitionRange& r : from) {
+    if (Status s = m.start(r.partition, r.start); !s.ok()) return s;
+    m.followed.push_back(r.partition);
+  }
+  m.at_end.assign(m.followed.size(), false);
+  m.ends = 0;
+  return {};
+}
+
+Result<KafkaReader::Polled> KafkaReader::poll(Record& out, std::chrono::milliseconds wait) {
+  Impl& m = *impl_;
+  const auto deadline = Clock::now() + wait;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+    rd_kafka_message_t* msg = m.take(std::max(left, milliseconds(0)));
+    if (!msg) return Polled::idle;
+    auto it = std::find(m.followed.begin(), m.followed.end(), msg->partition);
+    if (it == m.followed.end()) continue;
+    const size_t i = static_cast<size_t>(it - m.followed.begin());
+    if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      if (!m.at_end[i]) {
+        m.at_end[i] = true;
+        if (++m.ends == m.followed.size()) return Polled::at_end;
+      }
+      continue;
+    }
+    if (msg->err) return m.message_error(msg);
+    if (m.at_end[i]) {
+      m.at_end[i] = false;
+      --m.ends;
+    }
+    Impl::fill(msg, out);
+    return Polled::record;
+  }
+}
+
+}  // namespace questlog::log::kafka

@@ -1,0 +1,49 @@
+// A bounded read of an event log, as `extract` sees it: the embedded log
+// (embedded/embedded_source.h) or a Kafka topic (kafka/kafka_reader.h).
+//
+// What a source holds is fixed when it is opened: partitions() lists, for each
+// partition, the first offset present then and the offset after the last record
+// then (Kafka's low and high watermarks). Records appended later are not read
+// by this source, whatever the ranges asked for; they wait for the next one.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "log/record.h"
+#include "util/status.h"
+
+namespace questlog::log {
+
+// Offsets [start, end) of one partition.
+struct PartitionRange {
+  int32_t partition = 0;
+  int64_t start = 0;
+  int64_t end = 0;
+
+  bool operator==(const PartitionRange&) const = default;
+};
+
+class RecordSource {
+ public:
+  virtual ~RecordSource() = default;
+
+  // Names the log in messages: "data/events/0", "topic events on localhost:9092".
+  virtual std::string name() const = 0;
+
+  // Every partition with the offsets present when the source was opened, by
+  // partition number. Never empty.
+  virtual const std::vector<PartitionRange>& partitions() const = 0;
+
+  // The next calls to next() return the records of `ranges`, in the order
+  // given, each range in offset order. A range is clipped to what its partition
+  // held at open; one outside partitions() is Errc::invalid_argument.
+  virtual Status read(const std::vector<PartitionRange>& ranges) = 0;
+
+  // The next record of the ranges into `out`; false once all are read.
+  // `out.value` stays valid until the next call.
+  virtual Result<bool> next(Record& out) = 0;
+};
+
+}  // namespace questlog::log
