@@ -10,6 +10,8 @@
 #include "cli/log_path.h"
 #include "extract/extract.h"
 #include "extract/job.h"
+#include "log/kafka/kafka_config.h"
+#include "log/kafka/kafka_reader.h"
 
 namespace questlog::cli {
 
@@ -20,6 +22,8 @@ void add_extract(CLI::App& app, ExtractArgs& a) {
   c->add_option("--data", a.data, "Directory of the embedded event log")->capture_default_str();
   c->add_option("--lake", a.lake, "Directory the tables are written under")->capture_default_str();
   c->add_option("-b,--kafka", a.kafka, "Kafka bootstrap brokers (instead of the embedded log)");
+  c->add_option("-X", a.properties,
+                "librdkafka property for --kafka, prop=value (repeatable; -X list prints them)");
   c->add_option("--show", a.show, "Rows every table prints, like show(N) (overrides the job)")
       ->check(CLI::NonNegativeNumber);
   c->add_option("--threads", a.threads, "Threads parsing records (0: one per core)")
@@ -30,10 +34,12 @@ void add_extract(CLI::App& app, ExtractArgs& a) {
 }
 
 int run_extract(const ExtractArgs& a) {
-  if (!a.kafka.empty())
-    return fail(Status::error(Errc::invalid_argument,
-                              "--kafka: reading from Kafka is not built yet; extract reads the "
-                              "embedded log in --data"));
+  if (log::kafka::wants_property_list(a.properties)) {
+    rd_kafka_conf_properties_show(stdout);
+    return 0;
+  }
+  if (!a.properties.empty() && a.kafka.empty())
+    return fail("-X: librdkafka properties need --kafka");
   auto job = extract::load_job(a.job);
   if (!job.ok()) return fail(job.status());
   if (Status s = check_topic(job->topic); !s.ok())
@@ -42,6 +48,17 @@ int run_extract(const ExtractArgs& a) {
 
   extract::ExtractOptions o;
   o.log_dir = partition_dir(a.data, job->topic);
+  if (!a.kafka.empty()) {
+    log::kafka::KafkaReaderOptions k;
+    k.brokers = a.kafka;
+    k.topic = job->topic;
+    k.properties = a.properties;
+    o.open_source = [k]() -> Result<std::unique_ptr<log::RecordSource>> {
+      auto reader = log::kafka::KafkaReader::open(k);
+      if (!reader.ok()) return reader.status();
+      return std::unique_ptr<log::RecordSource>(std::move(reader).value());
+    };
+  }
   o.lake = a.lake;
   if (a.show >= 0) o.show = a.show;
   o.strict = a.strict;

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace questlog::cli {
 
@@ -12,7 +13,8 @@ struct ExtractArgs {
   std::string data = "./data";
   std::string lake = "./lake";
   std::string kafka;
-  int64_t show = -1;  // -1: each table's own show
+  std::vector<std::string> properties;  // -X prop=value, for --kafka
+  int64_t show = -1;                    // -1: each table's own show
   bool strict = false;
   unsigned threads = 0;  // 0: one per core
 };

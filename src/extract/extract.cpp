@@ -15,7 +15,8 @@
 #include "extract/table_dir.h"
 #include "extract/table_printer.h"
 #include "extract/table_writer.h"
-#include "log/embedded/log_reader.h"
+#include "log/embedded/embedded_source.h"
+#include "log/record_source.h"
 
 namespace questlog::extract {
 namespace {
@@ -45,10 +46,18 @@ std::string plural(uint64_t n, const char* one, const char* many) {
   return std::to_string(n) + " " + (n == 1 ? one : many);
 }
 
+// The live progress line: "offset X of Y" over one partition, "record X of Y"
+// over several.
 class Progress {
  public:
-  Progress(bool on, std::FILE* err, int64_t start, int64_t end)
-      : on_(on), err_(err), start_(start), end_(end), began_(Clock::now()), last_(began_) {}
+  Progress(bool on, std::FILE* err, const char* unit, int64_t start, int64_t end)
+      : on_(on),
+        err_(err),
+        unit_(unit),
+        start_(start),
+        end_(end),
+        began_(Clock::now()),
+        last_(began_) {}
 
   void update(int64_t offset, uint64_t records) {
     if (!on_) return;
@@ -56,7 +65,7 @@ class Progress {
     if (now - last_ < std::chrono::milliseconds(250)) return;
     last_ = now;
     double secs = std::chrono::duration<double>(now - began_).count();
-    std::fprintf(err_, "\rquestlog: offset %lld of %lld (%.0f%%), %.0f events/s\x1b[K",
+    std::fprintf(err_, "\rquestlog: %s %lld of %lld (%.0f%%), %.0f events/s\x1b[K", unit_,
                  static_cast<long long>(offset), static_cast<long long>(end_),
                  end_ > start_ ? 100.0 * static_cast<double>(offset - start_) /
                                      static_cast<double>(end_ - start_)
@@ -74,6 +83,7 @@ class Progress {
   using Clock = std::chrono::steady_clock;
   bool on_;
   std::FILE* err_;
+  const char* unit_;
   int64_t start_, end_;
   Clock::time_point began_, last_;
   bool shown_ = false;
@@ -198,25 +208,52 @@ Status stage_table(TableRun& t, const FieldNames& names, int64_t end, uint64_t b
   return {};
 }
 
-Result<std::pair<int64_t, int64_t>> resolve_range(const Job& job,
-                                                  log::embedded::LogReader& reader) {
-  auto first = reader.start_offset();
-  if (!first.ok()) return first.status();
-  auto last = reader.end_offset();
-  if (!last.ok()) return last.status();
-  int64_t start = *first, end = *last;
+// The job's range in a partition holding [p.start, p.end) when the source opened.
+log::PartitionRange resolve_range(const Job& job, const log::PartitionRange& p) {
+  int64_t start = p.start, end = p.end;
   switch (job.starting.kind) {
     case OffsetSpec::Kind::earliest:
       break;
     case OffsetSpec::Kind::latest:
-      start = *last;
+      start = p.end;
       break;
     case OffsetSpec::Kind::at:
-      start = std::clamp(job.starting.offset, *first, *last);
+      start = std::clamp(job.starting.offset, p.start, p.end);
       break;
   }
-  if (job.ending.kind == OffsetSpec::Kind::at) end = std::clamp(job.ending.offset, start, *last);
-  return std::make_pair(start, std::max(start, end));
+  if (job.ending.kind == OffsetSpec::Kind::at) end = std::clamp(job.ending.offset, start, p.end);
+  return {p.partition, start, std::max(start, end)};
+}
+
+// What a job may not ask of a topic with several partitions: one offset that
+// means the same in all of them.
+Status check_partitions(const Job& job, const log::RecordSource& source) {
+  const size_t n = source.partitions().size();
+  if (n == 1) return {};
+  const std::string why = "needs a topic with one partition; " + source.name() + " has " +
+                          std::to_string(n) + " partitions";
+  if (job.starting.kind == OffsetSpec::Kind::at)
+    return Status::error(
+        Errc::invalid_argument,
+        job.source + ": starting_offsets = " + std::to_string(job.starting.offset) + " " + why);
+  if (job.ending.kind == OffsetSpec::Kind::at)
+    return Status::error(Errc::invalid_argument, job.source + ": ending_offsets = " +
+                                                     std::to_string(job.ending.offset) + " " + why);
+  for (const TableSpec& t : job.tables)
+    if (t.mode == Mode::incremental && !t.path.empty())
+      return Status::error(Errc::invalid_argument,
+                           job.source + ": table " + t.name + ": mode = \"incremental\" " + why);
+  return {};
+}
+
+std::string describe_ranges(const std::vector<log::PartitionRange>& ranges) {
+  std::string s;
+  for (const log::PartitionRange& r : ranges) {
+    s += s.empty() ? "" : ", ";
+    s += std::to_string(r.partition) + ": " + std::to_string(r.start) + " to " +
+         std::to_string(r.end);
+  }
+  return s;
 }
 
 }  // namespace
@@ -226,13 +263,24 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
   FieldNames& names = *job.names;
   const fs::path spill_dir = o.lake / ".staging";
 
-  auto opened = log::embedded::LogReader::open(o.log_dir);
+  auto opened = o.open_source ? o.open_source() : log::embedded::open_source(o.log_dir);
   if (!opened.ok()) return opened.status();
-  log::embedded::LogReader& reader = **opened;
+  log::RecordSource& source = **opened;
+  if (Status s = check_partitions(job, source); !s.ok()) return s;
   // The range is fixed now: what arrives while the job runs waits for the next run.
-  auto range = resolve_range(job, reader);
-  if (!range.ok()) return range.status();
-  const auto [start, end] = *range;
+  std::vector<log::PartitionRange> ranges;
+  for (const log::PartitionRange& p : source.partitions()) ranges.push_back(resolve_range(job, p));
+  const bool one_partition = ranges.size() == 1;
+  // Offsets [start, end): the partition's range, or with several partitions
+  // the span of all of them (incremental tables and numeric offsets are refused
+  // then, so no table starts inside it).
+  int64_t start = ranges[0].start, end = ranges[0].end;
+  int64_t total = 0;  // records at most, over every partition
+  for (const log::PartitionRange& r : ranges) {
+    start = std::min(start, r.start);
+    end = std::max(end, r.end);
+    total += r.end - r.start;
+  }
 
   std::vector<TableRun> tables(job.tables.size());
   for (size_t i = 0; i < job.tables.size(); ++i) {
@@ -262,11 +310,13 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
   // One pass from the earliest offset any table needs.
   int64_t pass_start = end;
   for (const TableRun& t : tables) pass_start = std::min(pass_start, t.start);
-  if (Status s = reader.seek(pass_start); !s.ok()) return s;
+  if (one_partition) ranges[0].start = pass_start;
+  if (Status s = source.read(ranges); !s.ok()) return s;
 
   ExtractReport report;
   report.start = pass_start;
   report.end = end;
+  report.ranges = ranges;
   const RejectFields reject_fields{names.intern("error"), names.intern("offset"),
                                    names.intern("raw")};
   // Records that are not JSON objects: <lake>/_rejected/<job stem>.
@@ -285,7 +335,8 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
     plans.push_back(p);
   }
 
-  Progress progress(o.progress, o.err, pass_start, end);
+  Progress progress(o.progress, o.err, one_partition ? "offset" : "record",
+                    one_partition ? pass_start : 0, one_partition ? end : total);
   // Adds a processed batch to the tables, in log order.
   auto merge = [&](Batch& b) -> Status {
     if (b.records.empty()) return {};
@@ -312,19 +363,21 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
         if (Status s = t.rows->spill(); !s.ok()) return s;
       if (Status s = rejects.rows->spill(); !s.ok()) return s;
     }
-    progress.update(b.records.back().offset + 1, report.records);
+    progress.update(
+        one_partition ? b.records.back().offset + 1 : static_cast<int64_t>(report.records),
+        report.records);
     return {};
   };
 
   // Copies the next records of the range into `b`; false at the range's end.
-  bool at_end = pass_start >= end;
+  bool at_end = false;
   log::Record rec;
   auto fill = [&](Batch& b) -> Status {
     b.clear_input();
     while (!at_end && b.records.size() < kBatchRecords && b.bytes.size() < kBatchBytes) {
-      auto more = reader.next(rec);
+      auto more = source.next(rec);
       if (!more.ok()) return more.status();
-      if (!*more || rec.offset >= end) {
+      if (!*more) {
         at_end = true;
         break;
       }
@@ -337,7 +390,8 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
 
   // Workers parse and sort records into rows; this thread reads and merges.
   size_t workers = o.threads ? *o.threads : std::min(8u, std::thread::hardware_concurrency());
-  if (end - pass_start <= static_cast<int64_t>(kBatchRecords)) workers = 0;
+  if ((one_partition ? end - pass_start : total) <= static_cast<int64_t>(kBatchRecords))
+    workers = 0;
   auto make_processor = [&] {
     return std::make_unique<BatchProcessor>(names, job.transforms, plans, reject_fields);
   };
@@ -433,9 +487,14 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
 
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
-  std::fprintf(o.err, "questlog: read %s, offsets %lld to %lld, in %.2f s\n",
-               plural(report.records, "record", "records").c_str(),
-               static_cast<long long>(pass_start), static_cast<long long>(end), seconds);
+  if (one_partition)
+    std::fprintf(o.err, "questlog: read %s, offsets %lld to %lld, in %.2f s\n",
+                 plural(report.records, "record", "records").c_str(),
+                 static_cast<long long>(pass_start), static_cast<long long>(end), seconds);
+  else
+    std::fprintf(o.err, "questlog: read %s from %zu partitions (offsets %s), in %.2f s\n",
+                 plural(report.records, "record", "records").c_str(), ranges.size(),
+                 describe_ranges(ranges).c_str(), seconds);
   for (TableRun& t : tables) {
     TableReport r;
     r.name = t.name;

@@ -2,7 +2,19 @@
 //
 // The range [start, end) is fixed when the job starts (end = the log's end
 // then, Spark's endingOffsets=latest); records appended later wait for the
-// next run. Every record in it is parsed once; records that are not JSON
+// next run.
+//
+// The log is the embedded one or a Kafka topic (a log::RecordSource). A topic
+// with one partition (the seed's) is read exactly as the embedded log: its
+// offsets are Kafka's, so starting_offsets, ending_offsets and incremental
+// tables mean the same on both. A topic with several partitions is read whole,
+// each partition from its low to its high watermark at the start, one
+// partition after the other in partition order (so a rerun over the same
+// records gives the same rows in the same order); a job that needs one offset
+// to mean one point of the log (numeric starting_offsets or ending_offsets, an
+// incremental table) is refused before anything is read, naming the partition
+// count. There, offsets in messages and in the _rejected table are offsets
+// within the record's partition. Every record in it is parsed once; records that are not JSON
 // objects go to <lake>/_rejected/<job stem>/ (offset, timestamp, error, raw)
 // instead of stopping the job (with `strict`, the first one stops it). Each
 // event is transformed, then offered to every table; a table keeps the events
@@ -19,17 +31,22 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "extract/job.h"
+#include "log/record_source.h"
 #include "util/status.h"
 
 namespace questlog::extract {
 
 struct ExtractOptions {
   std::filesystem::path log_dir;  // the embedded log partition to read (DATA/<topic>/0)
+  // Opens the log to read instead of log_dir (Kafka). Called once, when the job starts.
+  std::function<Result<std::unique_ptr<log::RecordSource>>()> open_source;
   std::filesystem::path lake = "./lake";
   std::optional<int64_t> show;           // overrides every table's show
   bool strict = false;                   // a record that is not a JSON object fails the job
@@ -51,8 +68,9 @@ struct TableReport {
 };
 
 struct ExtractReport {
-  int64_t start = 0;  // the range read
+  int64_t start = 0;  // the range read (several partitions: the span of their offsets)
   int64_t end = 0;
+  std::vector<log::PartitionRange> ranges;  // the range read, per partition
   uint64_t records = 0;
   uint64_t rejected = 0;
   std::vector<TableReport> tables;

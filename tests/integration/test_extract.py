@@ -267,10 +267,12 @@ def test_bad_job_files_are_one_line_and_write_nothing(bin_path, tmp_path):
     r = extract(bin_path, tmp_path / "missing.toml", data, lake)
     assert r.returncode == 1 and r.stderr.count(b"\n") == 1 and b"missing.toml" in r.stderr
 
-    r = run_questlog(bin_path, "extract", str(JOBS / "separate_events.toml"), "-b", "localhost:9092")
+    # Nothing listens on port 1: one line naming the brokers, nothing written.
+    r = run_questlog(bin_path, "extract", str(JOBS / "separate_events.toml"), "--lake", str(lake),
+                     "-b", "127.0.0.1:1")
     assert r.returncode == 1
-    assert r.stderr.decode().startswith("questlog: --kafka: reading from Kafka is not built yet")
-    assert r.stderr.count(b"\n") == 1
+    assert r.stderr.decode().startswith("questlog: --kafka 127.0.0.1:1: no broker")
+    assert r.stderr.count(b"\n") == 1 and r.stdout == b"" and not lake.exists()
 
 
 # --------------------------------------------------------------------------- crashes and reruns

@@ -154,8 +154,8 @@ Status KafkaReader::Impl::connect() {
   Status s = set_property(conf, "bootstrap.servers", options.brokers);
   if (s.ok()) s = set_property(conf, "client.id", "questlog");
   if (s.ok()) s = set_property(conf, "enable.partition.eof", "true");
-  // Bigger fetches than the 1 MiB default: extract reads whole partitions.
-  if (s.ok()) s = set_property(conf, "fetch.message.max.bytes", "8388608");
+  // Fetch sizes stay librdkafka's (1 MiB a partition): larger ones measured no
+  // faster on a loopback broker, and 32 MiB ones slower.
   if (s.ok()) s = apply_properties(conf, options.properties);
   if (!s.ok()) {
     rd_kafka_conf_destroy(conf);
@@ -178,7 +178,10 @@ Status KafkaReader::Impl::connect() {
   const rd_kafka_metadata_t* md = nullptr;
   for (;;) {
     const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0 || diagnostics.down())
+    if (diagnostics.down())
+      return Status::error(Errc::io_error,
+                           "--kafka " + options.brokers + ": no broker reachable" + because());
+    if (left.count() <= 0)
       return Status::error(Errc::io_error, "--kafka " + options.brokers +
                                                ": no broker answered within " +
                                                millis(options.metadata_timeout) + because());
