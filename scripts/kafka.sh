@@ -72,6 +72,9 @@ transaction.state.log.replication.factor=$rf
 transaction.state.log.min.isr=$isr
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=true
+# A killed node is fenced (and its partitions get new leaders) after 3 s, not 9.
+broker.heartbeat.interval.ms=500
+broker.session.timeout.ms=3000
 EOF
     echo "127.0.0.1:$p" >"$nd/listener"
   done

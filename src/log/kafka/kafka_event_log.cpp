@@ -274,6 +274,7 @@ Status KafkaEventLog::close() {
     cv_.notify_all();
   }
   if (readiness_.joinable()) readiness_.join();
+  if (rk_ == nullptr) return {};  // open() failed before the producer existed
   // Every message has a delivery report within message.timeout.ms; past that
   // (or 30 s if the timeout is unbounded), purge what is left so it is answered.
   const int limit_ms = message_timeout_ms_ > 0 ? message_timeout_ms_ + 2000 : 30000;

@@ -1,0 +1,278 @@
+"""`questlog serve --kafka` against a real Apache Kafka (KRaft, loopback).
+
+The rule under test: a 200 goes out only after Kafka's delivery report, so every
+200 is in the topic; anything Kafka did not take is a 503 with a reason, never a
+silent drop, and never a hung or reset connection.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import subprocess
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from conftest import (
+    DEFAULT_BODY,
+    KNIFE_BODY,
+    SWORD_BODY,
+    Kafka,
+    free_port_pair,
+    get,
+    kcat,
+    kcat_values,
+    tail_events,
+    wait_for,
+)
+
+SEED_SESSION = [
+    ("user1.comcast.com", "/"),
+    ("user1.comcast.com", "/purchase_a_sword"),
+    ("user2.att.com", "/"),
+    ("user2.att.com", "/purchase_a_sword"),
+]
+
+
+def ab(url: str, host: str, n: int = 10) -> None:
+    r = subprocess.run(
+        ["ab", "-q", "-n", str(n), "-H", f"Host: {host}", url],
+        capture_output=True, timeout=60,
+    )
+    out = r.stdout.decode()
+    assert r.returncode == 0, out + r.stderr.decode()
+    assert re.search(rf"Complete requests:\s+{n}\b", out), out
+    assert "Non-2xx" not in out, out
+
+
+def seed_session(base: str) -> None:
+    """The seed's ab session, then one knife purchase."""
+    for host, path in SEED_SESSION:
+        ab(base + path, host)
+    r = subprocess.run(
+        ["curl", "-s", "-H", "Host: user1.comcast.com", base + "/purchase_a_knife"],
+        capture_output=True, timeout=10,
+    )
+    assert r.stdout == KNIFE_BODY, r
+
+
+def kafka_events(bootstrap: str, topic: str) -> list[dict]:
+    return [json.loads(v) for v in kcat_values(bootstrap, topic)]
+
+
+def test_seed_session_through_kafka_equals_the_embedded_log(kafka, topic, start_server, tmp_path, bin_path):
+    via_kafka = start_server("--kafka", kafka.bootstrap, "--topic", topic)
+    assert f"log: Kafka {kafka.bootstrap}, topic {topic})" in via_kafka.stderr
+    embedded = start_server(data=tmp_path / "embedded")
+    seed_session(via_kafka.url)
+    seed_session(embedded.url)
+
+    events = kafka_events(kafka.bootstrap, topic)
+    assert len(events) == 41
+    assert Counter((e["event_type"], e["Host"]) for e in events) == {
+        ("default", "user1.comcast.com"): 10,
+        ("purchase_sword", "user1.comcast.com"): 10,
+        ("default", "user2.att.com"): 10,
+        ("purchase_sword", "user2.att.com"): 10,
+        ("purchase_knife", "user1.comcast.com"): 1,
+    }
+    assert events[0] == {
+        "event_type": "default", "Host": "user1.comcast.com",
+        "User-Agent": "ApacheBench/2.3", "Accept": "*/*",
+    }
+    # The same traffic gives the same events, in the same order, in both logs.
+    assert events == tail_events(bin_path, tmp_path / "embedded")
+
+    # kcat's view: one partition, dense offsets from 0, ingest timestamps.
+    lines = kcat("-b", kafka.bootstrap, "-C", "-t", topic, "-e", "-q", "-f", "%p %o %T\\n").split()
+    triples = [lines[i:i + 3] for i in range(0, len(lines), 3)]
+    assert [int(o) for _, o, _ in triples] == list(range(41))
+    assert {p for p, _, _ in triples} == {b"0"}
+    now_ms = time.time() * 1000
+    assert all(now_ms - 120_000 < int(t) <= now_ms + 1000 for _, _, t in triples)
+
+
+def test_bad_kafka_flags_get_one_line_and_a_nonzero_exit(kafka, topic, bin_path, tmp_path):
+    cases = [
+        (["-X", "no.such.property=1"], "-X no.such.property=1: "),
+        (["-X", "acks"], "-X acks: expected prop=value"),
+        (["--durability", "fsync"], "--durability is for the embedded log"),
+    ]
+    for extra, expected in cases:
+        r = subprocess.run(
+            [bin_path, "serve", "--listen", "127.0.0.1:0", "--kafka", kafka.bootstrap,
+             "--topic", topic, *extra],
+            capture_output=True, timeout=10, stdin=subprocess.DEVNULL,
+        )
+        err = r.stderr.decode()
+        assert r.returncode != 0, (extra, err)
+        assert len(err.strip().splitlines()) == 1, err
+        assert expected in err, err
+
+
+def test_x_passes_librdkafka_properties(kafka, topic, start_server):
+    s = start_server("--kafka", kafka.bootstrap, "--topic", topic,
+                     "-X", "linger.ms=2", "-X", "client.id=questlog-test")
+    assert get(s.addr, "/", host="x.example").status == 200
+    assert [e["Host"] for e in kafka_events(kafka.bootstrap, topic)] == ["x.example"]
+
+
+def test_broker_down_at_start_503_until_it_is_reachable(start_server, tmp_path):
+    broker = Kafka(tmp_path / "late-kafka", 1, free_port_pair(39400))
+    bootstrap = broker.listener(1)
+    s = start_server("--kafka", bootstrap, "--topic", "events")
+    assert "not reachable yet: answering 503 until it is" in s.stderr
+
+    refused = get(s.addr, "/", host="early.example")
+    assert refused.status == 503, refused
+    assert refused.header("Retry-After") == "1"
+    assert f"Kafka is not reachable at {bootstrap}".encode() in refused.body, refused.body
+
+    try:
+        broker.start()
+
+        def served():
+            r = get(s.addr, "/purchase_a_sword", host="late.example", timeout=15)
+            assert r.status in (200, 503), r
+            return r.status == 200
+
+        wait_for(served, timeout=40, interval=0.5, what="a 200 once Kafka is up")
+        assert "reachable; topic events" in s.stderr
+        events = kafka_events(bootstrap, "events")
+        # Refused requests were never queued: only the one 200 is in the topic.
+        assert [(e["event_type"], e["Host"]) for e in events] == [("purchase_sword", "late.example")]
+    finally:
+        broker.stop()
+
+
+# --------------------------------------------------------------------------- under load
+
+
+class Load:
+    """Client threads on keep-alive connections, each request tagged X-Req: <thread>-<n>.
+    Records every outcome; a request that gets no HTTP response is recorded as such."""
+
+    def __init__(self, addr: tuple[str, int], threads: int = 8, timeout: float = 30.0):
+        self.addr = addr
+        self.timeout = timeout
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.results: list[tuple[str, float, int | str, bytes]] = []  # id, time, status, body
+        self.threads = [threading.Thread(target=self._run, args=(i,), daemon=True) for i in range(threads)]
+
+    def _run(self, t: int) -> None:
+        conn = http.client.HTTPConnection(*self.addr, timeout=self.timeout)
+        n = 0
+        while not self.stop.is_set() and n < 200_000:
+            rid = f"{t}-{n}"
+            n += 1
+            try:
+                conn.request("GET", "/purchase_a_sword", headers={"Host": "load.example", "X-Req": rid})
+                resp = conn.getresponse()
+                body = resp.read()
+                outcome: int | str = resp.status
+                if resp.getheader("Connection", "").lower() == "close":
+                    conn.close()
+            except Exception as e:  # noqa: BLE001 - every failure is recorded and asserted on
+                outcome, body = f"{type(e).__name__}: {e}", b""
+                conn.close()
+                conn = http.client.HTTPConnection(*self.addr, timeout=self.timeout)
+            with self.lock:
+                self.results.append((rid, time.monotonic(), outcome, body))
+            if outcome == 503:
+                time.sleep(0.01)  # as a client honouring Retry-After would, only faster
+        conn.close()
+
+    def __enter__(self) -> "Load":
+        for th in self.threads:
+            th.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        for th in self.threads:
+            th.join(timeout=self.timeout + 10)
+        assert not any(th.is_alive() for th in self.threads), "a client thread hung"
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.results)
+
+    def wait_more(self, n: int, timeout: float) -> None:
+        start = self.count()
+        wait_for(lambda: self.count() >= start + n, timeout=timeout, what=f"{n} more responses")
+
+
+def assert_200_or_503_and_every_200_in_topic(load: Load, bootstrap: str, topic: str) -> Counter:
+    statuses = Counter(r[2] for r in load.results)
+    others = {k: v for k, v in statuses.items() if k not in (200, 503)}
+    assert not others, f"outcomes other than 200/503: {others}; all: {statuses}"
+    for rid, _, status, body in load.results:
+        if status == 200:
+            assert body == SWORD_BODY
+        else:
+            assert body.startswith(b"Service Unavailable: "), body
+    acked = [rid for rid, _, status, _ in load.results if status == 200]
+    in_topic = Counter(json.loads(v).get("X-Req") for v in kcat_values(bootstrap, topic))
+    missing = [rid for rid in acked if in_topic[rid] == 0]
+    assert not missing, f"{len(missing)} of {len(acked)} acknowledged events are not in the topic: {missing[:10]}"
+    duplicated = [rid for rid in acked if in_topic[rid] > 1]
+    assert not duplicated, f"acknowledged events in the topic more than once: {duplicated[:10]}"
+    return statuses
+
+
+def test_single_broker_stopped_under_load(start_server, tmp_path):
+    broker = Kafka(tmp_path / "kafka", 1, free_port_pair(39500)).start()
+    try:
+        s = start_server("--kafka", broker.bootstrap, "--topic", "events")
+        with Load(s.addr) as load:
+            load.wait_more(500, timeout=30)
+            broker.stop()  # SIGTERM (then SIGKILL after 30 s) while requests are in flight
+            stopped_at = time.monotonic()
+            time.sleep(4)
+            broker.start()
+            restarted_at = time.monotonic()
+            # Serving resumes: 200s again once the broker is back.
+            wait_for(lambda: any(r[2] == 200 and r[1] > restarted_at for r in list(load.results)),
+                     timeout=40, what="200s after the broker restarted")
+            load.wait_more(300, timeout=30)
+        statuses = assert_200_or_503_and_every_200_in_topic(load, broker.bootstrap, "events")
+        during = Counter(r[2] for r in load.results if stopped_at + 1 < r[1] < restarted_at)
+        assert during[503] > 0, f"no 503 while the broker was down: {during}"
+        assert "not reachable" in s.stderr
+        assert statuses[200] >= 800, statuses
+    finally:
+        broker.stop()
+
+
+def partition_leader(bootstrap: str, topic: str) -> int:
+    meta = kcat("-b", bootstrap, "-L", "-t", topic).decode()
+    m = re.search(r"partition 0, leader (\d+), replicas: ([\d,]+), isrs: ([\d,]+)", meta)
+    assert m, meta
+    assert len(m.group(2).split(",")) == 3, f"expected replication factor 3: {meta}"
+    return int(m.group(1))
+
+
+def test_three_brokers_kill_the_leader_under_load_loses_nothing(kafka_cluster, start_server):
+    k = kafka_cluster
+    s = start_server("--kafka", k.bootstrap, "--topic", "events")
+    with Load(s.addr) as load:
+        load.wait_more(500, timeout=30)
+        leader = partition_leader(k.bootstrap, "events")
+        k.kill_node(leader)  # SIGKILL: no goodbye to the controller or the producer
+        killed_at = time.monotonic()
+        survivors = ",".join(k.listener(n) for n in (1, 2, 3) if n != leader)
+        # Serve keeps answering: 200s again once a new leader is elected.
+        wait_for(lambda: sum(1 for r in list(load.results) if r[2] == 200 and r[1] > killed_at + 1) >= 200,
+                 timeout=40, what="200s after the leader was killed")
+    statuses = assert_200_or_503_and_every_200_in_topic(load, survivors, "events")
+    new_leader = partition_leader(survivors, "events")
+    assert new_leader != leader
+    after = Counter(r[2] for r in load.results if r[1] > killed_at)
+    assert after[200] >= 200, after
+    assert statuses[200] >= 700, statuses
