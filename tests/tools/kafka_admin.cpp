@@ -1,18 +1,27 @@
 // Topic administration for the Kafka integration tests (kcat cannot create topics):
 //
 //   kafka_admin BROKERS create TOPIC PARTITIONS [REPLICATION]
+//     creates the topic; waits up to 30 s for the broker's answer.
+//   kafka_admin BROKERS copy LOG_DIR TOPIC
+//     produces every record of the embedded log partition LOG_DIR (DATA/<topic>/0)
+//     to partition 0 of TOPIC, in order, each with its record's timestamp (kcat -P
+//     cannot set one), then prints how many.
 //
-// Waits up to 30 s for the broker's answer; exit 0 once the topic exists.
+// Exit 0 on success; one line on stderr otherwise.
 #include <librdkafka/rdkafka.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 
+#include "log/embedded/log_reader.h"
+
 namespace {
 
 int usage() {
-  std::fprintf(stderr, "usage: kafka_admin BROKERS create TOPIC PARTITIONS [REPLICATION]\n");
+  std::fprintf(stderr,
+               "usage: kafka_admin BROKERS create TOPIC PARTITIONS [REPLICATION]\n"
+               "       kafka_admin BROKERS copy LOG_DIR TOPIC\n");
   return 2;
 }
 
@@ -64,9 +73,62 @@ int create(const char* brokers, const char* topic, int partitions, int replicati
   return rc;
 }
 
+int copy(const char* brokers, const char* log_dir, const char* topic) {
+  auto reader = questlog::log::embedded::LogReader::open(log_dir);
+  if (!reader.ok()) {
+    std::fprintf(stderr, "kafka_admin: %s\n", reader.status().message().c_str());
+    return 1;
+  }
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, err, sizeof err) != RD_KAFKA_CONF_OK ||
+      rd_kafka_conf_set(conf, "linger.ms", "20", err, sizeof err) != RD_KAFKA_CONF_OK ||
+      rd_kafka_conf_set(conf, "max.in.flight", "1", err, sizeof err) != RD_KAFKA_CONF_OK) {
+    std::fprintf(stderr, "kafka_admin: %s\n", err);
+    return 1;
+  }
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (!rk) {
+    std::fprintf(stderr, "kafka_admin: %s\n", err);
+    return 1;
+  }
+  questlog::log::Record rec;
+  long copied = 0;
+  for (;;) {
+    auto more = (*reader)->next(rec);
+    if (!more.ok()) {
+      std::fprintf(stderr, "kafka_admin: %s\n", more.status().message().c_str());
+      return 1;
+    }
+    if (!*more) break;
+    rd_kafka_resp_err_t e;
+    while ((e = rd_kafka_producev(
+                rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(0),
+                RD_KAFKA_V_VALUE(const_cast<char*>(rec.value.data()), rec.value.size()),
+                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(rec.timestamp_ms),
+                RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+      rd_kafka_poll(rk, 10);
+    if (e) {
+      std::fprintf(stderr, "kafka_admin: produce: %s\n", rd_kafka_err2str(e));
+      return 1;
+    }
+    rd_kafka_poll(rk, 0);
+    ++copied;
+  }
+  if (rd_kafka_flush(rk, 30000) != RD_KAFKA_RESP_ERR_NO_ERROR || rd_kafka_outq_len(rk) > 0) {
+    std::fprintf(stderr, "kafka_admin: %d messages not delivered within 30 s\n",
+                 rd_kafka_outq_len(rk));
+    return 1;
+  }
+  rd_kafka_destroy(rk);
+  std::printf("%ld\n", copied);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 5 && std::string(argv[2]) == "copy") return copy(argv[1], argv[3], argv[4]);
   if (argc < 5 || std::string(argv[2]) != "create") return usage();
   const int partitions = std::atoi(argv[4]);
   const int replication = argc > 5 ? std::atoi(argv[5]) : 1;
