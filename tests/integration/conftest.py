@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -341,6 +342,7 @@ class Kafka:
         self.nodes = nodes
         self.port = port
         self.bootstrap = ""
+        self.started_once = False
 
     def _script(self, *args: str, timeout: float = 180.0) -> str:
         r = subprocess.run(
@@ -352,8 +354,23 @@ class Kafka:
         return r.stdout.decode().strip()
 
     def start(self) -> "Kafka":
-        self.bootstrap = self._script("start", str(self.root), str(self.nodes), str(self.port))
-        return self
+        """Starts the nodes. A fresh cluster whose ports were taken between the check
+        and the bind (another broker on this machine) moves to other ports, twice at most."""
+        for attempt in range(3):
+            try:
+                self.bootstrap = self._script("start", str(self.root), str(self.nodes), str(self.port))
+                self.started_once = True
+                return self
+            except AssertionError:
+                if attempt == 2 or self.started_once or "Address already in use" not in self._logs():
+                    raise
+                self.stop()
+                shutil.rmtree(self.root)
+                self.port = free_port_pair(self.port + 10)
+        raise AssertionError("unreachable")
+
+    def _logs(self) -> str:
+        return "".join(p.read_text(errors="replace") for p in self.root.glob("node-*/logs/*.log"))
 
     def stop(self) -> None:
         self._script("stop", str(self.root))
