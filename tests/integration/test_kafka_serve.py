@@ -281,3 +281,16 @@ def test_three_brokers_kill_the_leader_under_load_loses_nothing(kafka_cluster, s
     after = Counter(r[2] for r in load.results if r[1] > killed_at)
     assert after[200] >= 200, after
     assert statuses[200] >= 700, statuses
+
+
+def test_full_producer_queue_is_503_at_once_and_every_200_is_in_the_topic(kafka, topic, start_server):
+    # A queue of one event, held for 200 ms: concurrent requests overflow it.
+    s = start_server("--kafka", kafka.bootstrap, "--topic", topic,
+                     "-X", "queue.buffering.max.messages=1", "-X", "linger.ms=200")
+    with Load(s.addr, threads=8) as load:
+        load.wait_more(100, timeout=30)
+    statuses = assert_200_or_503_and_every_200_in_topic(load, kafka.bootstrap, topic)
+    assert statuses[200] > 0 and statuses[503] > 0, statuses
+    assert {r[3] for r in load.results if r[2] == 503} == {
+        b"Service Unavailable: the Kafka producer's queue is full; retry later\n"
+    }
