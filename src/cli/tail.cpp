@@ -121,15 +121,25 @@ int tail_kafka(const TailArgs& a, const log::StartOffset& spec) {
 
   Output out;
   log::Record rec;
+  auto last_record = std::chrono::steady_clock::now();
   for (;;) {
     auto polled = reader.poll(rec, kPoll);
     if (!polled.ok()) return fail(polled.status());
     if (*polled == log::kafka::KafkaReader::Polled::record) {
+      last_record = std::chrono::steady_clock::now();
       if (!out.print(rec.value)) return out.result();
       continue;
     }
     if (!out.flush()) return out.result();
-    if (a.exit_at_end && *polled == log::kafka::KafkaReader::Polled::at_end) return 0;
+    if (!a.exit_at_end) continue;
+    if (*polled == log::kafka::KafkaReader::Polled::at_end) return 0;
+    // With -e, the end must come: a broker gone for good ends the wait.
+    if (std::chrono::steady_clock::now() - last_record > o.stall_timeout) {
+      const std::string why = reader.broker_trouble();
+      return fail(reader.name() + ": nothing read for " +
+                  std::to_string(o.stall_timeout.count() / 1000) + " s before the end" +
+                  (why.empty() ? "" : " (" + why + ")"));
+    }
   }
 }
 

@@ -48,7 +48,8 @@ void on_error(rd_kafka_t*, int err, const char* reason, void* opaque) {
 }
 
 void on_log(const rd_kafka_t* rk, int level, const char*, const char* buf) {
-  if (level > 4) return;  // errors and warnings only
+  // Errors and warnings only; librdkafka may log before the handle exists.
+  if (level > 4 || rk == nullptr) return;
   static_cast<Diagnostics*>(rd_kafka_opaque(rk))->error(RD_KAFKA_RESP_ERR_NO_ERROR, buf);
 }
 
@@ -279,6 +280,8 @@ Result<std::unique_ptr<KafkaReader>> KafkaReader::open(const KafkaReaderOptions&
 }
 
 std::string KafkaReader::name() const { return impl_->name(); }
+
+std::string KafkaReader::broker_trouble() const { return impl_->diagnostics.reason(); }
 
 const std::vector<PartitionRange>& KafkaReader::partitions() const { return impl_->partitions; }
 

@@ -28,7 +28,8 @@ struct KafkaReaderOptions {
   // open() gives up when no broker has answered within this time.
   std::chrono::milliseconds metadata_timeout{10'000};
   // A bounded read gives up when a partition it still has records to read from
-  // delivers nothing for this long (broker gone).
+  // delivers nothing for this long (broker gone). Following is not bounded;
+  // callers that follow to the end (tail -e) apply it themselves.
   std::chrono::milliseconds stall_timeout{30'000};
 };
 
@@ -61,6 +62,10 @@ class KafkaReader final : public RecordSource {
   };
   // Waits up to `wait` for the next record of the followed partitions.
   Result<Polled> poll(Record& out, std::chrono::milliseconds wait);
+
+  // Why nothing arrives, as far as librdkafka said: its latest error or
+  // warning about a broker, or "" when there was none.
+  std::string broker_trouble() const;
 
   struct Impl;
 
