@@ -14,19 +14,19 @@ import subprocess
 import threading
 import time
 from collections import Counter
-from pathlib import Path
 
-import pytest
+import pyarrow.parquet as pq
 
 from conftest import (
-    DEFAULT_BODY,
     KNIFE_BODY,
+    REPO,
     SWORD_BODY,
     Kafka,
     free_port_pair,
     get,
     kcat,
     kcat_values,
+    run_questlog,
     tail_events,
     wait_for,
 )
@@ -95,6 +95,28 @@ def test_seed_session_through_kafka_equals_the_embedded_log(kafka, topic, start_
     assert {p for p, _, _ in triples} == {b"0"}
     now_ms = time.time() * 1000
     assert all(now_ms - 120_000 < int(t) <= now_ms + 1000 for _, _, t in triples)
+
+    # questlog's own readers see the same: tail --kafka prints what kcat prints, and the
+    # seed's separate_events job gives the embedded log's tables (but for ingest times).
+    tailed = run_questlog(bin_path, "tail", "--kafka", kafka.bootstrap, "-t", topic, "-e")
+    assert tailed.returncode == 0, tailed.stderr
+    assert tailed.stdout.splitlines() == kcat_values(kafka.bootstrap, topic)
+    job = tmp_path / "separate_events.toml"
+    job.write_text((REPO / "jobs" / "separate_events.toml").read_text()
+                   .replace('topic = "events"', f'topic = "{topic}"'))
+    for lake, job_file, source in (
+        ("lake-k", job, ["--kafka", kafka.bootstrap]),
+        ("lake-e", REPO / "jobs" / "separate_events.toml", ["--data", str(tmp_path / "embedded")]),
+    ):
+        r = run_questlog(bin_path, "extract", str(job_file), "--lake", str(tmp_path / lake),
+                         *source, timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert b"read 41 records, offsets 0 to 41" in r.stderr, r.stderr
+    for table, rows in (("sword_purchases", 20), ("default_hits", 20)):
+        k = pq.read_table(tmp_path / "lake-k" / table)
+        e = pq.read_table(tmp_path / "lake-e" / table)
+        assert k.schema == e.schema and k.num_rows == rows
+        assert k.drop(["timestamp"]).to_pylist() == e.drop(["timestamp"]).to_pylist()
 
 
 def test_bad_kafka_flags_get_one_line_and_a_nonzero_exit(kafka, topic, bin_path, tmp_path):
