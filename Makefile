@@ -69,6 +69,7 @@ test: deps-test format-check unit asan integration
 bench: build venv
 	bash bench/run.sh
 	bash bench/extract.sh
+	bash bench/kafka.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
