@@ -129,22 +129,27 @@ void KafkaEventLog::append(std::span<const std::string_view> events, Done done) 
     return;
   }
   auto* batch = new Batch(events.size(), std::move(done));
+  // One call enqueues the whole round of the event loop: one lock and one wakeup
+  // of librdkafka's broker thread instead of one per event.
+  std::vector<rd_kafka_message_t> msgs(events.size());
   for (size_t i = 0; i < events.size(); ++i) {
-    Batch::Slot* slot = &batch->slots[i];
-    const rd_kafka_resp_err_t err =
-        rd_kafka_producev(rk_, RD_KAFKA_V_RKT(rkt_), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                          RD_KAFKA_V_VALUE(const_cast<char*>(events[i].data()), events[i].size()),
-                          RD_KAFKA_V_OPAQUE(slot), RD_KAFKA_V_END);
+    msgs[i].payload = const_cast<char*>(events[i].data());
+    msgs[i].len = events[i].size();
+    msgs[i]._private = &batch->slots[i];
+  }
+  rd_kafka_produce_batch(rkt_, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, msgs.data(),
+                         static_cast<int>(msgs.size()));
+  for (size_t i = 0; i < events.size(); ++i) {
+    const rd_kafka_resp_err_t err = msgs[i].err;
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) continue;
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
-      batch->fail(slot->index, Status::error(Errc::busy, "the Kafka producer's queue is full"));
+      batch->fail(i, Status::error(Errc::busy, "the Kafka producer's queue is full"));
     else if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)
-      batch->fail(slot->index,
+      batch->fail(i,
                   Status::error(Errc::io_error, "the event (" + std::to_string(events[i].size()) +
                                                     " bytes) is larger than Kafka accepts"));
     else
-      batch->fail(slot->index,
-                  Status::error(Errc::busy, std::string("Kafka: ") + rd_kafka_err2str(err)));
+      batch->fail(i, Status::error(Errc::busy, std::string("Kafka: ") + rd_kafka_err2str(err)));
     batch->finish_one();
   }
   batch->finish_one();
