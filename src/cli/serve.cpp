@@ -29,8 +29,7 @@ void add_serve(CLI::App& app, ServeArgs& a) {
                 "process) or fsync (on disk; survives a crash of the machine)")
       ->check(CLI::IsMember({"write", "fsync"}))
       ->capture_default_str();
-  c->add_option("--threads", a.server.threads,
-                "Event loops (0: one per core; with --kafka, 1, leaving a core to librdkafka)")
+  c->add_option("--threads", a.server.threads, "Event loops (0: one per core)")
       ->capture_default_str();
   c->add_option("--max-connections", a.server.max_connections, "Open connections at most")
       ->capture_default_str();
@@ -109,12 +108,7 @@ int run_serve_kafka(const ServeArgs& a, http::RouteTable routes) {
   if (!producer.ok()) return fail(producer.status());
   log::kafka::KafkaEventLog& event_log = **producer;
 
-  // One event loop unless told otherwise: librdkafka's own threads (the broker
-  // connection, delivery reports) need the other core. On 2 cores this serves
-  // about 1.5x the requests of one loop per core (BENCHMARKS.md).
-  http::ServerOptions so = a.server;
-  if (so.threads == 0) so.threads = 1;
-  http::Server server(so, std::move(routes), event_log);
+  http::Server server(a.server, std::move(routes), event_log);
   if (Status s = server.listen(); !s.ok()) return fail(s);
   // A normal start answers its first request from Kafka, not with a 503.
   const bool ready = event_log.wait_ready(3000);
