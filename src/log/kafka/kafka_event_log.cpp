@@ -16,7 +16,7 @@ namespace {
 constexpr const char* kDefaults[][2] = {
     {"acks", "all"},
     {"enable.idempotence", "true"},
-    {"linger.ms", "0"},
+    {"linger.ms", "0"},  // the lane for lone requests; the busy lane adds kBusyLinger
     {"message.timeout.ms", "10000"},
     {"queue.buffering.max.messages", "100000"},
     {"log.connection.close", "false"},  // an idle broker connection closing is not news
@@ -32,6 +32,11 @@ std::string conf_get(rd_kafka_conf_t* conf, const char* name) {
 void log_line(const rd_kafka_t*, int level, const char* fac, const char* buf) {
   if (level <= 3) std::fprintf(stderr, "questlog: kafka: %s: %s\n", fac, buf);
 }
+
+// The busy lane: past this many events in flight, appends go to a producer that
+// lingers this long (BENCHMARKS.md: under wrk -c64 it serves ~1.3x the requests).
+constexpr size_t kBusyInFlight = 16;
+constexpr const char* kBusyLinger = "0.2";
 
 }  // namespace
 
@@ -74,43 +79,61 @@ struct KafkaEventLog::Batch {
 
 KafkaEventLog::KafkaEventLog(const ProducerOptions& options) : options_(options) {}
 
-Result<std::unique_ptr<KafkaEventLog>> KafkaEventLog::open(const ProducerOptions& options) {
-  std::unique_ptr<KafkaEventLog> log(new KafkaEventLog(options));
+// One librdkafka producer with our defaults, the user's -X and then `extra`.
+Status KafkaEventLog::add_lane(const std::vector<std::string>& extra) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  Status s = set_property(conf, "bootstrap.servers", options.brokers);
+  Status s = set_property(conf, "bootstrap.servers", options_.brokers);
   for (const auto& d : kDefaults)
     if (s.ok()) s = set_property(conf, d[0], d[1]);
-  if (s.ok()) s = apply_properties(conf, options.props);
+  if (s.ok()) s = apply_properties(conf, options_.props);
+  if (s.ok()) s = apply_properties(conf, extra);
   if (!s.ok()) {
     rd_kafka_conf_destroy(conf);
     return s;
   }
-  log->message_timeout_ms_ = std::atoi(conf_get(conf, "message.timeout.ms").c_str());
-  rd_kafka_conf_set_opaque(conf, log.get());
+  message_timeout_ms_ = std::atoi(conf_get(conf, "message.timeout.ms").c_str());
+  rd_kafka_conf_set_opaque(conf, this);
   rd_kafka_conf_set_dr_msg_cb(conf, &KafkaEventLog::on_delivery);
   rd_kafka_conf_set_error_cb(conf, &KafkaEventLog::on_error_cb);
   rd_kafka_conf_set_log_cb(conf, &log_line);
 
   char err[512] = {};
-  log->rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-  if (log->rk_ == nullptr) {
+  Lane& lane = *lanes_.emplace_back(std::make_unique<Lane>());
+  lane.rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (lane.rk == nullptr) {
     rd_kafka_conf_destroy(conf);
     return Status::error(Errc::invalid_argument, std::string("kafka producer: ") + err);
   }
-  log->rkt_ = rd_kafka_topic_new(log->rk_, options.topic.c_str(), nullptr);
-  if (log->rkt_ == nullptr)
-    return Status::error(Errc::invalid_argument, "kafka topic " + options.topic + ": " +
+  lane.rkt = rd_kafka_topic_new(lane.rk, options_.topic.c_str(), nullptr);
+  if (lane.rkt == nullptr)
+    return Status::error(Errc::invalid_argument, "kafka topic " + options_.topic + ": " +
                                                      rd_kafka_err2str(rd_kafka_last_error()));
+  lane.poller = std::thread([this, rk = lane.rk] { poll_loop(rk); });
+  return {};
+}
+
+Result<std::unique_ptr<KafkaEventLog>> KafkaEventLog::open(const ProducerOptions& options) {
+  std::unique_ptr<KafkaEventLog> log(new KafkaEventLog(options));
+  if (Status s = log->add_lane({}); !s.ok()) return s;
+  // Unless the user chose a linger, a second producer batches for the busy times.
+  bool linger_set = false;
+  for (const std::string& p : options.props)
+    linger_set =
+        linger_set || p.starts_with("linger.ms=") || p.starts_with("queue.buffering.max.ms=");
+  if (!linger_set) {
+    if (Status s = log->add_lane({"linger.ms=" + std::string(kBusyLinger)}); !s.ok()) return s;
+  }
   log->not_ready_reason_ = "no answer from the brokers yet";
-  log->poller_ = std::thread([p = log.get()] { p->poll_loop(); });
   log->readiness_ = std::thread([p = log.get()] { p->readiness_loop(); });
   return log;
 }
 
 KafkaEventLog::~KafkaEventLog() {
   (void)close();
-  if (rkt_ != nullptr) rd_kafka_topic_destroy(rkt_);
-  if (rk_ != nullptr) rd_kafka_destroy(rk_);
+  for (auto& lane : lanes_) {
+    if (lane->rkt != nullptr) rd_kafka_topic_destroy(lane->rkt);
+    if (lane->rk != nullptr) rd_kafka_destroy(lane->rk);
+  }
 }
 
 void KafkaEventLog::append(std::span<const std::string_view> events, Done done) {
@@ -128,6 +151,10 @@ void KafkaEventLog::append(std::span<const std::string_view> events, Done done) 
                                        not_ready_reason() + ")"));
     return;
   }
+  // Few events in flight: the lane without linger, so a lone request is not held
+  // back. Many: the lingering lane, whose larger batches cost Kafka and us less.
+  const size_t in_flight = in_flight_.fetch_add(events.size(), std::memory_order_relaxed);
+  const Lane& lane = *lanes_[lanes_.size() > 1 && in_flight >= kBusyInFlight ? 1 : 0];
   auto* batch = new Batch(events.size(), std::move(done));
   // One call enqueues the whole round of the event loop: one lock and one wakeup
   // of librdkafka's broker thread instead of one per event.
@@ -137,7 +164,7 @@ void KafkaEventLog::append(std::span<const std::string_view> events, Done done) 
     msgs[i].len = events[i].size();
     msgs[i]._private = &batch->slots[i];
   }
-  rd_kafka_produce_batch(rkt_, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, msgs.data(),
+  rd_kafka_produce_batch(lane.rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, msgs.data(),
                          static_cast<int>(msgs.size()));
   for (size_t i = 0; i < events.size(); ++i) {
     const rd_kafka_resp_err_t err = msgs[i].err;
@@ -150,6 +177,7 @@ void KafkaEventLog::append(std::span<const std::string_view> events, Done done) 
                                                     " bytes) is larger than Kafka accepts"));
     else
       batch->fail(i, Status::error(Errc::busy, std::string("Kafka: ") + rd_kafka_err2str(err)));
+    in_flight_.fetch_sub(1, std::memory_order_relaxed);
     batch->finish_one();
   }
   batch->finish_one();
@@ -157,8 +185,9 @@ void KafkaEventLog::append(std::span<const std::string_view> events, Done done) 
 
 void KafkaEventLog::on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* self) {
   auto* slot = static_cast<Batch::Slot*>(msg->_private);
+  auto* log = static_cast<KafkaEventLog*>(self);
+  log->in_flight_.fetch_sub(1, std::memory_order_relaxed);
   if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    auto* log = static_cast<KafkaEventLog*>(self);
     std::string why;
     if (msg->err == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT)
       why = "Kafka did not confirm the event within " + std::to_string(log->message_timeout_ms_) +
@@ -169,19 +198,21 @@ void KafkaEventLog::on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void
       why += " (it may be in the topic)";
     const Errc code =
         msg->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ? Errc::io_error : Errc::busy;
+    // Is Kafka still there? Until the readiness thread knows, appends go on.
+    if (code == Errc::busy) log->check_now_.store(true, std::memory_order_relaxed);
     slot->batch->fail(slot->index, Status::error(code, why));
   }
   slot->batch->finish_one();
 }
 
-void KafkaEventLog::on_error_cb(rd_kafka_t*, int err, const char* reason, void* self) {
-  static_cast<KafkaEventLog*>(self)->on_error(err, reason);
+void KafkaEventLog::on_error_cb(rd_kafka_t* rk, int err, const char* reason, void* self) {
+  static_cast<KafkaEventLog*>(self)->on_error(rk, err, reason);
 }
 
-void KafkaEventLog::on_error(int err, const char* reason) {
+void KafkaEventLog::on_error(rd_kafka_t* rk, int err, const char* reason) {
   if (err == RD_KAFKA_RESP_ERR__FATAL) {
     char buf[512] = {};
-    rd_kafka_fatal_error(rk_, buf, sizeof buf);
+    rd_kafka_fatal_error(rk, buf, sizeof buf);
     {
       std::lock_guard lock(mu_);
       fatal_reason_ = buf;
@@ -194,21 +225,21 @@ void KafkaEventLog::on_error(int err, const char* reason) {
     // Also raised when idle connections close; the readiness thread checks with
     // a metadata request before anything is refused.
     std::lock_guard lock(mu_);
-    check_now_ = true;
+    check_now_.store(true, std::memory_order_relaxed);
     not_ready_reason_ = reason;
     cv_.notify_all();
   }
 }
 
-void KafkaEventLog::poll_loop() {
-  while (!stop_polling_.load(std::memory_order_acquire)) rd_kafka_poll(rk_, 100);
-  rd_kafka_poll(rk_, 0);
+void KafkaEventLog::poll_loop(rd_kafka_t* rk) {
+  while (!stop_polling_.load(std::memory_order_acquire)) rd_kafka_poll(rk, 100);
+  rd_kafka_poll(rk, 0);
 }
 
 // Asks for the topic's metadata: true when the topic has partitions, else the reason.
 bool KafkaEventLog::probe(std::string& why) {
   const rd_kafka_metadata_t* md = nullptr;
-  const rd_kafka_resp_err_t err = rd_kafka_metadata(rk_, 0, rkt_, &md, 2000);
+  const rd_kafka_resp_err_t err = rd_kafka_metadata(lanes_[0]->rk, 0, lanes_[0]->rkt, &md, 2000);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     why = err == RD_KAFKA_RESP_ERR__TRANSPORT || err == RD_KAFKA_RESP_ERR__TIMED_OUT
               ? "no broker answered"
@@ -231,8 +262,7 @@ void KafkaEventLog::readiness_loop() {
   std::unique_lock lock(mu_);
   while (!closing_.load(std::memory_order_acquire)) {
     const bool was_ready = ready();
-    if (!was_ready || check_now_) {
-      check_now_ = false;
+    if (!was_ready || check_now_.exchange(false, std::memory_order_relaxed)) {
       lock.unlock();
       std::string why;
       const bool ok = probe(why);
@@ -257,7 +287,7 @@ void KafkaEventLog::readiness_loop() {
       }
     }
     cv_.wait_for(lock, std::chrono::milliseconds(options_.readiness_poll_ms),
-                 [&] { return closing_.load() || check_now_; });
+                 [&] { return closing_.load() || check_now_.load(std::memory_order_relaxed); });
   }
 }
 
@@ -279,20 +309,22 @@ Status KafkaEventLog::close() {
     cv_.notify_all();
   }
   if (readiness_.joinable()) readiness_.join();
-  if (rk_ == nullptr) return {};  // open() failed before the producer existed
   // Every message has a delivery report within message.timeout.ms; past that
   // (or 30 s if the timeout is unbounded), purge what is left so it is answered.
   const int limit_ms = message_timeout_ms_ > 0 ? message_timeout_ms_ + 2000 : 30000;
   Status result;
-  if (rd_kafka_flush(rk_, limit_ms) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    rd_kafka_purge(rk_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-    rd_kafka_flush(rk_, 5000);
-    result = Status::error(Errc::io_error,
-                           "kafka: events still undelivered at exit were "
-                           "answered 503");
+  for (auto& lane : lanes_) {
+    if (lane->rk == nullptr) continue;  // open() failed before this producer existed
+    if (rd_kafka_flush(lane->rk, limit_ms) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_purge(lane->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+      rd_kafka_flush(lane->rk, 5000);
+      result = Status::error(Errc::io_error,
+                             "kafka: events still undelivered at exit were answered 503");
+    }
   }
   stop_polling_.store(true, std::memory_order_release);
-  if (poller_.joinable()) poller_.join();
+  for (auto& lane : lanes_)
+    if (lane->poller.joinable()) lane->poller.join();
   return result;
 }
 

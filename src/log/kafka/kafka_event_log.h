@@ -17,9 +17,17 @@
 //                                       503 at once with Retry-After
 //
 // Readiness: until the topic's metadata is in (broker reachable, topic there or
-// auto-created), and again while librdkafka reports every broker down, appends
-// fail at once with Errc::busy ("Kafka ... is not reachable"): serve answers 503
-// without queueing. A background thread asks for metadata until it answers.
+// auto-created), appends fail at once with Errc::busy ("Kafka ... is not
+// reachable"): serve answers 503 without queueing. A background thread asks for
+// metadata until it answers, and again whenever librdkafka reports every broker
+// down or a delivery fails; if that probe fails, the log is not ready again.
+//
+// Two producers ("lanes"): appends go to one with linger.ms=0 while fewer than
+// 16 events are in flight, so a lone request is never held back, and to one with
+// linger.ms=0.2 past that, whose larger batches cost Kafka and us less (under
+// wrk -c64 about 1.3x the requests; BENCHMARKS.md). A client's next request
+// follows its previous answer, so its events stay in order whichever lane takes
+// them. Setting linger.ms with -X means one producer with that linger.
 //
 // An event that timed out may still have reached Kafka (librdkafka calls that
 // "possibly persisted"); it is answered 503 like any other failure, so a client
@@ -72,17 +80,26 @@ class KafkaEventLog final : public EventLog {
   struct Batch;
 
  private:
+  // One librdkafka producer and the thread serving its delivery reports.
+  struct Lane {
+    rd_kafka_t* rk = nullptr;
+    rd_kafka_topic_t* rkt = nullptr;
+    std::thread poller;
+  };
+
   explicit KafkaEventLog(const ProducerOptions& options);
-  void poll_loop();
+  Status add_lane(const std::vector<std::string>& extra_props);
+  void poll_loop(rd_kafka_t* rk);
   void readiness_loop();
   bool probe(std::string& why);
-  void on_error(int err, const char* reason);
+  void on_error(rd_kafka_t* rk, int err, const char* reason);
   static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* msg, void* self);
   static void on_error_cb(rd_kafka_t* rk, int err, const char* reason, void* self);
 
   const ProducerOptions options_;
-  rd_kafka_t* rk_ = nullptr;
-  rd_kafka_topic_t* rkt_ = nullptr;
+  // [0]: linger.ms=0, for lone requests; [1] (unless -X sets linger.ms): the busy lane.
+  std::vector<std::unique_ptr<Lane>> lanes_;
+  std::atomic<size_t> in_flight_{0};  // events handed to librdkafka, not yet reported
 
   int message_timeout_ms_ = 0;
 
@@ -90,15 +107,14 @@ class KafkaEventLog final : public EventLog {
   std::atomic<bool> closing_{false};
   std::atomic<bool> fatal_{false};  // librdkafka raised a fatal error: the producer is done
   std::atomic<bool> stop_polling_{false};
+  std::atomic<bool> check_now_{false};  // a broker error or failed delivery: probe now
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::string not_ready_reason_;  // guarded by mu_
   std::string fatal_reason_;      // guarded by mu_
-  bool check_now_ = false;        // guarded by mu_: an all-brokers-down error to verify
   bool said_not_ready_ = false;   // guarded by mu_: one line on stderr per outage
   int partitions_ = 0;            // readiness thread only
   int failed_probes_ = 0;         // readiness thread only: in a row
-  std::thread poller_;            // serves delivery reports and errors
   std::thread readiness_;         // asks for metadata while not ready
 };
 
