@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import json
 import re
+import signal
 import subprocess
 import threading
 import time
@@ -319,3 +320,13 @@ def test_full_producer_queue_is_503_at_once_and_every_200_is_in_the_topic(kafka,
     assert {r[3] for r in load.results if r[2] == 503} == {
         b"Service Unavailable: the Kafka producer's queue is full; retry later\n"
     }
+
+
+def test_sigterm_with_no_broker_exits_at_once(start_server):
+    s = start_server("--kafka", f"127.0.0.1:{free_port_pair(39600)}", "--topic", "events")
+    assert get(s.addr, "/").status == 503
+    began = time.monotonic()
+    s.signal(signal.SIGTERM)
+    assert s.wait(timeout=10) == 0, s.stderr
+    assert time.monotonic() - began < 3, "nothing was in flight, so there is nothing to wait for"
+    assert "questlog: stopped" in s.stderr
