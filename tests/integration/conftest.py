@@ -169,6 +169,19 @@ def server(start_server) -> Server:
     return start_server("--threads", "2")
 
 
+# --------------------------------------------------------------------------- ab
+
+
+def ab(url: str, host: str, n: int = 10) -> None:
+    """The seed's `ab -n N -H "Host: HOST" URL`, asserting every request got a 2xx."""
+    r = subprocess.run(["ab", "-n", str(n), "-H", f"Host: {host}", url],
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+    out = r.stdout.decode("utf-8", "replace")
+    assert r.returncode == 0, f"ab {url} failed: {out}\n{r.stderr!r}"
+    assert re.search(rf"Complete requests:\s+{n}\n", out), out
+    assert "Non-2xx" not in out and re.search(r"Failed requests:\s+0\n", out), out
+
+
 # --------------------------------------------------------------------------- tail
 
 

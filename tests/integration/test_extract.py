@@ -23,7 +23,7 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import REPO, Server, run_questlog
+from conftest import REPO, Server, ab, run_questlog
 
 JOBS = REPO / "jobs"
 SEED_COLUMNS = ["Accept", "Cache-Control", "Host", "User-Agent", "event_type", "timestamp"]
@@ -58,13 +58,6 @@ def write_job(tmp: Path, name: str, text: str) -> Path:
     p = tmp / f"{name}.toml"
     p.write_text(text)
     return p
-
-
-def ab(url: str, host: str, n: int = 10) -> None:
-    r = subprocess.run(["ab", "-n", str(n), "-H", f"Host: {host}", url],
-                       stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
-    out = r.stdout.decode()
-    assert r.returncode == 0 and f"Complete requests:      {n}" in out, out
 
 
 # --------------------------------------------------------------------------- the seed's session

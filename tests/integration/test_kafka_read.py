@@ -24,7 +24,7 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import REPO, Server, kcat, kcat_values, run_questlog, wait_for
+from conftest import REPO, Server, ab, kcat, kcat_values, run_questlog, wait_for
 
 JOBS = REPO / "jobs"
 
@@ -292,12 +292,6 @@ def test_librdkafka_properties_with_X(kafka, bin_path, one_partition, tmp_path):
 
 
 # --------------------------------------------------------------------------- extract
-
-
-def ab(url: str, host: str, n: int) -> None:
-    r = subprocess.run(["ab", "-n", str(n), "-H", f"Host: {host}", url],
-                       stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
-    assert r.returncode == 0 and f"Complete requests:      {n}" in r.stdout.decode(), r.stdout
 
 
 @pytest.fixture(scope="module")

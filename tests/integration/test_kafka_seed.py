@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import KNIFE_BODY, SWORD_BODY, DEFAULT_BODY, kcat, raw_exchange, wait_for
+from conftest import KNIFE_BODY, SWORD_BODY, DEFAULT_BODY, ab, kcat, raw_exchange, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = REPO / "tests" / "seed"
@@ -62,17 +62,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def ab(url: str, host: str, n: int = 10) -> None:
-    """The seed's `ab -n 10 -H "Host: ..." URL`, asserting every request succeeded."""
-    r = subprocess.run(["ab", "-n", str(n), "-H", f"Host: {host}", url],
-                       stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
-    out = r.stdout.decode("utf-8", "replace")
-    assert r.returncode == 0, f"ab {url} failed: {out}\n{r.stderr!r}"
-    assert f"Complete requests:      {n}" in out, out
-    assert "Failed requests:        0" in out, out
-    assert "Non-2xx responses" not in out, out
 
 
 def topic_records(bootstrap: str, topic: str) -> list[tuple[bytes, bytes]]:

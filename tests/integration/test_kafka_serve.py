@@ -23,6 +23,7 @@ from conftest import (
     REPO,
     SWORD_BODY,
     Kafka,
+    ab,
     free_port_pair,
     get,
     kcat,
@@ -38,17 +39,6 @@ SEED_SESSION = [
     ("user2.att.com", "/"),
     ("user2.att.com", "/purchase_a_sword"),
 ]
-
-
-def ab(url: str, host: str, n: int = 10) -> None:
-    r = subprocess.run(
-        ["ab", "-q", "-n", str(n), "-H", f"Host: {host}", url],
-        capture_output=True, timeout=60,
-    )
-    out = r.stdout.decode()
-    assert r.returncode == 0, out + r.stderr.decode()
-    assert re.search(rf"Complete requests:\s+{n}\b", out), out
-    assert "Non-2xx" not in out, out
 
 
 def seed_session(base: str) -> None:

@@ -10,6 +10,7 @@
 
 #include "extract/extract.h"
 #include "extract/job.h"
+#include "extract_test_util.h"
 #include "log/embedded/log_writer.h"
 #include "log_test_util.h"
 
@@ -49,34 +50,12 @@ class ExtractPipelineTest : public ::testing::Test {
     append(v);
   }
 
-  struct Run {
-    Status status;
-    ExtractReport report;
-    std::string out, err;
-  };
+  using Run = test_util::Run;
 
   Run run(const std::string& job_text, ExtractOptions o = {}) {
-    Run r;
-    auto job = parse_job(job_text, "jobs/test_job.toml");
-    EXPECT_TRUE(job.ok()) << job.status().message();
-    if (!job.ok()) return r;
-    char* out_buf = nullptr;
-    char* err_buf = nullptr;
-    size_t out_size = 0, err_size = 0;
-    o.out = open_memstream(&out_buf, &out_size);
-    o.err = open_memstream(&err_buf, &err_size);
     o.log_dir = log_dir_;
     o.lake = lake();
-    auto report = run_extract(*job, o);
-    std::fclose(o.out);
-    std::fclose(o.err);
-    r.out.assign(out_buf, out_size);
-    r.err.assign(err_buf, err_size);
-    std::free(out_buf);
-    std::free(err_buf);
-    r.status = report.status();
-    if (report.ok()) r.report = *report;
-    return r;
+    return test_util::run_captured(job_text, o);
   }
 
   fs::path lake() const { return dir_.path() / "lake"; }

@@ -11,6 +11,7 @@
 
 #include "extract/extract.h"
 #include "extract/job.h"
+#include "extract_test_util.h"
 #include "log/record_source.h"
 #include "log_test_util.h"
 
@@ -74,40 +75,18 @@ std::vector<std::string> events(const std::string& type, int n) {
 
 class ExtractSourceTest : public ::testing::Test {
  protected:
-  struct Run {
-    Status status;
-    ExtractReport report;
-    std::string out, err;
-  };
+  using Run = test_util::Run;
 
   // Runs the job over a MemorySource(first, values).
   Run run(const std::string& job_text, std::map<int32_t, int64_t> first,
           std::map<int32_t, std::vector<std::string>> values) {
-    Run r;
-    auto job = parse_job(job_text, "jobs/test_job.toml");
-    EXPECT_TRUE(job.ok()) << job.status().message();
-    if (!job.ok()) return r;
     ExtractOptions o;
-    char* out_buf = nullptr;
-    char* err_buf = nullptr;
-    size_t out_size = 0, err_size = 0;
-    o.out = open_memstream(&out_buf, &out_size);
-    o.err = open_memstream(&err_buf, &err_size);
     o.lake = dir_.path() / "lake";
     o.open_source = [&]() -> Result<std::unique_ptr<log::RecordSource>> {
       return std::unique_ptr<log::RecordSource>(
           new MemorySource(std::move(first), std::move(values), &reads_));
     };
-    auto report = run_extract(*job, o);
-    std::fclose(o.out);
-    std::fclose(o.err);
-    r.out.assign(out_buf, out_size);
-    r.err.assign(err_buf, err_size);
-    std::free(out_buf);
-    std::free(err_buf);
-    r.status = report.status();
-    if (report.ok()) r.report = *report;
-    return r;
+    return test_util::run_captured(job_text, o);
   }
 
   log::embedded::testing::TempDir dir_;
