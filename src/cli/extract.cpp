@@ -34,10 +34,7 @@ void add_extract(CLI::App& app, ExtractArgs& a) {
 }
 
 int run_extract(const ExtractArgs& a) {
-  if (log::kafka::wants_property_list(a.properties)) {
-    rd_kafka_conf_properties_show(stdout);
-    return 0;
-  }
+  if (log::kafka::show_properties_if_asked(a.properties)) return 0;
   if (!a.properties.empty() && a.kafka.empty())
     return fail("-X: librdkafka properties need --kafka");
   auto job = extract::load_job(a.job);

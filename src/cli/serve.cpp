@@ -11,6 +11,7 @@
 #include "cli/log_path.h"
 #include "log/embedded/embedded_event_log.h"
 #include "log/embedded/log_writer.h"
+#include "log/kafka/kafka_config.h"
 #include "log/kafka/kafka_event_log.h"
 
 namespace questlog::cli {
@@ -122,6 +123,7 @@ int run_serve_kafka(const ServeArgs& a, http::RouteTable routes) {
 }  // namespace
 
 int run_serve(const ServeArgs& a) {
+  if (log::kafka::show_properties_if_asked(a.kafka_props)) return 0;
   if (Status s = check_topic(a.topic); !s.ok()) return fail(s);
   auto routes = load_routes(a);
   if (!routes.ok()) return fail(routes.status());

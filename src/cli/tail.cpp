@@ -146,10 +146,7 @@ int tail_kafka(const TailArgs& a, const log::StartOffset& spec) {
 }  // namespace
 
 int run_tail(const TailArgs& a) {
-  if (log::kafka::wants_property_list(a.properties)) {
-    rd_kafka_conf_properties_show(stdout);
-    return 0;
-  }
+  if (log::kafka::show_properties_if_asked(a.properties)) return 0;
   if (!a.properties.empty() && a.kafka.empty())
     return fail("-X: librdkafka properties need --kafka");
   if (Status s = check_topic(a.topic); !s.ok()) return fail(s.message());

@@ -320,3 +320,10 @@ def test_sigterm_with_no_broker_exits_at_once(start_server):
     assert s.wait(timeout=10) == 0, s.stderr
     assert time.monotonic() - began < 3, "nothing was in flight, so there is nothing to wait for"
     assert "questlog: stopped" in s.stderr
+
+
+def test_x_list_prints_librdkafka_properties_as_kcat_does(bin_path):
+    r = subprocess.run([bin_path, "serve", "-X", "list"], capture_output=True, timeout=10,
+                       stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr
+    assert b"linger.ms" in r.stdout and b"enable.idempotence" in r.stdout

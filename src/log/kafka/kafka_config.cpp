@@ -1,5 +1,7 @@
 #include "log/kafka/kafka_config.h"
 
+#include <cstdio>
+
 namespace questlog::log::kafka {
 
 Status set_property(rd_kafka_conf_t* conf, std::string_view name, std::string_view value) {
@@ -26,6 +28,12 @@ bool wants_property_list(const std::vector<std::string>& props) {
   for (const std::string& p : props)
     if (p == "list") return true;
   return false;
+}
+
+bool show_properties_if_asked(const std::vector<std::string>& props) {
+  if (!wants_property_list(props)) return false;
+  rd_kafka_conf_properties_show(stdout);
+  return true;
 }
 
 }  // namespace questlog::log::kafka

@@ -26,4 +26,8 @@ Status apply_properties(rd_kafka_conf_t* conf, const std::vector<std::string>& p
 // True when `props` asks for kcat's `-X list` (print every property and exit).
 bool wants_property_list(const std::vector<std::string>& props);
 
+// kcat's `-X list`: if `props` asks for it, prints every librdkafka property to
+// stdout and returns true (the command then exits 0).
+bool show_properties_if_asked(const std::vector<std::string>& props);
+
 }  // namespace questlog::log::kafka
