@@ -275,11 +275,9 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
   // the span of all of them (incremental tables and numeric offsets are refused
   // then, so no table starts inside it).
   int64_t start = ranges[0].start, end = ranges[0].end;
-  int64_t total = 0;  // records at most, over every partition
   for (const log::PartitionRange& r : ranges) {
     start = std::min(start, r.start);
     end = std::max(end, r.end);
-    total += r.end - r.start;
   }
 
   std::vector<TableRun> tables(job.tables.size());
@@ -312,6 +310,8 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
   for (const TableRun& t : tables) pass_start = std::min(pass_start, t.start);
   if (one_partition) ranges[0].start = pass_start;
   if (Status s = source.read(ranges); !s.ok()) return s;
+  int64_t to_read = 0;  // records at most, over every partition
+  for (const log::PartitionRange& r : ranges) to_read += r.end - r.start;
 
   ExtractReport report;
   report.start = pass_start;
@@ -336,7 +336,7 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
   }
 
   Progress progress(o.progress, o.err, one_partition ? "offset" : "record",
-                    one_partition ? pass_start : 0, one_partition ? end : total);
+                    one_partition ? pass_start : 0, one_partition ? end : to_read);
   // Adds a processed batch to the tables, in log order.
   auto merge = [&](Batch& b) -> Status {
     if (b.records.empty()) return {};
@@ -390,8 +390,7 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
 
   // Workers parse and sort records into rows; this thread reads and merges.
   size_t workers = o.threads ? *o.threads : std::min(8u, std::thread::hardware_concurrency());
-  if ((one_partition ? end - pass_start : total) <= static_cast<int64_t>(kBatchRecords))
-    workers = 0;
+  if (to_read <= static_cast<int64_t>(kBatchRecords)) workers = 0;
   auto make_processor = [&] {
     return std::make_unique<BatchProcessor>(names, job.transforms, plans, reject_fields);
   };

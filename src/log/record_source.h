@@ -46,4 +46,10 @@ class RecordSource {
   virtual Result<bool> next(Record& out) = 0;
 };
 
+// `ranges` clipped to what `held` (a source's partitions()) holds, for read():
+// Errc::invalid_argument ("<name>: no partition N") for a partition not in `held`.
+Result<std::vector<PartitionRange>> clip_ranges(const std::vector<PartitionRange>& held,
+                                                const std::vector<PartitionRange>& ranges,
+                                                const std::string& name);
+
 }  // namespace questlog::log

@@ -182,6 +182,31 @@ def ab(url: str, host: str, n: int = 10) -> None:
     assert "Non-2xx" not in out and re.search(r"Failed requests:\s+0\n", out), out
 
 
+def seed_ab_session(url: str, knives: int = 0) -> None:
+    """The seed's ab session: 10 default and 10 sword purchases for user1.comcast.com,
+    the same for user2.att.com, then `knives` knife purchases for user1."""
+    for host in ("user1.comcast.com", "user2.att.com"):
+        ab(url + "/", host)
+        ab(url + "/purchase_a_sword", host)
+    if knives:
+        ab(url + "/purchase_a_knife", "user1.comcast.com", n=knives)
+
+
+def log_seed_session(bin_path: str, data: Path) -> Path:
+    """seed_ab_session with 5 knives, logged by a `questlog serve` on the embedded
+    log in `data` that is stopped (SIGTERM) afterwards; returns `data`."""
+    if shutil.which("ab") is None:
+        pytest.skip("ab (apache2-utils) not installed")
+    server = Server(bin_path, data, ["--threads", "2"])
+    try:
+        server.wait_ready()
+        seed_ab_session(server.url, knives=5)
+    finally:
+        server.signal(signal.SIGTERM)
+        server.wait(10)
+    return data
+
+
 # --------------------------------------------------------------------------- tail
 
 

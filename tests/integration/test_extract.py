@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import time
@@ -23,7 +22,7 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import REPO, Server, ab, run_questlog
+from conftest import REPO, ab, log_seed_session, run_questlog
 
 JOBS = REPO / "jobs"
 SEED_COLUMNS = ["Accept", "Cache-Control", "Host", "User-Agent", "event_type", "timestamp"]
@@ -67,20 +66,7 @@ def write_job(tmp: Path, name: str, text: str) -> Path:
 def seed_data(tmp_path_factory, bin_path) -> Path:
     """The seed's ab session against `questlog serve`: 10 default and 10 sword
     purchases for user1.comcast.com and for user2.att.com, then 5 knives."""
-    if shutil.which("ab") is None:
-        pytest.skip("ab (apache2-utils) not installed")
-    data = tmp_path_factory.mktemp("seed") / "data"
-    server = Server(bin_path, data, ["--threads", "2"])
-    try:
-        server.wait_ready()
-        for host in ("user1.comcast.com", "user2.att.com"):
-            ab(server.url + "/", host)
-            ab(server.url + "/purchase_a_sword", host)
-        ab(server.url + "/purchase_a_knife", "user1.comcast.com", n=5)
-    finally:
-        server.signal(signal.SIGTERM)
-        server.wait(10)
-    return data
+    return log_seed_session(bin_path, tmp_path_factory.mktemp("seed") / "data")
 
 
 def show_lines(stdout: bytes) -> list[str]:

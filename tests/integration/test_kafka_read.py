@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import signal
 import socket
 import subprocess
 import threading
@@ -24,7 +22,7 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import REPO, Server, ab, kcat, kcat_values, run_questlog, wait_for
+from conftest import REPO, kcat, kcat_values, log_seed_session, run_questlog, wait_for
 
 JOBS = REPO / "jobs"
 
@@ -298,19 +296,7 @@ def test_librdkafka_properties_with_X(kafka, bin_path, one_partition, tmp_path):
 def seed_session(tmp_path_factory, bin_path, kafka):
     """The seed's ab session logged by `questlog serve` on the embedded log, and
     the same records copied into a one-partition topic with their timestamps."""
-    if shutil.which("ab") is None:
-        pytest.skip("ab (apache2-utils) not installed")
-    data = tmp_path_factory.mktemp("seed") / "data"
-    server = Server(bin_path, data, ["--threads", "2"])
-    try:
-        server.wait_ready()
-        for host in ("user1.comcast.com", "user2.att.com"):
-            ab(server.url + "/", host, 10)
-            ab(server.url + "/purchase_a_sword", host, 10)
-        ab(server.url + "/purchase_a_knife", "user1.comcast.com", 5)
-    finally:
-        server.signal(signal.SIGTERM)
-        server.wait(10)
+    data = log_seed_session(bin_path, tmp_path_factory.mktemp("seed") / "data")
     topic = "read-seed-session"
     r = subprocess.run([tool(bin_path, "kafka_admin"), kafka.bootstrap, "copy",
                         str(data / "events" / "0"), topic], capture_output=True, timeout=60)

@@ -23,28 +23,19 @@ from conftest import (
     REPO,
     SWORD_BODY,
     Kafka,
-    ab,
     free_port_pair,
     get,
     kcat,
     kcat_values,
     run_questlog,
+    seed_ab_session,
     tail_events,
     wait_for,
 )
 
-SEED_SESSION = [
-    ("user1.comcast.com", "/"),
-    ("user1.comcast.com", "/purchase_a_sword"),
-    ("user2.att.com", "/"),
-    ("user2.att.com", "/purchase_a_sword"),
-]
-
-
 def seed_session(base: str) -> None:
     """The seed's ab session, then one knife purchase."""
-    for host, path in SEED_SESSION:
-        ab(base + path, host)
+    seed_ab_session(base)
     r = subprocess.run(
         ["curl", "-s", "-H", "Host: user1.comcast.com", base + "/purchase_a_knife"],
         capture_output=True, timeout=10,

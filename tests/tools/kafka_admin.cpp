@@ -13,8 +13,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "log/embedded/log_reader.h"
+#include "log/kafka/kafka_config.h"
 
 namespace {
 
@@ -25,18 +27,28 @@ int usage() {
   return 2;
 }
 
-int create(const char* brokers, const char* topic, int partitions, int replication) {
-  char err[512];
+// A producer on `brokers` with `props` ("prop=value"); null after saying why.
+rd_kafka_t* producer(const char* brokers, std::vector<std::string> props) {
+  props.insert(props.begin(), std::string("bootstrap.servers=") + brokers);
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, err, sizeof err) != RD_KAFKA_CONF_OK) {
-    std::fprintf(stderr, "kafka_admin: %s\n", err);
-    return 1;
+  if (auto s = questlog::log::kafka::apply_properties(conf, props); !s.ok()) {
+    std::fprintf(stderr, "kafka_admin: %s\n", s.message().c_str());
+    rd_kafka_conf_destroy(conf);
+    return nullptr;
   }
+  char err[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
   if (!rk) {
     std::fprintf(stderr, "kafka_admin: %s\n", err);
-    return 1;
+    rd_kafka_conf_destroy(conf);
   }
+  return rk;
+}
+
+int create(const char* brokers, const char* topic, int partitions, int replication) {
+  rd_kafka_t* rk = producer(brokers, {});
+  if (!rk) return 1;
+  char err[512];
   rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(topic, partitions, replication, err, sizeof err);
   if (!nt) {
     std::fprintf(stderr, "kafka_admin: %s\n", err);
@@ -79,19 +91,8 @@ int copy(const char* brokers, const char* log_dir, const char* topic) {
     std::fprintf(stderr, "kafka_admin: %s\n", reader.status().message().c_str());
     return 1;
   }
-  char err[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, err, sizeof err) != RD_KAFKA_CONF_OK ||
-      rd_kafka_conf_set(conf, "linger.ms", "20", err, sizeof err) != RD_KAFKA_CONF_OK ||
-      rd_kafka_conf_set(conf, "max.in.flight", "1", err, sizeof err) != RD_KAFKA_CONF_OK) {
-    std::fprintf(stderr, "kafka_admin: %s\n", err);
-    return 1;
-  }
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-  if (!rk) {
-    std::fprintf(stderr, "kafka_admin: %s\n", err);
-    return 1;
-  }
+  rd_kafka_t* rk = producer(brokers, {"linger.ms=20", "max.in.flight=1"});
+  if (!rk) return 1;
   questlog::log::Record rec;
   long copied = 0;
   for (;;) {

@@ -1,6 +1,5 @@
 #include "log/embedded/embedded_source.h"
 
-#include <algorithm>
 #include <utility>
 
 #include "log/embedded/log_reader.h"
@@ -17,15 +16,9 @@ class EmbeddedSource final : public RecordSource {
   const std::vector<PartitionRange>& partitions() const override { return partitions_; }
 
   Status read(const std::vector<PartitionRange>& ranges) override {
-    for (const PartitionRange& r : ranges)
-      if (r.partition != 0)
-        return Status::error(Errc::invalid_argument,
-                             dir_.string() + ": no partition " + std::to_string(r.partition));
-    ranges_ = ranges;
-    for (PartitionRange& r : ranges_) {
-      r.start = std::max(r.start, partitions_[0].start);
-      r.end = std::min(r.end, partitions_[0].end);
-    }
+    auto clipped = clip_ranges(partitions_, ranges, name());
+    if (!clipped.ok()) return clipped.status();
+    ranges_ = std::move(clipped).value();
     next_range_ = 0;
     end_ = -1;
     return {};

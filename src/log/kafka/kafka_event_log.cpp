@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "log/kafka/kafka_config.h"
+#include "log/kafka/kafka_metadata.h"
 
 namespace questlog::log::kafka {
 
@@ -142,8 +143,12 @@ void KafkaEventLog::append(std::span<const std::string_view> events, Done done) 
     return;
   }
   if (fatal_.load(std::memory_order_acquire)) {
-    std::lock_guard lock(mu_);
-    done(Status::error(Errc::io_error, "Kafka producer failed for good: " + fatal_reason_));
+    std::string why;
+    {
+      std::lock_guard lock(mu_);
+      why = fatal_reason_;
+    }
+    done(Status::error(Errc::io_error, "Kafka producer failed for good: " + why));
     return;
   }
   if (!ready()) {
@@ -238,24 +243,19 @@ void KafkaEventLog::poll_loop(rd_kafka_t* rk) {
 
 // Asks for the topic's metadata: true when the topic has partitions, else the reason.
 bool KafkaEventLog::probe(std::string& why) {
-  const rd_kafka_metadata_t* md = nullptr;
-  const rd_kafka_resp_err_t err = rd_kafka_metadata(lanes_[0]->rk, 0, lanes_[0]->rkt, &md, 2000);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    why = err == RD_KAFKA_RESP_ERR__TRANSPORT || err == RD_KAFKA_RESP_ERR__TIMED_OUT
+  const TopicMetadata md = topic_metadata(lanes_[0]->rk, lanes_[0]->rkt, 2000);
+  if (!md.topic_error && md.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    why = md.err == RD_KAFKA_RESP_ERR__TRANSPORT || md.err == RD_KAFKA_RESP_ERR__TIMED_OUT
               ? "no broker answered"
-              : rd_kafka_err2str(err);
+              : rd_kafka_err2str(md.err);
     return false;
   }
-  bool ok = md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
-            md->topics[0].partition_cnt > 0;
-  if (!ok)
-    why = md->topic_cnt == 1
-              ? std::string("topic ") + options_.topic + ": " + rd_kafka_err2str(md->topics[0].err)
-              : "no metadata for topic " + options_.topic;
-  else
-    partitions_ = md->topics[0].partition_cnt;
-  rd_kafka_metadata_destroy(md);
-  return ok;
+  if (md.partitions.empty()) {
+    why = "topic " + options_.topic + ": " + rd_kafka_err2str(md.err);
+    return false;
+  }
+  partitions_ = static_cast<int>(md.partitions.size());
+  return true;
 }
 
 void KafkaEventLog::readiness_loop() {
@@ -278,12 +278,14 @@ void KafkaEventLog::readiness_loop() {
       } else {
         ready_.store(false, std::memory_order_release);
         not_ready_reason_ = why;
+        ++failed_probes_;
         // The first probe of a new topic fails while the broker creates it.
-        if (!said_not_ready_ && (was_ready || ++failed_probes_ >= 2))
+        if (!said_not_ready_ && (was_ready || failed_probes_ >= 2)) {
           std::fprintf(stderr,
                        "questlog: kafka: %s not reachable (%s): answering 503 until it is\n",
                        options_.brokers.c_str(), why.c_str());
-        said_not_ready_ = said_not_ready_ || was_ready || failed_probes_ >= 2;
+          said_not_ready_ = true;
+        }
       }
     }
     cv_.wait_for(lock, std::chrono::milliseconds(options_.readiness_poll_ms),

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "log/kafka/kafka_config.h"
+#include "log/kafka/kafka_metadata.h"
 
 namespace questlog::log::kafka {
 namespace {
@@ -176,7 +177,6 @@ Status KafkaReader::Impl::connect() {
   // The topic's partitions, retried in short slices so that a refused
   // connection ends the wait early.
   const auto deadline = Clock::now() + options.metadata_timeout;
-  const rd_kafka_metadata_t* md = nullptr;
   for (;;) {
     const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
     if (diagnostics.down())
@@ -186,36 +186,26 @@ Status KafkaReader::Impl::connect() {
       return Status::error(Errc::io_error, "--kafka " + options.brokers +
                                                ": no broker answered within " +
                                                millis(options.metadata_timeout) + because());
-    rd_kafka_resp_err_t e = rd_kafka_metadata(
-        rk, 0, rkt, &md, static_cast<int>(std::min(left, milliseconds(500)).count()));
+    const TopicMetadata md =
+        topic_metadata(rk, rkt, static_cast<int>(std::min(left, milliseconds(500)).count()));
     rd_kafka_poll(rk, 0);
-    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      const rd_kafka_metadata_topic_t* t = nullptr;
-      for (int i = 0; i < md->topic_cnt; ++i)
-        if (options.topic == md->topics[i].topic) t = &md->topics[i];
-      rd_kafka_resp_err_t te = t ? t->err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
-      if (te == RD_KAFKA_RESP_ERR_NO_ERROR && t->partition_cnt > 0) {
-        for (int i = 0; i < t->partition_cnt; ++i)
-          partitions.push_back({t->partitions[i].id, 0, 0});
-        rd_kafka_metadata_destroy(md);
+    if (md.topic_error) {
+      if (!md.partitions.empty()) {
+        for (int32_t id : md.partitions) partitions.push_back({id, 0, 0});
         break;
       }
-      rd_kafka_metadata_destroy(md);
-      if (te == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+      if (md.err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
         return Status::error(Errc::not_found,
                              "topic " + options.topic + " does not exist on " + options.brokers);
-      if (te == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED)
-        return Status::error(Errc::io_error, name() + ": " + rd_kafka_err2str(te));
+      if (md.err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED)
+        return Status::error(Errc::io_error, name() + ": " + rd_kafka_err2str(md.err));
       // Leader not available yet (a topic being created): ask again.
       std::this_thread::sleep_for(milliseconds(100));
-    } else if (e != RD_KAFKA_RESP_ERR__TIMED_OUT && e != RD_KAFKA_RESP_ERR__TRANSPORT) {
-      return Status::error(Errc::io_error,
-                           "--kafka " + options.brokers + ": " + rd_kafka_err2str(e) + because());
+    } else if (md.err != RD_KAFKA_RESP_ERR__TIMED_OUT && md.err != RD_KAFKA_RESP_ERR__TRANSPORT) {
+      return Status::error(Errc::io_error, "--kafka " + options.brokers + ": " +
+                                               rd_kafka_err2str(md.err) + because());
     }
   }
-  std::sort(
-      partitions.begin(), partitions.end(),
-      [](const PartitionRange& a, const PartitionRange& b) { return a.partition < b.partition; });
 
   for (PartitionRange& p : partitions) {
     const auto left = std::max(milliseconds(1),
@@ -289,16 +279,9 @@ Status KafkaReader::read(const std::vector<PartitionRange>& ranges) {
   Impl& m = *impl_;
   m.clear_batch();
   m.stop_all();
-  m.ranges.clear();
-  for (PartitionRange r : ranges) {
-    auto p = std::find_if(m.partitions.begin(), m.partitions.end(),
-                          [&](const PartitionRange& x) { return x.partition == r.partition; });
-    if (p == m.partitions.end())
-      return Status::error(Errc::invalid_argument, m.where(r.partition) + ": no such partition");
-    r.start = std::max(r.start, p->start);
-    r.end = std::min(r.end, p->end);
-    m.ranges.push_back(r);
-  }
+  auto clipped = clip_ranges(m.partitions, ranges, m.name());
+  if (!clipped.ok()) return clipped.status();
+  m.ranges = std::move(clipped).value();
   m.next_range = 0;
   m.in_range = false;
   return {};
