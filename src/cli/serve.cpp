@@ -49,9 +49,6 @@ void add_serve(CLI::App& app, ServeArgs& a) {
                                    "[10000]");
   c->add_option_function<unsigned>("--idle-timeout-ms", ms(a.server.idle_timeout),
                                    "Close a keep-alive connection idle this long [75000]");
-  c->add_option("--fault-sync-delay-ms", a.fault_sync_delay_ms,
-                "Failure probe for tests: every fsync takes at least this long")
-      ->group("");
 }
 
 namespace {
@@ -143,7 +140,6 @@ int run_serve(const ServeArgs& a) {
   log::embedded::EventLogOptions lo;
   lo.durability = a.durability == "fsync" ? log::Durability::fsync : log::Durability::write;
   lo.max_unsynced_events = a.max_unsynced;
-  lo.fault_sync_delay = std::chrono::milliseconds(a.fault_sync_delay_ms);
   log::embedded::EmbeddedEventLog event_log(std::move(writer).value(), lo);
 
   http::Server server(a.server, std::move(routes).value(), event_log);

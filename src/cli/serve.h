@@ -19,7 +19,6 @@ struct ServeArgs {
   std::string durability = "write";
   uint64_t segment_bytes = 16ull << 20;
   size_t max_unsynced = 65536;
-  unsigned fault_sync_delay_ms = 0;
 };
 
 void add_serve(CLI::App& app, ServeArgs& args);

@@ -49,13 +49,14 @@ def bin_path() -> str:
 class Server:
     """One `questlog serve` process; stderr is collected by a reader thread."""
 
-    def __init__(self, bin_path: str, data: Path, args: list[str]):
+    def __init__(self, bin_path: str, data: Path, args: list[str], env: dict | None = None):
         self.data = data
         self.args = args
         listen = [] if "--listen" in args else ["--listen", "127.0.0.1:0"]
         self.cmd = [bin_path, "serve", *listen, "--data", str(data), *args]
         self.proc = subprocess.Popen(
-            self.cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            self.cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            env={**os.environ, **env} if env else None,
         )
         self.pid = self.proc.pid
         self._stderr: list[str] = []
@@ -120,6 +121,15 @@ class Server:
         return self.proc.poll() is None
 
 
+def slow_sync_env(delay_ms: int) -> dict:
+    """Environment for a process whose every fdatasync takes at least `delay_ms`: a slow
+    disk, through the LD_PRELOAD library tests/tools/preload/slow_sync.cpp builds."""
+    lib = Path(questlog_bin()).parent / "libslow_sync.so"
+    if not lib.exists():
+        pytest.fail(f"{lib} not built (it is part of the questlog build with tests)")
+    return {"LD_PRELOAD": str(lib), "QUESTLOG_TEST_SYNC_DELAY_MS": str(delay_ms)}
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
@@ -151,10 +161,12 @@ def procs():
 
 @pytest.fixture
 def start_server(bin_path, data_dir, procs):
-    """start_server(*args, data=None, wait=True) -> Server (ready, port known)."""
+    """start_server(*args, data=None, wait=True, env=None) -> Server (ready, port known).
+    `env` adds variables to the server's environment (see slow_sync_env)."""
 
-    def start(*args: str, data: Path | None = None, wait: bool = True) -> Server:
-        s = Server(bin_path, data or data_dir, list(args))
+    def start(*args: str, data: Path | None = None, wait: bool = True,
+              env: dict | None = None) -> Server:
+        s = Server(bin_path, data or data_dir, list(args), env)
         procs.append(s)
         if wait:
             s.wait_ready()

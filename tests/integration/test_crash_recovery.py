@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from conftest import DEFAULT_BODY, RawConn, get, run_questlog, tail_lines
+from conftest import DEFAULT_BODY, RawConn, get, run_questlog, slow_sync_env, tail_lines
 
 CLIENTS = 8
 LOAD_SECONDS = 1.0
@@ -162,8 +162,8 @@ def test_restart_after_clean_stop_continues_offsets(start_server, bin_path, data
 
 
 def test_fsync_backpressure_sheds_with_503_and_logs_only_the_200s(start_server, bin_path, data_dir):
-    server = start_server("--threads", "2", "--durability", "fsync",
-                          "--fault-sync-delay-ms", "300", "--max-unsynced", "2")
+    server = start_server("--threads", "2", "--durability", "fsync", "--max-unsynced", "2",
+                          env=slow_sync_env(300))
     n = 20
     barrier = threading.Barrier(n)
     results: dict[str, object] = {}

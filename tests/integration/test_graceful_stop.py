@@ -6,7 +6,7 @@ import signal
 import socket
 import time
 
-from conftest import RawConn, get, tail_lines, wait_for
+from conftest import RawConn, get, slow_sync_env, tail_lines, wait_for
 
 
 def in_log(bin_path, data, request_id: str) -> bool:
@@ -18,7 +18,7 @@ def in_log(bin_path, data, request_id: str) -> bool:
 
 
 def test_sigterm_during_slow_fsync_still_answers_200_and_exits_0(start_server, bin_path, data_dir):
-    server = start_server("--threads", "1", "--durability", "fsync", "--fault-sync-delay-ms", "1000")
+    server = start_server("--threads", "1", "--durability", "fsync", env=slow_sync_env(1000))
     with RawConn(server.addr, timeout=8) as c:
         c.send(b"GET /purchase_a_sword HTTP/1.1\r\nHost: h\r\nX-Request-Id: slow\r\n\r\n")
         # The event is written (so tail sees it) but waits on the slow fsync.
@@ -74,7 +74,7 @@ def test_sigterm_closes_idle_keepalive_connections_and_exits_promptly(start_serv
 
 
 def test_no_new_connections_after_sigterm(start_server, bin_path, data_dir):
-    server = start_server("--threads", "1", "--durability", "fsync", "--fault-sync-delay-ms", "1000")
+    server = start_server("--threads", "1", "--durability", "fsync", env=slow_sync_env(1000))
     with RawConn(server.addr, timeout=8) as c:
         c.send(b"GET / HTTP/1.1\r\nHost: h\r\nX-Request-Id: inflight\r\n\r\n")
         wait_for(lambda: in_log(bin_path, data_dir, "inflight"), timeout=3, what="the event to be written")
@@ -100,7 +100,7 @@ def test_no_new_connections_after_sigterm(start_server, bin_path, data_dir):
 
 
 def test_second_signal_exits_at_once_keeping_acknowledged_events(start_server, bin_path, data_dir):
-    server = start_server("--threads", "1", "--durability", "fsync", "--fault-sync-delay-ms", "1000")
+    server = start_server("--threads", "1", "--durability", "fsync", env=slow_sync_env(1000))
     r = get(server.addr, "/", extra=b"X-Request-Id: acked\r\n", timeout=5)
     assert r.status == 200
     c = RawConn(server.addr, timeout=8)
