@@ -25,6 +25,9 @@ void add_serve(CLI::App& app, ServeArgs& a) {
   c->add_option("-t,--topic", a.topic, "Topic to append events to")->capture_default_str();
   c->add_option("-b,--kafka", a.kafka, "Kafka bootstrap brokers (instead of the embedded log)");
   c->add_option("-X", a.kafka_props, "librdkafka property prop=value (with --kafka)");
+  c->add_flag("--unsafe-producer", a.unsafe_producer,
+              "With --kafka: accept -X settings that can lose acknowledged events "
+              "(acks other than all, message.timeout.ms=0), warning instead of refusing");
   c->add_option("--durability", a.durability,
                 "When a request is acknowledged: write (in the file; survives a crash of the "
                 "process) or fsync (on disk; survives a crash of the machine)")
@@ -102,6 +105,7 @@ int run_serve_kafka(const ServeArgs& a, http::RouteTable routes) {
   po.brokers = a.kafka;
   po.topic = a.topic;
   po.props = a.kafka_props;
+  po.unsafe = a.unsafe_producer;
   auto producer = log::kafka::KafkaEventLog::open(po);
   if (!producer.ok()) return fail(producer.status());
   log::kafka::KafkaEventLog& event_log = **producer;
@@ -127,6 +131,8 @@ int run_serve(const ServeArgs& a) {
   if (!a.kafka.empty()) return run_serve_kafka(a, std::move(routes).value());
   if (!a.kafka_props.empty())
     return fail(Status::error(Errc::invalid_argument, "-X is for --kafka"));
+  if (a.unsafe_producer)
+    return fail(Status::error(Errc::invalid_argument, "--unsafe-producer is for --kafka"));
   const sigset_t stop_signals = block_stop_signals();
 
   log::embedded::WriterOptions wo;

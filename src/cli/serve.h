@@ -16,6 +16,7 @@ struct ServeArgs {
   std::string topic = "events";
   std::string kafka;
   std::vector<std::string> kafka_props;
+  bool unsafe_producer = false;
   std::string durability = "write";
   uint64_t segment_bytes = 16ull << 20;
   size_t max_unsynced = 65536;

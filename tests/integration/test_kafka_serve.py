@@ -106,6 +106,10 @@ def test_bad_kafka_flags_get_one_line_and_a_nonzero_exit(kafka, topic, bin_path,
         (["-X", "no.such.property=1"], "-X no.such.property=1: "),
         (["-X", "acks"], "-X acks: expected prop=value"),
         (["--durability", "fsync"], "--durability is for the embedded log"),
+        # Settings that would let a 200 go out for an event Kafka may not have.
+        (["-X", "acks=1"], "-X acks=1: a 200 would go out before every in-sync replica"),
+        (["-X", "acks=0", "-X", "enable.idempotence=false"], "-X acks=0: "),
+        (["-X", "message.timeout.ms=0"], "-X message.timeout.ms=0: no limit"),
     ]
     for extra, expected in cases:
         r = subprocess.run(
@@ -117,6 +121,38 @@ def test_bad_kafka_flags_get_one_line_and_a_nonzero_exit(kafka, topic, bin_path,
         assert r.returncode != 0, (extra, err)
         assert len(err.strip().splitlines()) == 1, err
         assert expected in err, err
+
+
+def test_risky_settings_warn_and_unsafe_producer_takes_the_risk(kafka, topic, start_server):
+    s = start_server("--kafka", kafka.bootstrap, "--topic", topic, "-X", "enable.idempotence=false")
+    assert "warning: -X enable.idempotence=false: a retried send can write" in s.stderr, s.stderr
+    assert get(s.addr, "/").status == 200
+    u = start_server("--kafka", kafka.bootstrap, "--topic", topic, "--unsafe-producer",
+                     "-X", "acks=1", "-X", "enable.idempotence=false")
+    assert "warning: -X acks=1: a 200 would go out before" in u.stderr, u.stderr
+    assert get(u.addr, "/").status == 200
+    assert len(kcat_values(kafka.bootstrap, topic)) == 2
+
+
+def test_unsafe_producer_is_refused_without_kafka(bin_path, tmp_path):
+    r = subprocess.run([bin_path, "serve", "--data", str(tmp_path / "d"), "--unsafe-producer"],
+                       capture_output=True, timeout=10, stdin=subprocess.DEVNULL)
+    assert r.returncode != 0 and r.stderr.decode().strip() == "questlog: --unsafe-producer is for --kafka"
+
+
+def test_x_debug_prints_librdkafkas_debug_lines_as_kcat_does(kafka, topic, start_server, bin_path):
+    s = start_server("--kafka", kafka.bootstrap, "--topic", topic, "-X", "debug=broker,msg")
+    assert get(s.addr, "/").status == 200
+    wait_for(lambda: re.search(r"questlog: kafka: \w+: .*Produce", s.stderr) is not None
+             or "MSGSET" in s.stderr, timeout=10, what="librdkafka's msg debug lines")
+    assert "questlog: kafka: BROKER: " in s.stderr or "questlog: kafka: BRKMAIN: " in s.stderr
+    r = subprocess.run([bin_path, "tail", "--kafka", kafka.bootstrap, "-t", topic, "-e",
+                        "-X", "debug=broker"], capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr
+    assert b"questlog: kafka: BRKMAIN: " in r.stderr or b"questlog: kafka: BROKER: " in r.stderr
+    quiet = subprocess.run([bin_path, "tail", "--kafka", kafka.bootstrap, "-t", topic, "-e"],
+                           capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert quiet.returncode == 0 and b"questlog: kafka:" not in quiet.stderr, quiet.stderr
 
 
 def test_x_passes_librdkafka_properties(kafka, topic, start_server):

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace questlog::log::kafka {
 namespace {
@@ -66,6 +67,62 @@ TEST(KafkaConfigTest, BadValueReportsLibrdkafkasReason) {
   EXPECT_EQ(s.code(), Errc::invalid_argument);
   EXPECT_EQ(s.message().rfind("-X linger.ms=soon: ", 0), 0u) << s.message();
   EXPECT_GT(s.message().size(), std::string("-X linger.ms=soon: ").size());
+}
+
+// serve's defaults, then the user's -X, as KafkaEventLog applies them.
+Conf producer_conf(const std::vector<std::string>& props) {
+  Conf conf(rd_kafka_conf_new());
+  EXPECT_TRUE(apply_properties(conf.get(),
+                               {"acks=all", "enable.idempotence=true", "message.timeout.ms=10000"})
+                  .ok());
+  EXPECT_TRUE(apply_properties(conf.get(), props).ok());
+  return conf;
+}
+
+TEST(KafkaConfigTest, ServesDefaultsPassTheProducerCheckSilently) {
+  ProducerCheck check = check_producer(producer_conf({}).get(), false);
+  EXPECT_TRUE(check.refusal.ok()) << check.refusal.message();
+  EXPECT_TRUE(check.warnings.empty());
+}
+
+TEST(KafkaConfigTest, AcksOtherThanAllIsRefusedNamingTheProperty) {
+  for (const char* acks : {"acks=0", "acks=1", "request.required.acks=1"}) {
+    ProducerCheck check = check_producer(producer_conf({acks}).get(), false);
+    EXPECT_EQ(check.refusal.code(), Errc::invalid_argument) << acks;
+    EXPECT_EQ(check.refusal.message().rfind("-X acks=", 0), 0u) << check.refusal.message();
+    EXPECT_NE(check.refusal.message().find("--unsafe-producer"), std::string::npos);
+  }
+  EXPECT_TRUE(check_producer(producer_conf({"acks=-1"}).get(), false).refusal.ok());
+}
+
+TEST(KafkaConfigTest, NoMessageTimeoutIsRefused) {
+  for (const char* timeout : {"message.timeout.ms=0", "delivery.timeout.ms=0"}) {
+    ProducerCheck check = check_producer(producer_conf({timeout}).get(), false);
+    EXPECT_EQ(check.refusal.message().rfind("-X message.timeout.ms=0: ", 0), 0u)
+        << check.refusal.message();
+  }
+}
+
+TEST(KafkaConfigTest, IdempotenceOffIsAWarningAboutDuplicates) {
+  ProducerCheck check = check_producer(producer_conf({"enable.idempotence=false"}).get(), false);
+  EXPECT_TRUE(check.refusal.ok());
+  ASSERT_EQ(check.warnings.size(), 1u);
+  EXPECT_NE(check.warnings[0].find("twice"), std::string::npos) << check.warnings[0];
+  // Without retries nothing is sent twice.
+  EXPECT_TRUE(check_producer(producer_conf({"enable.idempotence=false", "retries=0"}).get(), false)
+                  .warnings.empty());
+}
+
+TEST(KafkaConfigTest, UnsafeTurnsEveryRefusalIntoAWarning) {
+  ProducerCheck check = check_producer(
+      producer_conf({"acks=0", "enable.idempotence=false", "message.timeout.ms=0"}).get(), true);
+  EXPECT_TRUE(check.refusal.ok());
+  EXPECT_EQ(check.warnings.size(), 3u);
+}
+
+TEST(KafkaConfigTest, DebugIsOnlyEnabledWhenAsked) {
+  EXPECT_FALSE(debug_enabled(producer_conf({}).get()));
+  EXPECT_TRUE(debug_enabled(producer_conf({"debug=broker,msg"}).get()));
 }
 
 TEST(KafkaConfigTest, ListIsRecognised) {

@@ -23,17 +23,6 @@ constexpr const char* kDefaults[][2] = {
     {"log.connection.close", "false"},  // an idle broker connection closing is not news
 };
 
-std::string conf_get(rd_kafka_conf_t* conf, const char* name) {
-  char buf[512];
-  size_t size = sizeof buf;
-  if (rd_kafka_conf_get(conf, name, buf, &size) != RD_KAFKA_CONF_OK) return {};
-  return buf;
-}
-
-void log_line(const rd_kafka_t*, int level, const char* fac, const char* buf) {
-  if (level <= 3) std::fprintf(stderr, "questlog: kafka: %s: %s\n", fac, buf);
-}
-
 // The busy lane: past this many events in flight, appends go to a producer that
 // lingers this long (BENCHMARKS.md: under wrk -c64 it serves ~1.3x the requests).
 constexpr size_t kBusyInFlight = 16;
@@ -92,11 +81,21 @@ Status KafkaEventLog::add_lane(const std::vector<std::string>& extra) {
     rd_kafka_conf_destroy(conf);
     return s;
   }
-  message_timeout_ms_ = std::atoi(conf_get(conf, "message.timeout.ms").c_str());
+  if (lanes_.empty()) {  // the lanes differ only in linger: check and say it once
+    ProducerCheck check = check_producer(conf, options_.unsafe);
+    if (!check.refusal.ok()) {
+      rd_kafka_conf_destroy(conf);
+      return check.refusal;
+    }
+    for (const std::string& w : check.warnings)
+      std::fprintf(stderr, "questlog: warning: %s\n", w.c_str());
+  }
+  message_timeout_ms_ = std::atoi(get_property(conf, "message.timeout.ms").c_str());
+  debug_.store(debug_enabled(conf), std::memory_order_relaxed);
   rd_kafka_conf_set_opaque(conf, this);
   rd_kafka_conf_set_dr_msg_cb(conf, &KafkaEventLog::on_delivery);
   rd_kafka_conf_set_error_cb(conf, &KafkaEventLog::on_error_cb);
-  rd_kafka_conf_set_log_cb(conf, &log_line);
+  rd_kafka_conf_set_log_cb(conf, &KafkaEventLog::on_log);
 
   char err[512] = {};
   Lane& lane = *lanes_.emplace_back(std::make_unique<Lane>());
@@ -186,6 +185,15 @@ void KafkaEventLog::append(std::span<const std::string_view> events, Done done) 
     batch->finish_one();
   }
   batch->finish_one();
+}
+
+void KafkaEventLog::on_log(const rd_kafka_t* rk, int level, const char* facility,
+                           const char* message) {
+  // Errors always; the rest when asked for with -X debug (librdkafka may log
+  // before the handle exists, when there is no opaque yet).
+  const auto* self = rk ? static_cast<const KafkaEventLog*>(rd_kafka_opaque(rk)) : nullptr;
+  if (level <= 3 || (self != nullptr && self->debug_.load(std::memory_order_relaxed)))
+    print_log_line(facility, message);
 }
 
 void KafkaEventLog::on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* self) {

@@ -52,9 +52,10 @@ typedef struct rd_kafka_message_s rd_kafka_message_t;
 namespace questlog::log::kafka {
 
 struct ProducerOptions {
-  std::string brokers;               // bootstrap.servers
-  std::string topic = "events";      // the seed's topic
-  std::vector<std::string> props;    // -X prop=value, applied after the defaults
+  std::string brokers;             // bootstrap.servers
+  std::string topic = "events";    // the seed's topic
+  std::vector<std::string> props;  // -X prop=value, applied after the defaults
+  bool unsafe = false;             // accept -X settings that break the promise (see check_producer)
   unsigned readiness_poll_ms = 250;  // how often metadata is asked for while not ready
 };
 
@@ -95,6 +96,7 @@ class KafkaEventLog final : public EventLog {
   void on_error(rd_kafka_t* rk, int err, const char* reason);
   static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* msg, void* self);
   static void on_error_cb(rd_kafka_t* rk, int err, const char* reason, void* self);
+  static void on_log(const rd_kafka_t* rk, int level, const char* facility, const char* message);
 
   const ProducerOptions options_;
   // [0]: linger.ms=0, for lone requests; [1] (unless -X sets linger.ms): the busy lane.
@@ -102,6 +104,7 @@ class KafkaEventLog final : public EventLog {
   std::atomic<size_t> in_flight_{0};  // events handed to librdkafka, not yet reported
 
   int message_timeout_ms_ = 0;
+  std::atomic<bool> debug_{false};  // -X debug=...: every librdkafka log line goes to stderr
 
   std::atomic<bool> ready_{false};
   std::atomic<bool> closing_{false};

@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
+#include <atomic>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -24,6 +25,7 @@ struct Diagnostics {
   std::mutex mu;
   std::string last_error;  // the latest reason a broker could not be used
   bool all_brokers_down = false;
+  std::atomic<bool> debug{false};  // -X debug=...: librdkafka's log lines go to stderr
 
   void error(rd_kafka_resp_err_t err, const char* reason) {
     std::lock_guard lock(mu);
@@ -48,10 +50,14 @@ void on_error(rd_kafka_t*, int err, const char* reason, void* opaque) {
   static_cast<Diagnostics*>(opaque)->error(static_cast<rd_kafka_resp_err_t>(err), reason);
 }
 
-void on_log(const rd_kafka_t* rk, int level, const char*, const char* buf) {
-  // Errors and warnings only; librdkafka may log before the handle exists.
-  if (level > 4 || rk == nullptr) return;
-  static_cast<Diagnostics*>(rd_kafka_opaque(rk))->error(RD_KAFKA_RESP_ERR_NO_ERROR, buf);
+void on_log(const rd_kafka_t* rk, int level, const char* facility, const char* buf) {
+  // librdkafka may log before the handle exists.
+  if (rk == nullptr) return;
+  auto* diagnostics = static_cast<Diagnostics*>(rd_kafka_opaque(rk));
+  // With -X debug every line is printed, kcat-style; errors and warnings are
+  // also kept for our one-line error.
+  if (diagnostics->debug.load(std::memory_order_relaxed)) print_log_line(facility, buf);
+  if (level <= 4) diagnostics->error(RD_KAFKA_RESP_ERR_NO_ERROR, buf);
 }
 
 std::string millis(milliseconds ms) {
@@ -163,6 +169,7 @@ Status KafkaReader::Impl::connect() {
     rd_kafka_conf_destroy(conf);
     return s;
   }
+  diagnostics.debug.store(debug_enabled(conf), std::memory_order_relaxed);
   char err[512] = {};
   rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);  // owns conf on success
   if (!rk) {
