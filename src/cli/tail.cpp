@@ -34,6 +34,8 @@ void add_tail(CLI::App& app, TailArgs& a) {
 namespace {
 
 const auto kPoll = std::chrono::milliseconds(100);
+// How often a following tail asks whether the topic has new partitions.
+const auto kPartitionRefresh = std::chrono::seconds(2);
 
 // stdout, block-buffered; what a write failure means for tail.
 class Output {
@@ -122,7 +124,15 @@ int tail_kafka(const TailArgs& a, const log::StartOffset& spec) {
   Output out;
   log::Record rec;
   auto last_record = std::chrono::steady_clock::now();
+  auto last_refresh = last_record;
   for (;;) {
+    // Partitions added to the topic while we follow it are followed too.
+    if (!a.exit_at_end && std::chrono::steady_clock::now() - last_refresh >= kPartitionRefresh) {
+      if (int added = reader.follow_new_partitions(std::chrono::milliseconds(500)); added > 0)
+        std::fprintf(stderr, "questlog: following %d new partition%s of topic %s\n", added,
+                     added == 1 ? "" : "s", a.topic.c_str());
+      last_refresh = std::chrono::steady_clock::now();
+    }
     auto polled = reader.poll(rec, kPoll);
     if (!polled.ok()) return fail(polled.status());
     if (*polled == log::kafka::KafkaReader::Polled::record) {

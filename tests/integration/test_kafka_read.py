@@ -222,6 +222,23 @@ def test_tail_follows_new_messages_on_every_partition(kafka, bin_path, procs, to
     assert len(f.lines) == 7 and f.proc.poll() is None and f.err == b""
 
 
+def test_tail_follows_partitions_added_after_it_started(kafka, bin_path, procs, topic):
+    create_topic(bin_path, kafka.bootstrap, topic, 1)
+    produce(kafka.bootstrap, topic, [b"p0-first"], partition=0)
+    f = Follower(procs, bin_path, "-b", kafka.bootstrap, "-t", topic)
+    assert f.wait_lines(1) == [b"p0-first"]
+    r = subprocess.run([tool(bin_path, "kafka_admin"), kafka.bootstrap, "grow", topic, "3"],
+                       capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr.decode()
+    wait_for(lambda: b"following 2 new partitions of topic" in f.err, 15,
+             what="tail to pick up the new partitions")
+    for p in (1, 2):
+        produce(kafka.bootstrap, topic, [b"p%d-new" % p], partition=p)
+    produce(kafka.bootstrap, topic, [b"p0-new"], partition=0)
+    assert sorted(f.wait_lines(4)) == [b"p0-first", b"p0-new", b"p1-new", b"p2-new"]
+    assert f.proc.poll() is None
+
+
 def test_tail_waits_for_a_missing_topic_and_says_so_once(kafka, bin_path, procs, topic):
     f = Follower(procs, bin_path, "-b", kafka.bootstrap, "-t", topic)
     wait_for(lambda: f.err != b"", 10, what="the waiting line")

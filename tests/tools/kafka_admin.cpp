@@ -2,6 +2,8 @@
 //
 //   kafka_admin BROKERS create TOPIC PARTITIONS [REPLICATION]
 //     creates the topic; waits up to 30 s for the broker's answer.
+//   kafka_admin BROKERS grow TOPIC PARTITIONS
+//     adds partitions to TOPIC until it has PARTITIONS.
 //   kafka_admin BROKERS copy LOG_DIR TOPIC
 //     produces every record of the embedded log partition LOG_DIR (DATA/<topic>/0)
 //     to partition 0 of TOPIC, in order, each with its record's timestamp (kcat -P
@@ -23,6 +25,7 @@ namespace {
 int usage() {
   std::fprintf(stderr,
                "usage: kafka_admin BROKERS create TOPIC PARTITIONS [REPLICATION]\n"
+               "       kafka_admin BROKERS grow TOPIC PARTITIONS\n"
                "       kafka_admin BROKERS copy LOG_DIR TOPIC\n");
   return 2;
 }
@@ -45,19 +48,17 @@ rd_kafka_t* producer(const char* brokers, std::vector<std::string> props) {
   return rk;
 }
 
-int create(const char* brokers, const char* topic, int partitions, int replication) {
+// Runs one topic admin request, `send`, on a fresh producer and waits for its
+// result; 0 when every topic in it succeeded, else 1 after saying why.
+template <typename Send, typename Topics>
+int admin(const char* brokers, rd_kafka_admin_op_t op, Send send, Topics topics_of) {
   rd_kafka_t* rk = producer(brokers, {});
   if (!rk) return 1;
   char err[512];
-  rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(topic, partitions, replication, err, sizeof err);
-  if (!nt) {
-    std::fprintf(stderr, "kafka_admin: %s\n", err);
-    return 1;
-  }
   rd_kafka_queue_t* q = rd_kafka_queue_new(rk);
-  rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+  rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(rk, op);
   rd_kafka_AdminOptions_set_operation_timeout(opts, 30000, err, sizeof err);
-  rd_kafka_CreateTopics(rk, &nt, 1, opts, q);
+  send(rk, opts, q);
   rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 35000);
   int rc = 1;
   if (!ev) {
@@ -66,8 +67,7 @@ int create(const char* brokers, const char* topic, int partitions, int replicati
     std::fprintf(stderr, "kafka_admin: %s\n", rd_kafka_event_error_string(ev));
   } else {
     size_t n = 0;
-    const rd_kafka_topic_result_t** res =
-        rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
+    const rd_kafka_topic_result_t** res = topics_of(ev, &n);
     rc = 0;
     for (size_t i = 0; i < n; ++i) {
       if (rd_kafka_topic_result_error(res[i])) {
@@ -79,9 +79,47 @@ int create(const char* brokers, const char* topic, int partitions, int replicati
   }
   if (ev) rd_kafka_event_destroy(ev);
   rd_kafka_AdminOptions_destroy(opts);
-  rd_kafka_NewTopic_destroy(nt);
   rd_kafka_queue_destroy(q);
   rd_kafka_destroy(rk);
+  return rc;
+}
+
+int create(const char* brokers, const char* topic, int partitions, int replication) {
+  char err[512];
+  rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(topic, partitions, replication, err, sizeof err);
+  if (!nt) {
+    std::fprintf(stderr, "kafka_admin: %s\n", err);
+    return 1;
+  }
+  int rc = admin(
+      brokers, RD_KAFKA_ADMIN_OP_CREATETOPICS,
+      [&](rd_kafka_t* rk, rd_kafka_AdminOptions_t* opts, rd_kafka_queue_t* q) {
+        rd_kafka_CreateTopics(rk, &nt, 1, opts, q);
+      },
+      [](rd_kafka_event_t* ev, size_t* n) {
+        return rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), n);
+      });
+  rd_kafka_NewTopic_destroy(nt);
+  return rc;
+}
+
+int grow(const char* brokers, const char* topic, int partitions) {
+  char err[512];
+  rd_kafka_NewPartitions_t* np = rd_kafka_NewPartitions_new(topic, partitions, err, sizeof err);
+  if (!np) {
+    std::fprintf(stderr, "kafka_admin: %s\n", err);
+    return 1;
+  }
+  int rc = admin(
+      brokers, RD_KAFKA_ADMIN_OP_CREATEPARTITIONS,
+      [&](rd_kafka_t* rk, rd_kafka_AdminOptions_t* opts, rd_kafka_queue_t* q) {
+        rd_kafka_CreatePartitions(rk, &np, 1, opts, q);
+      },
+      [](rd_kafka_event_t* ev, size_t* n) {
+        return rd_kafka_CreatePartitions_result_topics(rd_kafka_event_CreatePartitions_result(ev),
+                                                       n);
+      });
+  rd_kafka_NewPartitions_destroy(np);
   return rc;
 }
 
@@ -130,6 +168,8 @@ int copy(const char* brokers, const char* log_dir, const char* topic) {
 
 int main(int argc, char** argv) {
   if (argc == 5 && std::string(argv[2]) == "copy") return copy(argv[1], argv[3], argv[4]);
+  if (argc == 5 && std::string(argv[2]) == "grow" && std::atoi(argv[4]) > 0)
+    return grow(argv[1], argv[3], std::atoi(argv[4]));
   if (argc < 5 || std::string(argv[2]) != "create") return usage();
   const int partitions = std::atoi(argv[4]);
   const int replication = argc > 5 ? std::atoi(argv[5]) : 1;

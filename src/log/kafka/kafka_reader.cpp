@@ -310,6 +310,21 @@ Status KafkaReader::follow(const std::vector<PartitionRange>& from) {
   return {};
 }
 
+int KafkaReader::follow_new_partitions(std::chrono::milliseconds wait) {
+  Impl& m = *impl_;
+  const TopicMetadata md = topic_metadata(m.rk, m.rkt, static_cast<int>(wait.count()));
+  int added = 0;
+  for (int32_t id : md.partitions) {
+    if (std::find(m.followed.begin(), m.followed.end(), id) != m.followed.end()) continue;
+    if (!m.start(id, RD_KAFKA_OFFSET_BEGINNING).ok()) continue;  // asked again next time
+    m.followed.push_back(id);
+    m.at_end.push_back(false);
+    m.partitions.push_back({id, 0, 0});
+    ++added;
+  }
+  return added;
+}
+
 Result<KafkaReader::Polled> KafkaReader::poll(Record& out, std::chrono::milliseconds wait) {
   Impl& m = *impl_;
   const auto deadline = Clock::now() + wait;

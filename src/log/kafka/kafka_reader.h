@@ -55,6 +55,12 @@ class KafkaReader final : public RecordSource {
   // used); what is past the high watermark arrives as it is produced.
   Status follow(const std::vector<PartitionRange>& from);
 
+  // Asks the brokers for the topic's partitions (waiting up to `wait`) and
+  // starts following, from their beginning, those added since follow(): their
+  // records are all newer than the follow. Returns how many it added; a failed
+  // metadata request adds none and is not an error (the next call asks again).
+  int follow_new_partitions(std::chrono::milliseconds wait);
+
   enum class Polled {
     record,  // `out` holds one; `out.value` stays valid until the next call
     idle,    // nothing arrived within the wait
