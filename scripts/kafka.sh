@@ -6,6 +6,8 @@
 #                                               until all are up; prints the bootstrap list
 #   scripts/kafka.sh stop DIR                   stop every node of DIR (SIGTERM, then SIGKILL)
 #   scripts/kafka.sh kill DIR N                 SIGKILL node N (a fault, for tests)
+#   scripts/kafka.sh pause DIR N                SIGSTOP node N: it hangs, connections stay open
+#   scripts/kafka.sh resume DIR N               SIGCONT node N
 #   scripts/kafka.sh start-node DIR N           start node N again, wait until it serves
 #   scripts/kafka.sh bootstrap DIR              print the bootstrap list
 #
@@ -164,9 +166,14 @@ case "$cmd" in
     pid="$(node_pid "$d/node-$3")" || die "node $3 of $d is not running"
     kill -KILL "$pid"
     while [ -d "/proc/$pid" ]; do sleep 0.05; done ;;
+  pause|resume)
+    [ $# -eq 3 ] || die "usage: $0 $cmd DIR N"
+    d="$(cd "$2" && pwd)"
+    pid="$(node_pid "$d/node-$3")" || die "node $3 of $d is not running"
+    if [ "$cmd" = pause ]; then kill -STOP "$pid"; else kill -CONT "$pid"; fi ;;
   start-node)
     [ $# -eq 3 ] || die "usage: $0 start-node DIR N"
     d="$(cd "$2" && pwd)"; launch "$d" "$3"; wait_serving "$d" "$3" ;;
   bootstrap) bootstrap "$(cd "$2" && pwd)" ;;
-  *) sed -n '2,17p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,18p' "$0" >&2; exit 2 ;;
 esac

@@ -428,6 +428,13 @@ class Kafka:
     def kill_node(self, n: int) -> None:
         self._script("kill", str(self.root), str(n))
 
+    def pause_node(self, n: int) -> None:
+        """SIGSTOP: the node hangs with its connections open (resume_node before stop)."""
+        self._script("pause", str(self.root), str(n))
+
+    def resume_node(self, n: int) -> None:
+        self._script("resume", str(self.root), str(n))
+
     def start_node(self, n: int) -> None:
         self._script("start-node", str(self.root), str(n))
 

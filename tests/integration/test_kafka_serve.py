@@ -354,3 +354,115 @@ def test_x_list_prints_librdkafka_properties_as_kcat_does(bin_path):
                        stdin=subprocess.DEVNULL)
     assert r.returncode == 0, r.stderr
     assert b"linger.ms" in r.stdout and b"enable.idempotence" in r.stdout
+
+
+# --------------------------------------------------------------------------- outage bounds
+
+
+class OneAtATime:
+    """One client on one keep-alive connection that sends its next tagged request only
+    after its previous answer, as the seed's ab -c1 does. Records (id, sent, answered,
+    status, body) for each."""
+
+    def __init__(self, addr: tuple[str, int], timeout: float = 30.0):
+        self.addr = addr
+        self.timeout = timeout
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.results: list[tuple[str, float, float, int | str, bytes]] = []
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        conn = http.client.HTTPConnection(*self.addr, timeout=self.timeout)
+        n = 0
+        while not self.stop.is_set():
+            rid = f"seq-{n}"
+            n += 1
+            sent = time.monotonic()
+            try:
+                conn.request("GET", "/purchase_a_sword", headers={"Host": "seq.example", "X-Req": rid})
+                resp = conn.getresponse()
+                body = resp.read()
+                outcome: int | str = resp.status
+            except Exception as e:  # noqa: BLE001 - recorded and asserted on
+                outcome, body = f"{type(e).__name__}: {e}", b""
+                conn.close()
+                conn = http.client.HTTPConnection(*self.addr, timeout=self.timeout)
+            with self.lock:
+                self.results.append((rid, sent, time.monotonic(), outcome, body))
+            time.sleep(0.02)
+        conn.close()
+
+    def __enter__(self) -> "OneAtATime":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join(timeout=self.timeout + 5)
+        assert not self.thread.is_alive(), "the client hung"
+
+    def since(self, t: float) -> list:
+        with self.lock:
+            return [r for r in self.results if r[1] >= t]
+
+    def wait_status(self, status: int, after: float, n: int, timeout: float) -> None:
+        wait_for(lambda: sum(1 for r in self.since(after) if r[3] == status) >= n, timeout=timeout,
+                 what=f"{n} answers {status} (have {Counter(r[3] for r in self.since(after))})")
+
+
+def assert_outage_bounds(client: OneAtATime, began: float, ended: float, timeout_ms: int) -> None:
+    """Every answer during the outage came within the message timeout (the README's
+    bound), and after the first failure most came at once (the breaker)."""
+    during = [r for r in client.results if began <= r[1] < ended]
+    statuses = Counter(r[3] for r in during)
+    assert set(statuses) <= {200, 503}, statuses
+    waits = [r[2] - r[1] for r in during]
+    # The bound plus slack for a busy machine (the sweeper looks every 50 ms).
+    assert max(waits) < timeout_ms / 1000 + 2.0, sorted(waits)[-5:]
+    fast_503s = [r for r in during if r[3] == 503 and r[2] - r[1] < 0.5]
+    assert len(fast_503s) >= 10, f"the breaker did not answer at once: {statuses}, waits {sorted(waits)[-5:]}"
+    assert any(b"Kafka is failing deliveries" in r[4] for r in fast_503s), {r[4] for r in fast_503s}
+
+
+def test_lost_quorum_every_request_answered_within_the_timeout_then_at_once(kafka_cluster, start_server):
+    k = kafka_cluster
+    s = start_server("--kafka", k.bootstrap, "--topic", "events", "-X", "message.timeout.ms=3000")
+    with OneAtATime(s.addr) as client:
+        client.wait_status(200, 0, 20, timeout=60)
+        leader = partition_leader(k.bootstrap, "events")
+        followers = [n for n in (1, 2, 3) if n != leader]
+        for n in followers:
+            k.kill_node(n)  # acks=all can no longer be met
+        began = time.monotonic()
+        client.wait_status(503, began, 30, timeout=60)
+        ended = time.monotonic()
+        k.start_node(followers[0])
+        client.wait_status(200, ended, 10, timeout=90)
+    assert_outage_bounds(client, began, ended, 3000)
+    assert "a delivery failed" in s.stderr and "deliveries succeed again" in s.stderr, s.stderr
+    acked = {r[0] for r in client.results if r[3] == 200}
+    in_topic = {json.loads(v).get("X-Req") for v in kcat_values(k.bootstrap, "events")}
+    assert acked <= in_topic, f"acknowledged events missing: {sorted(acked - in_topic)[:10]}"
+
+
+def test_stopped_broker_every_request_answered_within_the_timeout_then_at_once(start_server, tmp_path):
+    broker = Kafka(tmp_path / "kafka", 1, free_port_pair(39700)).start()
+    try:
+        s = start_server("--kafka", broker.bootstrap, "--topic", "events", "-X", "message.timeout.ms=3000")
+        with OneAtATime(s.addr) as client:
+            client.wait_status(200, 0, 20, timeout=60)
+            broker.pause_node(1)  # SIGSTOP: connections stay open, nothing answers
+            began = time.monotonic()
+            try:
+                client.wait_status(503, began, 30, timeout=60)
+            finally:
+                ended = time.monotonic()
+                broker.resume_node(1)
+            client.wait_status(200, ended, 10, timeout=60)
+        assert_outage_bounds(client, began, ended, 3000)
+        acked = {r[0] for r in client.results if r[3] == 200}
+        in_topic = {json.loads(v).get("X-Req") for v in kcat_values(broker.bootstrap, "events")}
+        assert acked <= in_topic, f"acknowledged events missing: {sorted(acked - in_topic)[:10]}"
+    finally:
+        broker.stop()

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 
 #include "log/kafka/kafka_config.h"
 #include "log/kafka/kafka_metadata.h"
@@ -28,43 +29,100 @@ constexpr const char* kDefaults[][2] = {
 constexpr size_t kBusyInFlight = 16;
 constexpr const char* kBusyLinger = "0.2";
 
+// While the breaker is open, one request is let through this often to find out
+// whether Kafka takes events again.
+constexpr std::chrono::milliseconds kTrialEvery{1000};
+// How often the sweeper looks for appends past their deadline.
+constexpr std::chrono::milliseconds kSweepEvery{50};
+
 }  // namespace
 
-// One append: its events' delivery reports count down `remaining`; the last
-// one calls `done` and frees the batch.
+using Clock = std::chrono::steady_clock;
+
+// A batch's one answer, given outside its lock.
+struct KafkaEventLog::Answer {
+  Done done;
+  Outcome outcome;
+  bool trial;
+};
+
+// One append. It is answered once: when every event's delivery report is in
+// (and append() has handed them all over), or at its deadline, whichever comes
+// first; events not reported by then are answered 503. It is freed when
+// librdkafka, append() and the deadline sweeper have all let go of it.
 struct KafkaEventLog::Batch {
   struct Slot {
     Batch* batch;
     uint32_t index;
   };
 
-  Batch(size_t n, Done d) : done(std::move(d)), remaining(n + 1), size(n) {
+  Batch(size_t n, Done d, Clock::time_point due_at, bool is_trial)
+      : done(std::move(d)),
+        refs(n + 2),
+        left(n + 1),
+        size(n),
+        due(due_at),
+        trial(is_trial),
+        reported(n, 0) {
     slots.reserve(n);
     for (size_t i = 0; i < n; ++i) slots.push_back(Slot{this, static_cast<uint32_t>(i)});
   }
 
-  void fail(uint32_t i, Status s) {
+  // Event `i` is settled: delivered (ok) or not (why). Returns the answer to
+  // give, if this completes the batch.
+  std::optional<Answer> settle(uint32_t i, Status s) {
     std::lock_guard lock(mu);
+    reported[i] = 1;
+    if (!s.ok()) fail_locked(i, std::move(s));
+    return count_down_locked();
+  }
+  // append() has handed every event over.
+  std::optional<Answer> handed_over() {
+    std::lock_guard lock(mu);
+    return count_down_locked();
+  }
+  // The deadline passed: every event not reported yet fails with `why`.
+  std::optional<Answer> expire(const Status& why) {
+    std::lock_guard lock(mu);
+    if (answered) return std::nullopt;
+    for (uint32_t i = 0; i < size; ++i)
+      if (!reported[i]) fail_locked(i, why);
+    return answer_locked();
+  }
+  bool is_answered() {
+    std::lock_guard lock(mu);
+    return answered;
+  }
+  void release() {
+    if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+
+  Done done;
+  std::atomic<size_t> refs;  // librdkafka's reports, append(), the sweeper
+  size_t left;               // guarded by mu: reports to come, plus append()'s
+  const size_t size;
+  const Clock::time_point due;
+  const bool trial;  // let through while the breaker is open
+  std::vector<Slot> slots;
+  std::mutex mu;
+  std::vector<uint8_t> reported;  // guarded by mu
+  bool answered = false;          // guarded by mu
+  Outcome outcome;                // guarded by mu
+
+ private:
+  void fail_locked(uint32_t i, Status s) {
     if (outcome.failed.empty()) outcome.failed.assign(size, 0);
     outcome.failed[i] = 1;
     if (outcome.status.ok()) outcome.status = std::move(s);
   }
-
-  // Called once per event and once by append itself.
-  void finish_one() {
-    if (remaining.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
-    Done d = std::move(done);
-    Outcome o = std::move(outcome);
-    delete this;
-    d(o);
+  std::optional<Answer> count_down_locked() {
+    if (--left > 0 || answered) return std::nullopt;
+    return answer_locked();
   }
-
-  Done done;
-  std::atomic<size_t> remaining;
-  const size_t size;
-  std::vector<Slot> slots;
-  std::mutex mu;
-  Outcome outcome;
+  std::optional<Answer> answer_locked() {
+    answered = true;
+    return Answer{std::move(done), std::move(outcome), trial};
+  }
 };
 
 KafkaEventLog::KafkaEventLog(const ProducerOptions& options) : options_(options) {}
@@ -90,7 +148,8 @@ Status KafkaEventLog::add_lane(const std::vector<std::string>& extra) {
     for (const std::string& w : check.warnings)
       std::fprintf(stderr, "questlog: warning: %s\n", w.c_str());
   }
-  message_timeout_ms_ = std::atoi(get_property(conf, "message.timeout.ms").c_str());
+  deadline_ =
+      std::chrono::milliseconds(std::atoi(get_property(conf, "message.timeout.ms").c_str()));
   debug_.store(debug_enabled(conf), std::memory_order_relaxed);
   rd_kafka_conf_set_opaque(conf, this);
   rd_kafka_conf_set_dr_msg_cb(conf, &KafkaEventLog::on_delivery);
@@ -125,6 +184,7 @@ Result<std::unique_ptr<KafkaEventLog>> KafkaEventLog::open(const ProducerOptions
   }
   log->not_ready_reason_ = "no answer from the brokers yet";
   log->readiness_ = std::thread([p = log.get()] { p->readiness_loop(); });
+  log->sweeper_ = std::thread([p = log.get()] { p->sweep_loop(); });
   return log;
 }
 
@@ -155,11 +215,26 @@ void KafkaEventLog::append(std::span<const std::string_view> events, Done done) 
                                        not_ready_reason() + ")"));
     return;
   }
+  bool trial = false;
+  if (breaker_open_.load(std::memory_order_acquire)) {
+    std::string why;
+    if (!take_trial(why)) {
+      done(Status::error(Errc::busy, "Kafka is failing deliveries (" + why +
+                                         "); answering 503 until one succeeds"));
+      return;
+    }
+    trial = true;
+  }
   // Few events in flight: the lane without linger, so a lone request is not held
   // back. Many: the lingering lane, whose larger batches cost Kafka and us less.
   const size_t in_flight = in_flight_.fetch_add(events.size(), std::memory_order_relaxed);
   const Lane& lane = *lanes_[lanes_.size() > 1 && in_flight >= kBusyInFlight ? 1 : 0];
-  auto* batch = new Batch(events.size(), std::move(done));
+  const auto due = deadline_.count() > 0 ? Clock::now() + deadline_ : Clock::time_point::max();
+  auto* batch = new Batch(events.size(), std::move(done), due, trial);
+  {
+    std::lock_guard lock(sweep_mu_);
+    due_.push_back(batch);
+  }
   // One call enqueues the whole round of the event loop: one lock and one wakeup
   // of librdkafka's broker thread instead of one per event.
   std::vector<rd_kafka_message_t> msgs(events.size());
@@ -173,18 +248,90 @@ void KafkaEventLog::append(std::span<const std::string_view> events, Done done) 
   for (size_t i = 0; i < events.size(); ++i) {
     const rd_kafka_resp_err_t err = msgs[i].err;
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+    Status why;
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
-      batch->fail(i, Status::error(Errc::busy, "the Kafka producer's queue is full"));
+      why = Status::error(Errc::busy, "the Kafka producer's queue is full");
     else if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)
-      batch->fail(i,
-                  Status::error(Errc::io_error, "the event (" + std::to_string(events[i].size()) +
-                                                    " bytes) is larger than Kafka accepts"));
+      why = Status::error(Errc::io_error, "the event (" + std::to_string(events[i].size()) +
+                                              " bytes) is larger than Kafka accepts");
     else
-      batch->fail(i, Status::error(Errc::busy, std::string("Kafka: ") + rd_kafka_err2str(err)));
+      why = Status::error(Errc::busy, std::string("Kafka: ") + rd_kafka_err2str(err));
     in_flight_.fetch_sub(1, std::memory_order_relaxed);
-    batch->finish_one();
+    answer(batch->settle(static_cast<uint32_t>(i), std::move(why)));
+    batch->release();
   }
-  batch->finish_one();
+  answer(batch->handed_over());
+  batch->release();
+}
+
+bool KafkaEventLog::take_trial(std::string& why) {
+  std::lock_guard lock(breaker_mu_);
+  why = breaker_reason_;
+  if (trial_in_flight_ || Clock::now() < next_trial_) return false;
+  trial_in_flight_ = true;
+  return true;
+}
+
+void KafkaEventLog::open_breaker(const std::string& why) {
+  std::lock_guard lock(breaker_mu_);
+  next_trial_ = Clock::now() + kTrialEvery;
+  breaker_reason_ = why;
+  if (!breaker_open_.exchange(true, std::memory_order_acq_rel))
+    std::fprintf(stderr,
+                 "questlog: kafka: a delivery failed (%s): answering 503 at once, letting one "
+                 "request through every %lld ms until one is delivered\n",
+                 why.c_str(), static_cast<long long>(kTrialEvery.count()));
+}
+
+void KafkaEventLog::close_breaker() {
+  if (!breaker_open_.load(std::memory_order_acquire)) return;
+  std::lock_guard lock(breaker_mu_);
+  if (breaker_open_.exchange(false, std::memory_order_acq_rel))
+    std::fprintf(stderr, "questlog: kafka: deliveries succeed again\n");
+}
+
+void KafkaEventLog::answer(std::optional<Answer> a) {
+  if (!a) return;
+  if (a->trial) {
+    std::lock_guard lock(breaker_mu_);
+    trial_in_flight_ = false;
+  }
+  a->done(a->outcome);
+}
+
+void KafkaEventLog::sweep_loop() {
+  std::unique_lock lock(sweep_mu_);
+  for (;;) {
+    const bool closing = stop_sweeping_;
+    const auto now = Clock::now();
+    std::vector<Batch*> expired, finished;
+    while (!due_.empty()) {
+      Batch* b = due_.front();
+      if (b->is_answered())
+        finished.push_back(b);
+      else if (closing || now >= b->due)
+        expired.push_back(b);
+      else
+        break;
+      due_.pop_front();
+    }
+    lock.unlock();
+    for (Batch* b : finished) b->release();
+    if (!expired.empty()) {
+      const Status why = Status::error(Errc::busy, "Kafka did not confirm the event within " +
+                                                       std::to_string(deadline_.count()) +
+                                                       " ms (it may still be written)");
+      open_breaker(why.message());
+      check_now_.store(true, std::memory_order_relaxed);
+      for (Batch* b : expired) {
+        answer(b->expire(why));
+        b->release();
+      }
+    }
+    lock.lock();
+    if (closing && due_.empty()) return;
+    sweep_cv_.wait_for(lock, kSweepEvery, [&] { return stop_sweeping_; });
+  }
 }
 
 void KafkaEventLog::on_log(const rd_kafka_t* rk, int level, const char* facility,
@@ -200,10 +347,11 @@ void KafkaEventLog::on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void
   auto* slot = static_cast<Batch::Slot*>(msg->_private);
   auto* log = static_cast<KafkaEventLog*>(self);
   log->in_flight_.fetch_sub(1, std::memory_order_relaxed);
+  Status result;
   if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     std::string why;
     if (msg->err == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT)
-      why = "Kafka did not confirm the event within " + std::to_string(log->message_timeout_ms_) +
+      why = "Kafka did not confirm the event within " + std::to_string(log->deadline_.count()) +
             " ms";
     else
       why = std::string("Kafka did not take the event: ") + rd_kafka_err2str(msg->err);
@@ -211,11 +359,18 @@ void KafkaEventLog::on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void
       why += " (it may be in the topic)";
     const Errc code =
         msg->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ? Errc::io_error : Errc::busy;
-    // Is Kafka still there? Until the readiness thread knows, appends go on.
-    if (code == Errc::busy) log->check_now_.store(true, std::memory_order_relaxed);
-    slot->batch->fail(slot->index, Status::error(code, why));
+    if (code == Errc::busy) {
+      // Is Kafka still there? The readiness thread asks; meanwhile the breaker
+      // answers new requests at once.
+      log->check_now_.store(true, std::memory_order_relaxed);
+      log->open_breaker(why);
+    }
+    result = Status::error(code, why);
+  } else {
+    log->close_breaker();
   }
-  slot->batch->finish_one();
+  log->answer(slot->batch->settle(slot->index, std::move(result)));
+  slot->batch->release();
 }
 
 void KafkaEventLog::on_error_cb(rd_kafka_t* rk, int err, const char* reason, void* self) {
@@ -333,7 +488,7 @@ Status KafkaEventLog::close() {
     return true;
   };
   Status result;
-  if (!drained(message_timeout_ms_ > 0 ? message_timeout_ms_ + 2000 : 30000)) {
+  if (!drained(deadline_.count() > 0 ? static_cast<int>(deadline_.count()) + 2000 : 30000)) {
     for (auto& lane : lanes_)
       if (lane->rk != nullptr)
         rd_kafka_purge(lane->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
@@ -344,6 +499,12 @@ Status KafkaEventLog::close() {
   stop_polling_.store(true, std::memory_order_release);
   for (auto& lane : lanes_)
     if (lane->poller.joinable()) lane->poller.join();
+  {
+    std::lock_guard lock(sweep_mu_);
+    stop_sweeping_ = true;
+  }
+  sweep_cv_.notify_all();
+  if (sweeper_.joinable()) sweeper_.join();
   return result;
 }
 

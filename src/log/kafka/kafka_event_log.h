@@ -29,15 +29,25 @@
 // follows its previous answer, so its events stay in order whichever lane takes
 // them. Setting linger.ms with -X means one producer with that linger.
 //
+// Every append is answered within message.timeout.ms of its arrival, whatever
+// Kafka does: events librdkafka has not reported by then (it may still be
+// settling requests sent to a broker that vanished) are answered 503 by our own
+// deadline. After a delivery fails or misses the deadline, a breaker answers
+// 503 at once ("Kafka is failing deliveries") and lets one append through a
+// second as a trial; the first successful delivery closes it.
+//
 // An event that timed out may still have reached Kafka (librdkafka calls that
 // "possibly persisted"); it is answered 503 like any other failure, so a client
 // retry can duplicate it, but no 200 is ever given for an event Kafka lacks.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -79,6 +89,7 @@ class KafkaEventLog final : public EventLog {
   bool wait_ready(int timeout_ms);
 
   struct Batch;
+  struct Answer;
 
  private:
   // One librdkafka producer and the thread serving its delivery reports.
@@ -97,13 +108,25 @@ class KafkaEventLog final : public EventLog {
   static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* msg, void* self);
   static void on_error_cb(rd_kafka_t* rk, int err, const char* reason, void* self);
   static void on_log(const rd_kafka_t* rk, int level, const char* facility, const char* message);
+  // Gives a batch's answer, if there is one now.
+  void answer(std::optional<Answer> a);
+  // Answers appends that outlived the deadline; frees answered ones.
+  void sweep_loop();
+  // The breaker: open after a failed delivery, closed by a successful one.
+  void open_breaker(const std::string& why);
+  void close_breaker();
+  // While open: true when this append may go through as the trial; `why` is
+  // the failure that opened it.
+  bool take_trial(std::string& why);
 
   const ProducerOptions options_;
   // [0]: linger.ms=0, for lone requests; [1] (unless -X sets linger.ms): the busy lane.
   std::vector<std::unique_ptr<Lane>> lanes_;
   std::atomic<size_t> in_flight_{0};  // events handed to librdkafka, not yet reported
 
-  int message_timeout_ms_ = 0;
+  // Every append is answered within this (message.timeout.ms; 0: no limit),
+  // even while librdkafka is still settling its events.
+  std::chrono::milliseconds deadline_{0};
   std::atomic<bool> debug_{false};  // -X debug=...: every librdkafka log line goes to stderr
 
   std::atomic<bool> ready_{false};
@@ -119,6 +142,21 @@ class KafkaEventLog final : public EventLog {
   int partitions_ = 0;            // readiness thread only
   int failed_probes_ = 0;         // readiness thread only: in a row
   std::thread readiness_;         // asks for metadata while not ready
+
+  // Appends not yet past the sweeper, in the order made (so by deadline).
+  std::mutex sweep_mu_;
+  std::condition_variable sweep_cv_;
+  std::deque<Batch*> due_;      // guarded by sweep_mu_
+  bool stop_sweeping_ = false;  // guarded by sweep_mu_
+  std::thread sweeper_;
+
+  // The breaker: after a delivery fails, appends are answered 503 at once,
+  // except one trial every second, until a delivery succeeds.
+  std::atomic<bool> breaker_open_{false};
+  std::mutex breaker_mu_;
+  std::string breaker_reason_;                        // guarded by breaker_mu_
+  std::chrono::steady_clock::time_point next_trial_;  // guarded by breaker_mu_
+  bool trial_in_flight_ = false;                      // guarded by breaker_mu_
 };
 
 }  // namespace questlog::log::kafka
