@@ -61,6 +61,14 @@ Result<http::RouteTable> load_routes(const ServeArgs& a) {
   return http::RouteTable::load(a.routes);
 }
 
+// Binds, and says so when the open-file limit lowered --max-connections.
+Status listen(http::Server& server) {
+  Status s = server.listen();
+  if (s.ok() && !server.limit_note().empty())
+    std::fprintf(stderr, "questlog: warning: %s\n", server.limit_note().c_str());
+  return s;
+}
+
 // SIGINT/SIGTERM are taken by one thread (see serve_until_stopped), not by
 // whichever is running.
 sigset_t block_stop_signals() {
@@ -111,7 +119,7 @@ int run_serve_kafka(const ServeArgs& a, http::RouteTable routes) {
   log::kafka::KafkaEventLog& event_log = **producer;
 
   http::Server server(a.server, std::move(routes), event_log);
-  if (Status s = server.listen(); !s.ok()) return fail(s);
+  if (Status s = listen(server); !s.ok()) return fail(s);
   // A normal start answers its first request from Kafka, not with a 503.
   const bool ready = event_log.wait_ready(3000);
   std::fprintf(stderr, "questlog: serving http://%s (routes: %s; log: Kafka %s, topic %s%s)\n",
@@ -149,7 +157,7 @@ int run_serve(const ServeArgs& a) {
   log::embedded::EmbeddedEventLog event_log(std::move(writer).value(), lo);
 
   http::Server server(a.server, std::move(routes).value(), event_log);
-  if (Status s = server.listen(); !s.ok()) return fail(s);
+  if (Status s = listen(server); !s.ok()) return fail(s);
   std::fprintf(stderr,
                "questlog: serving http://%s (routes: %s; log: %s from offset %lld; "
                "durability: %s)\n",

@@ -18,12 +18,14 @@ struct RequestHead {
   std::string target;
   int version = 11;
   bool expects_continue = false;  // "Expect: 100-continue" on an HTTP/1.1 request
+  int host_fields = 0;            // Host header lines: RFC 9112 wants exactly one in 1.1
   event::EventBuilder headers;
 
   void reset() {
     method.clear();
     target.clear();
     expects_continue = false;
+    host_fields = 0;
     headers.reset();
   }
 };
@@ -53,6 +55,7 @@ class RequestParser final : public boost::beast::http::basic_parser<true> {
     if (field == boost::beast::http::field::expect && head_.version >= 11 &&
         boost::beast::iequals(value, "100-continue"))
       head_.expects_continue = true;
+    if (field == boost::beast::http::field::host) ++head_.host_fields;
     head_.headers.add_header(sv(name), sv(value));
   }
   void on_header_impl(error_code&) override {}

@@ -1,7 +1,9 @@
 #include "http/server.h"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 
+#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/http/error.hpp>
@@ -43,6 +45,21 @@ std::string date_header() {
   return std::string(buf, n);
 }
 
+// The path and query of a request target: an absolute-form target
+// ("http://host/purchase_a_sword", RFC 9112 3.2.2) reduced to its origin form.
+std::string_view origin_form(std::string_view target) {
+  auto starts = [&](std::string_view scheme) {
+    return target.size() >= scheme.size() &&
+           boost::beast::iequals(target.substr(0, scheme.size()), scheme);
+  };
+  size_t skip = starts("http://") ? 7 : starts("https://") ? 8 : 0;
+  if (skip == 0) return target;
+  size_t path = target.find_first_of("/?", skip);
+  // "http://h" and "http://h?q" name the root (the query of the latter is dropped).
+  if (path == std::string_view::npos || target[path] == '?') return "/";
+  return target.substr(path);
+}
+
 Result<tcp::endpoint> parse_listen(const std::string& listen) {
   auto bad = [&](const std::string& why) {
     return Status::error(Errc::invalid_argument, "--listen " + listen + ": " + why);
@@ -72,12 +89,62 @@ Result<tcp::endpoint> parse_listen(const std::string& listen) {
 
 class Connection;
 
+// A connection past --max-connections. It is answered 503 and then closed the
+// way any other is (what the client sent is read and dropped until it closes,
+// at most 2 s), so the client reads the 503 instead of a reset. At most
+// Shared::max_refusals linger at once; past that one is closed at once.
+class Refusal : public std::enable_shared_from_this<Refusal> {
+ public:
+  Refusal(tcp::socket socket, std::atomic<size_t>& lingering)
+      : socket_(std::move(socket)), timer_(socket_.get_executor()), lingering_(lingering) {}
+  ~Refusal() { lingering_.fetch_sub(1); }
+
+  void start() {
+    static constexpr std::string_view kFull =
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        "Content-Length: 53\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
+        "Service Unavailable: too many connections; retry later\n";
+    timer_.expires_after(std::chrono::seconds(2));
+    timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (!ec) self->finish();
+    });
+    asio::async_write(socket_, asio::buffer(kFull),
+                      [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+                        if (ec) return self->finish();
+                        boost::system::error_code ignored;
+                        self->socket_.shutdown(tcp::socket::shutdown_send, ignored);
+                        self->discard();
+                      });
+  }
+
+ private:
+  void discard() {
+    socket_.async_read_some(asio::buffer(buf_), [self = shared_from_this()](
+                                                    const boost::system::error_code& ec, size_t) {
+      if (ec) return self->finish();
+      self->discard();
+    });
+  }
+  void finish() {
+    timer_.cancel();
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+  }
+
+  tcp::socket socket_;
+  asio::steady_timer timer_;
+  std::array<char, 4096> buf_;
+  std::atomic<size_t>& lingering_;
+};
+
 // What all event loops share. Read-only after start, but for the counters.
 struct Shared {
   ServerOptions options;
   RouteTable routes;
   log::EventLog& log;
   std::atomic<size_t> connections{0};
+  std::atomic<size_t> refusals{0};  // refused connections still lingering
+  size_t max_refusals = 0;          // set by listen()
 };
 
 // One event loop: its thread, listening socket and connections.
@@ -138,7 +205,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void on_logged(const Status& s) {
     if (state_ == State::closed) return;  // the client left; the event stays logged
     if (s.ok()) {
-      respond(route_->status, route_->content_type, route_->body, {});
+      respond(route_->status, route_->content_type, route_->body, {}, Body::lives_on);
     } else if (s.code() == Errc::busy) {
       respond(503, kTextPlain, "Service Unavailable: " + s.message() + "; retry later\n",
               "Retry-After: 1\r\n");
@@ -264,7 +331,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void dispatch() {
     keep_alive_ = parser_->keep_alive() && !worker_.stopping();
     head_only_ = head_.method == "HEAD";
-    const Route* route = worker_.shared().routes.find(head_.target);
+    // RFC 9112 3.2: exactly one Host in HTTP/1.1, never more than one.
+    if (head_.host_fields > 1 || (head_.version >= 11 && head_.host_fields == 0)) {
+      keep_alive_ = false;
+      return respond(400, kTextPlain,
+                     head_.host_fields > 1
+                         ? "Bad Request: more than one Host header\n"
+                         : "Bad Request: an HTTP/1.1 request needs a Host header\n",
+                     {});
+    }
+    const Route* route = worker_.shared().routes.find(origin_form(head_.target));
     if (!route) return respond(404, kTextHtml, kNotFoundBody, {});
     if (head_.method == "OPTIONS")
       return respond(200, kTextHtml, {}, "Allow: " + route->allow_header() + "\r\n");
@@ -277,8 +353,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
     worker_.log_event(shared_from_this());
   }
 
+  // Whether a response body outlives the write (a route's, held by the route
+  // table for the server's life): then a large one is sent from where it is
+  // rather than copied into every connection's buffer.
+  enum class Body { copy, lives_on };
+  static constexpr size_t kCopyBodyBelow = 4096;
+
   void respond(int status, std::string_view content_type, std::string_view body,
-               std::string_view extra_headers) {
+               std::string_view extra_headers, Body kind = Body::copy) {
     state_ = State::writing;
     if (worker_.stopping()) keep_alive_ = false;
     out_.clear();
@@ -295,9 +377,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
     else if (head_.version == 10)
       out_.append("Connection: keep-alive\r\n");
     out_.append("\r\n");
-    if (!head_only_) out_.append(body);
+    if (head_only_) body = {};
+    if (kind == Body::copy || body.size() < kCopyBodyBelow) {
+      out_.append(body);
+      body = {};
+    }
     deadline_ = worker_.now() + worker_.shared().options.read_timeout;
-    asio::async_write(socket_, asio::buffer(out_),
+    const std::array<asio::const_buffer, 2> buffers{asio::buffer(out_),
+                                                    asio::buffer(body.data(), body.size())};
+    asio::async_write(socket_, buffers,
                       [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
                         self->on_written(ec);
                       });
@@ -422,15 +510,14 @@ class Listener {
         });
   }
 
-  static void refuse(tcp::socket& socket) {
-    static constexpr std::string_view kFull =
-        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
-        "Content-Length: 53\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
-        "Service Unavailable: too many connections; retry later\n";
-    boost::system::error_code ignored;
-    socket.non_blocking(true, ignored);
-    socket.write_some(asio::buffer(kFull), ignored);
-    socket.close(ignored);
+  void refuse(tcp::socket& socket) {
+    if (shared_.refusals.fetch_add(1) >= shared_.max_refusals) {
+      shared_.refusals.fetch_sub(1);
+      boost::system::error_code ignored;
+      socket.close(ignored);
+      return;
+    }
+    std::make_shared<Refusal>(std::move(socket), shared_.refusals)->start();
   }
 
   Shared& shared_;
@@ -510,13 +597,15 @@ void Worker::flush() {
 
 struct Server::Impl {
   Shared shared;
+  std::string limit_note;
   std::vector<std::unique_ptr<Worker>> workers;
   std::unique_ptr<Listener> listener;
   std::vector<std::thread> threads;
 };
 
 Server::Server(ServerOptions options, RouteTable routes, log::EventLog& log)
-    : impl_(new Impl{Shared{std::move(options), std::move(routes), log, {}}, {}, {}, {}}) {
+    : impl_(
+          new Impl{Shared{std::move(options), std::move(routes), log, {}, {}, 0}, {}, {}, {}, {}}) {
   unsigned n = impl_->shared.options.threads;
   if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < n; ++i)
@@ -529,7 +618,34 @@ Server::~Server() = default;
 Status Server::listen() {
   auto ep = parse_listen(impl_->shared.options.listen);
   if (!ep.ok()) return ep.status();
+  fit_open_file_limit();
   return impl_->listener->bind(*ep);
+}
+
+const std::string& Server::limit_note() const { return impl_->limit_note; }
+
+// Every connection, and every refusal while it lingers, holds a descriptor.
+void Server::fit_open_file_limit() {
+  constexpr size_t kOtherFiles = 64;  // the log, the listener, libraries' own
+  constexpr size_t kMaxRefusals = 1024;
+  Shared& s = impl_->shared;
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rlimit raised = rl;
+    raised.rlim_cur = rl.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
+  }
+  size_t files = rl.rlim_cur == RLIM_INFINITY ? SIZE_MAX : static_cast<size_t>(rl.rlim_cur);
+  files = files > kOtherFiles ? files - kOtherFiles : 1;
+  s.max_refusals = std::min(kMaxRefusals, files / 8);
+  const size_t fits = files - s.max_refusals;
+  if (s.options.max_connections <= fits) return;
+  impl_->limit_note = "--max-connections " + std::to_string(s.options.max_connections) +
+                      " does not fit the open-file limit of " + std::to_string(rl.rlim_cur) +
+                      ": serving at most " + std::to_string(fits) +
+                      " connections at once (raise it with ulimit -n)";
+  s.options.max_connections = fits;
 }
 
 std::string Server::local_address() const {

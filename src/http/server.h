@@ -1,8 +1,9 @@
 // `questlog serve`'s HTTP server: the routes, on Boost.Asio with Beast's HTTP/1.x
 // parser. A request that matches a route becomes one event; its response goes out
-// only after the event log has acknowledged the event. One event loop per thread,
-// each with its own listening socket (SO_REUSEPORT); each loop appends all the
-// events that one round of its ready connections produced as one batch.
+// only after the event log has acknowledged the event. One event loop per thread
+// and one listening socket, which hands connections to the loops in turn; each
+// loop appends all the events that one round of its ready connections produced
+// as one batch.
 #pragma once
 
 #include <chrono>
@@ -36,8 +37,12 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Binds the listening sockets. Errors name the address.
+  // Binds the listening socket. Errors name the address. Also raises the
+  // process's soft open-file limit to its hard one and, if max_connections
+  // still does not fit under it, lowers max_connections (see limit_note()).
   Status listen();
+  // One line for the operator when listen() lowered max_connections, else "".
+  const std::string& limit_note() const;
   // The address actually bound, e.g. "127.0.0.1:5000".
   std::string local_address() const;
 
@@ -53,6 +58,7 @@ class Server {
   struct Impl;
 
  private:
+  void fit_open_file_limit();
   std::unique_ptr<Impl> impl_;
 };
 

@@ -49,11 +49,13 @@ def bin_path() -> str:
 class Server:
     """One `questlog serve` process; stderr is collected by a reader thread."""
 
-    def __init__(self, bin_path: str, data: Path, args: list[str], env: dict | None = None):
+    def __init__(self, bin_path: str, data: Path, args: list[str], env: dict | None = None,
+                 prefix: list[str] | None = None):
         self.data = data
         self.args = args
         listen = [] if "--listen" in args else ["--listen", "127.0.0.1:0"]
-        self.cmd = [bin_path, "serve", *listen, "--data", str(data), *args]
+        # `prefix` runs the server through a command that execs it (prlimit ...).
+        self.cmd = [*(prefix or []), bin_path, "serve", *listen, "--data", str(data), *args]
         self.proc = subprocess.Popen(
             self.cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             env={**os.environ, **env} if env else None,
@@ -161,12 +163,13 @@ def procs():
 
 @pytest.fixture
 def start_server(bin_path, data_dir, procs):
-    """start_server(*args, data=None, wait=True, env=None) -> Server (ready, port known).
-    `env` adds variables to the server's environment (see slow_sync_env)."""
+    """start_server(*args, data=None, wait=True, env=None, prefix=None) -> Server (ready,
+    port known). `env` adds variables to the server's environment (see slow_sync_env);
+    `prefix` is a command that execs the server (e.g. ["prlimit", "--nofile=256:256"])."""
 
     def start(*args: str, data: Path | None = None, wait: bool = True,
-              env: dict | None = None) -> Server:
-        s = Server(bin_path, data or data_dir, list(args), env)
+              env: dict | None = None, prefix: list[str] | None = None) -> Server:
+        s = Server(bin_path, data or data_dir, list(args), env, prefix)
         procs.append(s)
         if wait:
             s.wait_ready()
