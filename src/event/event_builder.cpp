@@ -7,6 +7,16 @@ namespace {
 
 bool is_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
+char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// Header names are tokens (ASCII), so ASCII case is all there is to compare.
+bool equal_without_case(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (lower(a[i]) != lower(b[i])) return false;
+  return true;
+}
+
 }  // namespace
 
 void canonical_header_name(std::string_view raw, std::string& out) {
@@ -61,7 +71,7 @@ void EventBuilder::build(std::span<const Field> route_fields, std::string& out) 
     if (emitted_[i]) continue;
     std::string_view n = name(headers_[i]);
     bool shadowed = false;
-    for (const Field& f : route_fields) shadowed = shadowed || f.name == n;
+    for (const Field& f : route_fields) shadowed = shadowed || equal_without_case(f.name, n);
     if (shadowed) continue;
 
     std::string_view v = value(headers_[i]);

@@ -30,10 +30,12 @@ class EventBuilder {
   void add_header(std::string_view name, std::string_view value);
 
   // Writes {route fields..., headers...} to `out` (replacing its contents).
-  // A header whose canonical name equals a route field's is dropped: the route
-  // always wins. Repeated headers are joined with ", " in arrival order, at the
-  // place of the first. Empty Content-Type and Content-Length are left out, as
-  // Werkzeug leaves them out.
+  // A header whose canonical name equals a route field's without regard to
+  // case is dropped: the route always wins (no `Description` next to
+  // `description`, which Spark would refuse as one column). Repeated headers
+  // (names equal after canonicalisation, so also those differing only in case)
+  // are joined with ", " in arrival order, at the place of the first. Empty Content-Type and
+  // Content-Length are left out, as Werkzeug leaves them out.
   void build(std::span<const Field> route_fields, std::string& out) const;
 
  private:

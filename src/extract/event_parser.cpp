@@ -104,6 +104,10 @@ bool EventParser::parse(std::string_view json, Event& out) {
   }
   using T = simdjson::dom::element_type;
   for (auto [key, element] : object) {
+    if (key.empty()) {  // the key of a column, which no reader can name
+      error_ = "empty key: a column cannot have an empty name";
+      return false;
+    }
     FieldId id = p.id_of(key);
     if (id == FieldNames::kTimestamp) continue;
     switch (element.type()) {

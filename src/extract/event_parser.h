@@ -6,6 +6,9 @@
 // become their minified JSON text (Kind::json). A repeated key keeps its last
 // value, as Python's json.loads does. A key named "timestamp" is left out: the
 // row's `timestamp` is the record's ingest time (it shadows the event's own).
+// An object with an empty key is refused like a record that is not an object:
+// its key would be a column without a name (nested objects are values, and
+// may have any keys).
 #pragma once
 
 #include <memory>
@@ -25,8 +28,9 @@ class EventParser {
   EventParser& operator=(const EventParser&) = delete;
 
   // Decodes `json` into `out` (cleared first; offset and timestamp untouched).
-  // Returns false when `json` is not one valid JSON object, and error() says
-  // why in a few words ("not a JSON object: array", "invalid JSON: ...").
+  // Returns false when `json` is not one valid JSON object or has an empty
+  // key, and error() says why in a few words ("not a JSON object: array",
+  // "invalid JSON: ...", "empty key: ...").
   // The event's strings stay valid until the next call.
   bool parse(std::string_view json, Event& out);
   const std::string& error() const { return error_; }

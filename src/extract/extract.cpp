@@ -337,6 +337,7 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
 
   Progress progress(o.progress, o.err, one_partition ? "offset" : "record",
                     one_partition ? pass_start : 0, one_partition ? end : to_read);
+  std::string first_reject;  // "offset 3: not a JSON object: array"
   // Adds a processed batch to the tables, in log order.
   auto merge = [&](Batch& b) -> Status {
     if (b.records.empty()) return {};
@@ -345,6 +346,9 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
       if (o.strict)
         return Status::error(Errc::corruption, "offset " + std::to_string(b.rejected.first_offset) +
                                                    ": " + b.rejected.first_error + " (--strict)");
+      if (report.rejected == 0)
+        first_reject =
+            "offset " + std::to_string(b.rejected.first_offset) + ": " + b.rejected.first_error;
       report.rejected += b.rejected.count;
       rejects.rows->append_chunk(b.rejected.rows, b.rejected.count);
     }
@@ -429,11 +433,10 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
   pool.reset();
   progress.clear();
 
-  // The schemas are final: report widenings, print, and stage every table.
+  // The schemas are final: report renamed and widened columns, print, and stage every table.
   for (TableRun& t : tables) {
-    for (const auto& h : t.schema.widenings())
-      std::fprintf(o.err, "questlog: table %s: %s\n", t.name.c_str(),
-                   TableSchema::describe(names.name(h.field), h.steps).c_str());
+    for (const std::string& note : t.schema.notes(names))
+      std::fprintf(o.err, "questlog: table %s: %s\n", t.name.c_str(), note.c_str());
   }
   for (TableRun& t : tables) {
     if (Status s = print_table(t, names, o.out); !s.ok()) return s;
@@ -518,9 +521,9 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
     report.tables.push_back(std::move(r));
   }
   if (report.rejected > 0)
-    std::fprintf(o.err, "questlog: %s rejected (%s) -> %s\n",
+    std::fprintf(o.err, "questlog: %s rejected (%s %s) -> %s\n",
                  plural(report.rejected, "record", "records").c_str(),
-                 report.rejected == 1 ? "not a JSON object" : "not JSON objects",
+                 report.rejected == 1 ? "at" : "the first at", first_reject.c_str(),
                  (o.lake / rejects.relative).lexically_normal().string().c_str());
   return report;
 }

@@ -90,6 +90,23 @@ void TableSchema::grow(FieldId field) {
   present_.resize(field + 1, 0);
 }
 
+void TableSchema::first_seen(FieldId field) {
+  present_[field] = 1;
+  if (field != FieldNames::kTimestamp) order_.push_back(field);
+}
+
+std::vector<FieldId> TableSchema::keys() const {
+  std::vector<FieldId> keys{FieldNames::kTimestamp};
+  keys.insert(keys.end(), order_.begin(), order_.end());
+  return keys;
+}
+
+ColumnNaming TableSchema::naming(const FieldNames& names, const std::vector<FieldId>& keys) const {
+  std::vector<std::string_view> spellings;
+  for (FieldId id : keys) spellings.push_back(names.name(id));
+  return name_columns(spellings);
+}
+
 void TableSchema::changed(FieldId field, ColumnType from, ColumnType to, int64_t offset) {
   types_[field] = to;
   if (from == ColumnType::none) return;  // the first value: not a widening
@@ -104,13 +121,16 @@ void TableSchema::changed(FieldId field, ColumnType from, ColumnType to, int64_t
 
 std::vector<SchemaColumn> TableSchema::columns(const FieldNames& names,
                                                const std::vector<FieldId>& exclude) const {
+  const std::vector<FieldId> ids = keys();
+  ColumnNaming named = naming(names, ids);
   std::vector<SchemaColumn> out;
-  for (FieldId id = 0; id < present_.size(); ++id) {
-    if (!present_[id] || id == FieldNames::kTimestamp) continue;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    FieldId id = ids[i];
     if (std::find(exclude.begin(), exclude.end(), id) != exclude.end()) continue;
-    out.push_back({id, names.name(id), parquet_type(types_[id])});
+    parquet::ColumnType type = id == FieldNames::kTimestamp ? parquet::ColumnType::timestamp_micros
+                                                            : parquet_type(types_[id]);
+    out.push_back({id, std::move(named.names[i]), type});
   }
-  out.push_back({FieldNames::kTimestamp, "timestamp", parquet::ColumnType::timestamp_micros});
   std::sort(out.begin(), out.end(),
             [](const SchemaColumn& a, const SchemaColumn& b) { return a.name < b.name; });
   return out;
@@ -122,6 +142,19 @@ std::string TableSchema::describe(const std::string& column, const std::vector<W
     if (i == 0) out += std::string(" from ") + type_name(steps[i].from);
     out += std::string(i == 0 ? " to " : ", to ") + type_name(steps[i].to) + " at offset " +
            std::to_string(steps[i].offset);
+  }
+  return out;
+}
+
+std::vector<std::string> TableSchema::notes(const FieldNames& names) const {
+  const std::vector<FieldId> ids = keys();
+  ColumnNaming named = naming(names, ids);
+  std::vector<std::string> out;
+  for (const ColumnNaming::Rename& r : named.renames)
+    out.push_back(describe_rename(names.name(ids[r.key]), named.names[r.key], named.names[r.kept]));
+  for (const ColumnHistory& h : history_) {
+    size_t i = std::find(ids.begin(), ids.end(), h.field) - ids.begin();
+    out.push_back(describe(i < ids.size() ? named.names[i] : names.name(h.field), h.steps));
   }
   return out;
 }

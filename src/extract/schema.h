@@ -5,13 +5,16 @@
 // widens int64 -> float64 -> string; a boolean with any other type widens to
 // string; nested JSON is a string. A column only ever null is a string (as
 // Spark infers it). Columns are sorted byte-wise by name ('Z' < 'a'), as the
-// seed's tables show them.
+// seed's tables show them. Keys that differ only in case become columns of
+// their own, the later spellings renamed (column_names.h); `timestamp`, the
+// ingest time, comes before every key.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "extract/column_names.h"
 #include "extract/event.h"
 #include "parquet/file_writer.h"
 
@@ -47,17 +50,20 @@ class TableSchema {
  public:
   // Notes that a row has `k` in `field` (hot path: O(1), no allocation once the
   // field has been seen).
+  // Calls come in log order (a record's keys in their order), which decides
+  // the spelling a column name keeps.
   void observe(FieldId field, Kind k, int64_t offset) {
     if (field >= types_.size()) grow(field);
     ColumnType& t = types_[field];
-    present_[field] = 1;
+    if (!present_[field]) first_seen(field);
     if (k == Kind::null) return;
     ColumnType w = widen(t, k);
     if (w != t) changed(field, t, w, offset);
   }
 
-  // The final columns, `timestamp` (TIMESTAMP micros) included, sorted by name,
-  // leaving out `exclude` (partition columns).
+  // The final columns, `timestamp` (TIMESTAMP micros) included, named by the
+  // rule of column_names.h and sorted by name, leaving out `exclude` (partition
+  // columns, which are named as if they were in).
   std::vector<SchemaColumn> columns(const FieldNames& names,
                                     const std::vector<FieldId>& exclude = {}) const;
 
@@ -76,12 +82,21 @@ class TableSchema {
   // "column level widened from int64 to float64 at offset 10, to string at offset 12"
   static std::string describe(const std::string& column, const std::vector<Widening>& steps);
 
+  // One line for the operator per renamed column, then per widened column
+  // (named as in the table), in the words of describe_rename() and describe().
+  std::vector<std::string> notes(const FieldNames& names) const;
+
  private:
   void grow(FieldId field);
+  void first_seen(FieldId field);
   void changed(FieldId field, ColumnType from, ColumnType to, int64_t offset);
+  // The keys in the order first seen, `timestamp` first, and their column names.
+  std::vector<FieldId> keys() const;
+  ColumnNaming naming(const FieldNames& names, const std::vector<FieldId>& keys) const;
 
   std::vector<ColumnType> types_;  // by field id
   std::vector<uint8_t> present_;   // by field id
+  std::vector<FieldId> order_;     // present fields, in the order first seen
   std::vector<ColumnHistory> history_;
 };
 

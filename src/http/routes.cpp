@@ -1,11 +1,13 @@
 #include "http/routes.h"
 
+#include <fmt/format.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
 #include <sstream>
 
 #include "event/json.h"
+#include "util/case_fold.h"
 #include "util/toml_file.h"
 
 namespace questlog::http {
@@ -54,10 +56,25 @@ bool decode_path(std::string_view target, std::string& out) {
   return true;
 }
 
-Status route_error(const std::string& source, const toml::node& node, const std::string& what) {
+template <typename Node>  // toml::node or toml::key
+Status route_error(const std::string& source, const Node& node, const std::string& what) {
   const auto& where = node.source().begin;
   return Status::error(Errc::invalid_argument,
                        source + ":" + std::to_string(where.line) + ": " + what);
+}
+
+bool is_control(char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; }
+
+// `name` with control characters as \uXXXX, for messages.
+std::string printable(std::string_view name) {
+  std::string out;
+  for (char c : name) {
+    if (is_control(c))
+      out += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
+    else
+      out += c;
+  }
+  return out;
 }
 
 // An event field's value as JSON: strings, integers, floats and booleans.
@@ -122,8 +139,22 @@ Result<Route> parse_route(const toml::table& t, const std::string& source) {
         auto pa = a.first->source().begin, pb = b.first->source().begin;
         return pa.line != pb.line ? pa.line < pb.line : pa.column < pb.column;
       });
+      const std::string route = "route " + t["path"].value_or(std::string("?")) + ": ";
+      std::vector<std::string> folded;
       for (auto [fk, fv] : fields) {
         event::Field f{std::string(fk->str()), {}};
+        auto key_error = [&](const std::string& what) {
+          return route_error(source, *fk, route + what);
+        };
+        if (f.name.empty()) return key_error("event field name must not be empty");
+        if (std::any_of(f.name.begin(), f.name.end(), is_control))
+          return key_error("event field name '" + printable(f.name) +
+                           "' must not contain control characters");
+        folded.push_back(fold_case(f.name));
+        for (size_t i = 0; i + 1 < folded.size(); ++i)
+          if (folded[i] == folded.back())
+            return key_error("event fields '" + r.fields[i].name + "' and '" + f.name +
+                             "' differ only in case, which Spark does not allow");
         if (!field_json(*fv, f.json_value))
           return route_error(source, *fv,
                              "event field '" + f.name + "' must be a string, number or boolean");

@@ -273,6 +273,40 @@ def wait_for(predicate, timeout: float, interval: float = 0.05, what: str = "con
         time.sleep(interval)
 
 
+# --------------------------------------------------------------------------- extract
+
+
+def append_raw_bin(bin_path: str) -> str:
+    path = Path(bin_path).parent / "append_raw"
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"{path} is missing: it is built with the unit tests (tests/tools/append_raw.cpp)")
+    return str(path)
+
+
+def append_raw(bin_path: str, data: Path, lines: list[bytes]) -> None:
+    r = subprocess.run([append_raw_bin(bin_path), str(data)], input=b"\n".join(lines) + b"\n",
+                       capture_output=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+
+
+def extract(bin_path: str, job: Path | str, data: Path, lake: Path, *args: str,
+            timeout: float = 30) -> subprocess.CompletedProcess:
+    return run_questlog(bin_path, "extract", str(job), "--data", str(data), "--lake", str(lake),
+                        *args, timeout=timeout)
+
+
+def extract_ok(*a, **kw) -> subprocess.CompletedProcess:
+    r = extract(*a, **kw)
+    assert r.returncode == 0, r.stderr.decode()
+    return r
+
+
+def write_job(tmp: Path, name: str, text: str) -> Path:
+    p = tmp / f"{name}.toml"
+    p.write_text(text)
+    return p
+
+
 # --------------------------------------------------------------------------- raw HTTP
 
 

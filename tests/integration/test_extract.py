@@ -10,7 +10,6 @@ events) come from tests/tools/append_raw.cpp, next to the binary.
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
@@ -22,41 +21,11 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import REPO, ab, log_seed_session, run_questlog
+from conftest import (REPO, ab, append_raw, append_raw_bin, extract, extract_ok,
+                      log_seed_session, run_questlog, write_job)
 
 JOBS = REPO / "jobs"
 SEED_COLUMNS = ["Accept", "Cache-Control", "Host", "User-Agent", "event_type", "timestamp"]
-
-
-def append_raw_bin(bin_path: str) -> str:
-    path = Path(bin_path).parent / "append_raw"
-    if not os.access(path, os.X_OK):
-        pytest.fail(f"{path} is missing: it is built with the unit tests (tests/tools/append_raw.cpp)")
-    return str(path)
-
-
-def append_raw(bin_path: str, data: Path, lines: list[bytes]) -> None:
-    r = subprocess.run([append_raw_bin(bin_path), str(data)], input=b"\n".join(lines) + b"\n",
-                       capture_output=True, timeout=30)
-    assert r.returncode == 0, r.stderr
-
-
-def extract(bin_path: str, job: Path | str, data: Path, lake: Path, *args: str,
-            timeout: float = 30) -> subprocess.CompletedProcess:
-    return run_questlog(bin_path, "extract", str(job), "--data", str(data), "--lake", str(lake),
-                        *args, timeout=timeout)
-
-
-def extract_ok(*a, **kw) -> subprocess.CompletedProcess:
-    r = extract(*a, **kw)
-    assert r.returncode == 0, r.stderr.decode()
-    return r
-
-
-def write_job(tmp: Path, name: str, text: str) -> Path:
-    p = tmp / f"{name}.toml"
-    p.write_text(text)
-    return p
 
 
 # --------------------------------------------------------------------------- the seed's session
@@ -208,7 +177,8 @@ show = 5
     assert "questlog: table levels: column level widened from int64 to float64 at offset 2, " \
            "to string at offset 4\n" in err, err
     assert "questlog: table levels: column ok widened from boolean to string at offset 4\n" in err
-    assert f"questlog: 2 records rejected (not JSON objects) -> {lake / '_rejected' / 'levels'}" in err
+    assert ("questlog: 2 records rejected (the first at offset 1: not a JSON object: array) -> "
+            f"{lake / '_rejected' / 'levels'}") in err
     table = pq.read_table(lake / "levels")
     assert table.schema.field("level").type == "string"
     assert table.column("level").to_pylist() == ["1", "2.5", "max"]

@@ -4,6 +4,7 @@ for byte, and exactly which requests become events."""
 import http.client
 import json
 import socket
+import subprocess
 
 import pytest
 
@@ -212,6 +213,27 @@ def test_header_cannot_override_route_description(server, bin_path):
     assert json.loads(line)["description"] == "very sharp knife"
 
 
+def test_header_differing_only_in_case_from_a_route_field_is_dropped(server, bin_path):
+    """`curl -H "Description: x"` must not log a `Description` next to the route's
+    `description`: Spark refuses a table with both (COLUMN_ALREADY_EXISTS)."""
+    r = subprocess.run(["curl", "-sS", "-H", "Description: x", "-H", "DESCRIPTION: y",
+                        f"{server.url}/purchase_a_knife"], capture_output=True, timeout=10)
+    assert r.returncode == 0 and r.stdout == KNIFE_BODY, r
+    [line] = tail_lines(bin_path, server.data)
+    p = pairs(line)
+    assert [k for k, _ in p if k.lower() == "description"] == ["description"], p
+    assert p[:2] == [["event_type", "purchase_knife"], ["description", "very sharp knife"]]
+
+
+def test_headers_differing_only_in_case_are_one_header(server, bin_path):
+    raw = (b"GET / HTTP/1.1\r\nHost: h\r\ndnt: 1\r\nAccept: a\r\nDNT: 2\r\nDnT: 3\r\n"
+           b"x_tag: a\r\nX-TAG: b\r\nConnection: close\r\n\r\n")
+    assert raw_exchange(server.addr, raw).status == 200
+    [line] = tail_lines(bin_path, server.data)
+    assert pairs(line) == [["event_type", "default"], ["Host", "h"], ["Dnt", "1, 2, 3"],
+                           ["Accept", "a"], ["X-Tag", "a, b"], ["Connection", "close"]]
+
+
 def test_non_utf8_header_bytes_give_valid_utf8_json_latin1_mapped(server, bin_path):
     raw = (b"GET / HTTP/1.1\r\nHost: h\r\nX-Bin: \xff\xfe\r\nX-Utf: caf\xc3\xa9\r\n"
            b"X-Quote: a\"b\\c\r\nConnection: close\r\n\r\n")
@@ -281,6 +303,28 @@ def test_broken_routes_file_fails_with_one_error_line(bin_path, tmp_path, data_d
     assert f"{routes}:{line_no}" in err, err
     if needle:
         assert needle in err, err
+
+
+@pytest.mark.parametrize(
+    "fields,line_no,what",
+    [
+        ('event = { event_type = "x", "" = "y" }', 6, "event field name must not be empty"),
+        ('[route.event]\n"a\\u0000b" = 1', 7,
+         "event field name 'a\\u0000b' must not contain control characters"),
+        ('[route.event]\ndescription = "a"\nDescription = "b"', 8,
+         "event fields 'description' and 'Description' differ only in case, "
+         "which Spark does not allow"),
+    ],
+    ids=["empty", "nul", "case"],
+)
+def test_routes_file_with_an_impossible_field_name_fails_naming_the_route(
+        bin_path, tmp_path, data_dir, fields, line_no, what):
+    routes = tmp_path / "routes.toml"
+    routes.write_text('[[route]]\npath = "/"\n\n[[route]]\npath = "/x"\n' + fields + "\n")
+    r = run_questlog(bin_path, "serve", "--listen", "127.0.0.1:0", "--data", str(data_dir),
+                     "--routes", str(routes), timeout=10)
+    assert r.returncode != 0
+    assert r.stderr.decode() == f"questlog: {routes}:{line_no}: route /x: {what}\n"
 
 
 def test_missing_routes_file_fails_with_one_error_line(bin_path, tmp_path, data_dir):

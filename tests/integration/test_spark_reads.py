@@ -220,3 +220,40 @@ def test_spark_reads_many_columns_and_long_strings(spark, tmp_path):
     df = spark.read.parquet(str(path))
     assert df.columns == [n for n, _ in columns]
     assert [list(r) for r in df.collect()] == rows
+
+
+def test_spark_opens_tables_whose_keys_differ_only_in_case(spark, bin_path, tmp_path):
+    """Spark compares column names without case and refuses a table holding two
+    that compare equal (COLUMN_ALREADY_EXISTS); extract renames the later spelling,
+    in the files and in partition directories, and Spark reads every value."""
+    from conftest import append_raw, extract_ok, write_job
+
+    data, lake = tmp_path / "data", tmp_path / "lake"
+    append_raw(bin_path, data, [
+        b'{"n":0,"event_type":"purchase_knife","description":"very sharp knife","Description":"x"}',
+        '{"n":1,"event_type":"a","Event_Type":"b","\u00e9p\u00e9e":1,"\u00c9P\u00c9E":2}'.encode(),
+        '{"n":2,"event_type":"a","\u212aey":"kelvin","key":"k","Timestamp":"own"}'.encode(),
+    ])
+    job = write_job(tmp_path, "names", """
+[[tables]]
+name = "flat"
+path = "flat"
+[[tables]]
+name = "by_type"
+path = "by_type"
+partition_by = ["event_type"]
+""")
+    extract_ok(bin_path, job, data, lake)
+    want = {
+        0: {"event_type": "purchase_knife", "description": "very sharp knife",
+            "Description__2": "x"},
+        1: {"event_type": "a", "Event_Type__2": "b", "\u00e9p\u00e9e": 1, "\u00c9P\u00c9E__2": 2},
+        2: {"event_type": "a", "\u212aey": "kelvin", "key__2": "k", "Timestamp__2": "own"},
+    }
+    columns = {"n", "timestamp"} | {k for row in want.values() for k in row}
+    for table in ("flat", "by_type"):
+        df = spark.read.parquet(str(lake / table))
+        assert set(df.columns) == columns, table
+        got = {r["n"]: {k: v for k, v in r.asDict().items() if v is not None and k not in
+                        ("n", "timestamp")} for r in df.collect()}
+        assert got == want, table

@@ -58,14 +58,33 @@ TEST(EventBuilderTest, RouteFieldWinsOverHeaderOfSameName) {
   // neither may change the route's own event_type.
   EXPECT_EQ(out, R"({"event_type":"default","Event-Type":"free_gold, free_gold","Accept":"*/*"})");
 
+  // Compared without case: a `Description` next to `description` would be a
+  // second column that Spark refuses (COLUMN_ALREADY_EXISTS).
   EventBuilder spoof;
   spoof.add_header("Description", "blunt");
+  spoof.add_header("DESCRIPTION", "blunt");
+  spoof.add_header("Accept", "*/*");
   spoof.build(knife(), out);
   EXPECT_EQ(out, R"({"event_type":"purchase_knife","description":"very sharp knife",)"
-                 R"("Description":"blunt"})");
-  std::vector<Field> titled{{"Description", "\"sharp\""}};
+                 R"("Accept":"*/*"})");
+  std::vector<Field> titled{{"DESCRIPTION", "\"sharp\""}};
   spoof.build(titled, out);
-  EXPECT_EQ(out, R"({"Description":"sharp"})");
+  EXPECT_EQ(out, R"({"DESCRIPTION":"sharp","Accept":"*/*"})");
+}
+
+TEST(EventBuilderTest, HeadersDifferingOnlyInCaseAreOneHeader) {
+  // Canonical names depend on the letters, not their case: dnt, DNT and DnT are
+  // all Dnt, so two keys that differ only in case never come from headers.
+  EventBuilder b;
+  b.add_header("dnt", "1");
+  b.add_header("Accept", "*/*");
+  b.add_header("DNT", "2");
+  b.add_header("DnT", "3");
+  b.add_header("x_tag", "a");
+  b.add_header("X-TAG", "b");
+  std::string out;
+  b.build({}, out);
+  EXPECT_EQ(out, R"({"Dnt":"1, 2, 3","Accept":"*/*","X-Tag":"a, b"})");
 }
 
 TEST(EventBuilderTest, RepeatedHeadersJoinAtFirstPlace) {

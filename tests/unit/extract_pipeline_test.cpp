@@ -212,9 +212,11 @@ TEST_F(ExtractPipelineTest, RecordsThatAreNotObjectsGoToRejected) {
   EXPECT_EQ(r.report.tables[0].rows, 21u);
   auto rejected = files("_rejected/test_job");
   EXPECT_EQ(rejected.size(), 2u);  // a part file and _SUCCESS
-  EXPECT_NE(r.err.find("questlog: 2 records rejected (not JSON objects) -> " +
-                       (lake() / "_rejected/test_job").string()),
-            std::string::npos)
+  EXPECT_NE(
+      r.err.find(
+          "questlog: 2 records rejected (the first at offset 45: not a JSON object: array) -> " +
+          (lake() / "_rejected/test_job").string()),
+      std::string::npos)
       << r.err;
 
   // The next clean run replaces it with an empty table of this run's rejects.
@@ -282,6 +284,57 @@ show = 25
   EXPECT_NE(a.err.find("column level widened from int64 to float64 at offset 20001"),
             std::string::npos)
       << a.err;
+}
+
+TEST_F(ExtractPipelineTest, KeysDifferingOnlyInCaseAreRenamedAlikeWhateverTheThreads) {
+  // The spellings first appear far apart, in batches that workers may finish
+  // in any order: the names follow the log.
+  std::vector<std::string> v;
+  for (int i = 0; i < 30000; ++i) {
+    const char* key = i == 21000 ? "LEVEL" : i >= 15000 && i % 2 ? "Level" : "level";
+    v.push_back(R"({"event_type":"level_up",")" + std::string(key) + R"(":)" + std::to_string(i) +
+                "}");
+  }
+  append(v);
+  const char* job = R"(
+[[tables]]
+name = "levels"
+path = "levels"
+print_schema = true
+)";
+  ExtractOptions inline_run;
+  inline_run.threads = 0u;
+  ExtractOptions threaded;
+  threaded.threads = 3u;
+  Run a = run(job, inline_run);
+  ASSERT_TRUE(a.status.ok()) << a.status.message();
+  fs::remove_all(lake());
+  Run b = run(job, threaded);
+  ASSERT_TRUE(b.status.ok()) << b.status.message();
+  EXPECT_EQ(a.out, b.out);
+  EXPECT_EQ(without_timing(a.err), without_timing(b.err));
+  EXPECT_NE(a.out.find(" |-- LEVEL__3: long (nullable = true)\n |-- Level__2: long (nullable = "
+                       "true)\n |-- event_type: string (nullable = true)\n |-- level: long"),
+            std::string::npos)
+      << a.out;
+  EXPECT_NE(a.err.find("questlog: table levels: column Level renamed to Level__2: it differs "
+                       "from level only in case, which Spark does not allow\n"),
+            std::string::npos)
+      << a.err;
+}
+
+TEST_F(ExtractPipelineTest, ARecordWithAnEmptyKeyGoesToRejectedAndTheTablesAreWritten) {
+  seed_session();
+  append({R"({"":"x"})", R"({"event_type":"purchase_sword","":"y"})"});
+  Run r = run(kSeparateEvents);
+  ASSERT_TRUE(r.status.ok()) << r.status.message();
+  EXPECT_EQ(r.report.rejected, 2u);
+  EXPECT_EQ(r.report.tables[0].rows, 20u);
+  EXPECT_EQ(files("sword_purchases").size(), 2u);  // a part file and _SUCCESS
+  EXPECT_NE(r.err.find("questlog: 2 records rejected (the first at offset 45: empty key: a column "
+                       "cannot have an empty name) -> "),
+            std::string::npos)
+      << r.err;
 }
 
 TEST_F(ExtractPipelineTest, IncrementalRunsAreExactlyOnce) {

@@ -55,6 +55,64 @@ TEST(ExtractSchemaTest, PartitionColumnsCanBeLeftOut) {
   EXPECT_EQ(cols[0].first, "Host");
 }
 
+TEST(ExtractSchemaTest, KeysDifferingOnlyInCaseAreColumnsOfTheirOwnNamedInFirstSeenOrder) {
+  FieldNames names;
+  // Interned in another order than seen: ids do not decide, the log does.
+  FieldId upper = names.intern("Description"), lower = names.intern("description"),
+          ts = names.intern("Timestamp"), type = names.intern("event_type");
+  TableSchema s;
+  s.observe(type, Kind::string, 0);
+  s.observe(lower, Kind::string, 0);
+  s.observe(upper, Kind::null, 1);  // a null is a sighting too
+  s.observe(ts, Kind::int64, 2);
+  s.observe(upper, Kind::int64, 3);
+  std::vector<std::pair<std::string, PT>> want = {{"Description__2", PT::int64},
+                                                  {"Timestamp__2", PT::int64},
+                                                  {"description", PT::string},
+                                                  {"event_type", PT::string},
+                                                  {"timestamp", PT::timestamp_micros}};
+  EXPECT_EQ(columns_of(s, names), want);
+  EXPECT_EQ(s.notes(names),
+            (std::vector<std::string>{
+                "column Description renamed to Description__2: it differs from description only "
+                "in case, which Spark does not allow",
+                "column Timestamp renamed to Timestamp__2: it differs from timestamp only in "
+                "case, which Spark does not allow"}));
+
+  // Seen the other way round, the other spelling keeps the name.
+  TableSchema other;
+  other.observe(upper, Kind::string, 0);
+  other.observe(lower, Kind::string, 1);
+  auto cols = columns_of(other, names);
+  ASSERT_EQ(cols.size(), 3u);
+  EXPECT_EQ(cols[0].first, "Description");
+  EXPECT_EQ(cols[1].first, "description__2");
+}
+
+TEST(ExtractSchemaTest, PartitionColumnsAreNamedAsColumnsToo) {
+  FieldNames names;
+  FieldId upper = names.intern("Event_Type"), lower = names.intern("event_type");
+  TableSchema s;
+  s.observe(lower, Kind::string, 0);
+  s.observe(upper, Kind::string, 1);
+  auto cols = s.columns(names, {lower});
+  ASSERT_EQ(cols.size(), 2u);
+  EXPECT_EQ(cols[0].name, "Event_Type__2");
+  EXPECT_EQ(cols[0].field, upper);
+}
+
+TEST(ExtractSchemaTest, AWideningNoteNamesTheColumnAsInTheTable) {
+  FieldNames names;
+  FieldId lower = names.intern("level"), upper = names.intern("Level");
+  TableSchema s;
+  s.observe(lower, Kind::int64, 0);
+  s.observe(upper, Kind::int64, 1);
+  s.observe(upper, Kind::string, 2);
+  std::vector<std::string> notes = s.notes(names);
+  ASSERT_EQ(notes.size(), 2u);
+  EXPECT_EQ(notes[1], "column Level__2 widened from int64 to string at offset 2");
+}
+
 TEST(ExtractSchemaTest, WideningLattice) {
   EXPECT_EQ(widen(ColumnType::none, Kind::int64), ColumnType::int64);
   EXPECT_EQ(widen(ColumnType::int64, Kind::int64), ColumnType::int64);

@@ -100,6 +100,16 @@ TEST_F(ExtractEventTest, NonObjectsAreRejectedWithAReason) {
   EXPECT_EQ(text("after"), "a reject");
 }
 
+TEST_F(ExtractEventTest, AnEmptyKeyIsRejectedWhereverItIs) {
+  for (const char* json : {R"({"":"x"})", R"({"a":1,"":null})", R"({"":{"b":1},"c":2})"}) {
+    EXPECT_FALSE(parser_.parse(json, event_)) << json;
+    EXPECT_EQ(parser_.error(), "empty key: a column cannot have an empty name") << json;
+  }
+  // A nested object is one JSON value: its keys are not columns.
+  parse(R"({"o":{"":"x"}})");
+  EXPECT_EQ(text("o"), R"({"":"x"})");
+}
+
 TEST_F(ExtractEventTest, ShapesChangingBetweenEventsKeepTheirIds) {
   for (int i = 0; i < 3; ++i) {
     parse(R"({"event_type":"default","Host":"h"})");

@@ -102,5 +102,24 @@ TEST(RoutesTest, ErrorsNameTheFileAndLine) {
   EXPECT_NE(missing.status().message().find("/nonexistent/routes.toml"), std::string::npos);
 }
 
+TEST(RoutesTest, FieldNamesNoTableCanHoldAreRefusedNamingTheRoute) {
+  auto error = [](const std::string& event) {
+    auto t = RouteTable::parse("[[route]]\npath = \"/x\"\n" + event + "\n", "r.toml");
+    return t.ok() ? std::string("accepted") : t.status().message();
+  };
+  EXPECT_EQ(error(R"(event = { "" = "x" })"),
+            "r.toml:3: route /x: event field name must not be empty");
+  EXPECT_EQ(error("[route.event]\n\"a\\u0000b\" = 1"),
+            "r.toml:4: route /x: event field name 'a\\u0000b' must not contain control characters");
+  EXPECT_EQ(error(R"(event = { "tab\tbed" = 1 })"),
+            "r.toml:3: route /x: event field name 'tab\\u0009bed' must not contain control "
+            "characters");
+  EXPECT_EQ(error("[route.event]\nlevel = 1\nLEVEL = 2\n"),
+            "r.toml:5: route /x: event fields 'level' and 'LEVEL' differ only in case, which Spark "
+            "does not allow");
+  // What a name may hold otherwise: any other text, also outside ASCII.
+  EXPECT_EQ(error(R"(event = { "X-B3 id.é" = 1, level = 2, "level 2" = 3 })"), "accepted");
+}
+
 }  // namespace
 }  // namespace questlog::http
