@@ -33,9 +33,9 @@ class EventBuilder {
   // A header whose canonical name equals a route field's without regard to
   // case is dropped: the route always wins (no `Description` next to
   // `description`, which Spark would refuse as one column). Repeated headers
-  // (names equal after canonicalisation, so also those differing only in case)
-  // are joined with ", " in arrival order, at the place of the first. Empty Content-Type and
-  // Content-Length are left out, as Werkzeug leaves them out.
+  // (equal canonical names, so also names that differ only in case) are
+  // joined with ", " in arrival order, at the place of the first. Empty
+  // Content-Type and Content-Length are left out, as Werkzeug leaves them out.
   void build(std::span<const Field> route_fields, std::string& out) const;
 
  private:

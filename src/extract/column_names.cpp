@@ -6,6 +6,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "util/case_fold.h"
+
 namespace questlog::extract {
 
 ColumnNaming name_columns(const std::vector<std::string_view>& keys) {

@@ -19,8 +19,6 @@
 #include <string_view>
 #include <vector>
 
-#include "util/case_fold.h"
-
 namespace questlog::extract {
 
 // The names of a table's columns, from its keys in the order first seen (each

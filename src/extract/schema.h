@@ -49,9 +49,8 @@ struct SchemaColumn {
 class TableSchema {
  public:
   // Notes that a row has `k` in `field` (hot path: O(1), no allocation once the
-  // field has been seen).
-  // Calls come in log order (a record's keys in their order), which decides
-  // the spelling a column name keeps.
+  // field has been seen). Calls come in log order (a record's keys in their
+  // order), which decides the spelling a column name keeps.
   void observe(FieldId field, Kind k, int64_t offset) {
     if (field >= types_.size()) grow(field);
     ColumnType& t = types_[field];

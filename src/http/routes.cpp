@@ -77,6 +77,20 @@ std::string printable(std::string_view name) {
   return out;
 }
 
+// Why `name` cannot name an event field next to `fields` (it could never be a
+// column: see extract/column_names.h), or "" when it can.
+std::string field_name_problem(const std::string& name, const std::vector<event::Field>& fields) {
+  if (name.empty()) return "event field name must not be empty";
+  if (std::any_of(name.begin(), name.end(), is_control))
+    return "event field name '" + printable(name) + "' must not contain control characters";
+  const std::string folded = fold_case(name);
+  for (const event::Field& f : fields)
+    if (fold_case(f.name) == folded)
+      return "event fields '" + f.name + "' and '" + name +
+             "' differ only in case, which Spark does not allow";
+  return {};
+}
+
 // An event field's value as JSON: strings, integers, floats and booleans.
 bool field_json(const toml::node& value, std::string& out) {
   if (auto s = value.as_string()) {
@@ -140,21 +154,10 @@ Result<Route> parse_route(const toml::table& t, const std::string& source) {
         return pa.line != pb.line ? pa.line < pb.line : pa.column < pb.column;
       });
       const std::string route = "route " + t["path"].value_or(std::string("?")) + ": ";
-      std::vector<std::string> folded;
       for (auto [fk, fv] : fields) {
         event::Field f{std::string(fk->str()), {}};
-        auto key_error = [&](const std::string& what) {
-          return route_error(source, *fk, route + what);
-        };
-        if (f.name.empty()) return key_error("event field name must not be empty");
-        if (std::any_of(f.name.begin(), f.name.end(), is_control))
-          return key_error("event field name '" + printable(f.name) +
-                           "' must not contain control characters");
-        folded.push_back(fold_case(f.name));
-        for (size_t i = 0; i + 1 < folded.size(); ++i)
-          if (folded[i] == folded.back())
-            return key_error("event fields '" + r.fields[i].name + "' and '" + f.name +
-                             "' differ only in case, which Spark does not allow");
+        if (std::string why = field_name_problem(f.name, r.fields); !why.empty())
+          return route_error(source, *fk, route + why);
         if (!field_json(*fv, f.json_value))
           return route_error(source, *fv,
                              "event field '" + f.name + "' must be a string, number or boolean");
