@@ -8,7 +8,7 @@ ARGS        ?=
 JOBS        ?= $(shell nproc)
 
 .PHONY: all build run test unit asan integration bench format format-check deps-build deps-test venv clean \
-        kafka kafka-stop
+        kafka kafka-stop hdfs hdfs-stop
 
 all: build
 
@@ -57,6 +57,17 @@ kafka: deps-test
 
 kafka-stop:
 	@bash scripts/kafka.sh stop $(KAFKA_DIR)
+
+# A single-node HDFS (Hadoop's MiniDFSCluster: one namenode, one datanode) with the
+# namenode on 127.0.0.1:8020 (RPC) and 127.0.0.1:9870 (HTTP, WebHDFS), data in ./.hdfs;
+# it runs in the background until `make hdfs-stop`.
+HDFS_DIR ?= .hdfs
+hdfs: deps-test
+	@bash scripts/hdfs.sh start $(HDFS_DIR) >/dev/null
+	@echo "hdfs: serving on hdfs://127.0.0.1:$$(cut -d' ' -f1 $(HDFS_DIR)/ports) and webhdfs://127.0.0.1:$$(cut -d' ' -f2 $(HDFS_DIR)/ports) (data and logs in $(HDFS_DIR); scripts/hdfs.sh dfs -ls /tmp lists it; stop with make hdfs-stop)"
+
+hdfs-stop:
+	@bash scripts/hdfs.sh stop $(HDFS_DIR)
 
 format:
 	clang-format -i $$(git ls-files 'src/*.cpp' 'src/*.h' 'tests/*.cpp' 'tests/*.h' 'bench/*.cpp')
