@@ -89,6 +89,11 @@ public final class HdfsServer {
     conf.setInt("dfs.replication", 1);
     // One datanode: a pipeline cannot replace it, so a client must not try.
     conf.set("dfs.client.block.write.replace-datanode-on-failure.policy", "NEVER");
+    // The datanode's WebHDFS handler reaches the namenode through IPC connections
+    // pooled in this JVM; one left from before a namenode restart fails the first
+    // request after it (EOFException). Idle ones close after 1 s, well before a
+    // restarted namenode serves.
+    conf.setInt("ipc.client.connection.maxidletime", 1000);
     // A datanode that stops is declared dead after 2 x 2 s + 10 x 1 s = 14 s,
     // not after Hadoop's 10.5 minutes.
     conf.setInt("dfs.namenode.heartbeat.recheck-interval", 2000);
