@@ -8,7 +8,7 @@ ARGS        ?=
 JOBS        ?= $(shell nproc)
 
 .PHONY: all build run test unit asan integration bench format format-check deps-build deps-test venv clean \
-        kafka kafka-stop hdfs hdfs-stop
+        kafka kafka-stop hdfs hdfs-stop notebook
 
 all: build
 
@@ -68,6 +68,16 @@ hdfs: deps-test
 
 hdfs-stop:
 	@bash scripts/hdfs.sh stop $(HDFS_DIR)
+
+# JupyterLab (from the venv) on 127.0.0.1:NOTEBOOK_PORT with notebooks/seed_analysis.ipynb open;
+# the token is new each time and only in the printed URL. It reads ./lake, or $$QUESTLOG_LAKE.
+NOTEBOOK_PORT ?= 8888
+notebook: venv
+	@token=$$($(VENV)/bin/python -c 'import secrets; print(secrets.token_hex(24))'); \
+	echo "notebook: http://127.0.0.1:$(NOTEBOOK_PORT)/lab/tree/notebooks/seed_analysis.ipynb?token=$$token"; \
+	JUPYTER_TOKEN=$$token exec $(VENV)/bin/jupyter lab --ServerApp.ip=127.0.0.1 \
+	  --ServerApp.port=$(NOTEBOOK_PORT) --ServerApp.port_retries=0 --ServerApp.root_dir=$(CURDIR) \
+	  $$([ "$$(id -u)" = 0 ] && echo --allow-root) notebooks/seed_analysis.ipynb
 
 format:
 	clang-format -i $$(git ls-files 'src/*.cpp' 'src/*.h' 'tests/*.cpp' 'tests/*.h' 'bench/*.cpp')

@@ -70,7 +70,7 @@ fetch() {
   rm -rf "$tmp"
   mkdir -p "$tmp"
   # -XDignore.symbol.file: no warning for sun.misc.Signal (SIGTERM handling).
-  javac -XDignore.symbol.file -d "$tmp" -cp "$libs/*" "$source"
+  javac -J-XX:-UsePerfData -XDignore.symbol.file -d "$tmp" -cp "$libs/*" "$source"
   echo "$sum" >"$tmp/.source"
   rm -rf "$classes"
   mv "$tmp" "$classes"
@@ -140,7 +140,8 @@ start() {  # dir [rpc_port http_port]
     rm -f "$dir/ready"
     echo "hdfs.sh: starting $(date -u +%FT%TZ)" >>"$dir/logs/hdfs.log"
     # setsid: the server outlives the shell that started it and gets no terminal signals.
-    setsid java -Xms128m -Xmx768m -XX:+UseSerialGC -Djava.awt.headless=true -Djava.io.tmpdir="$dir/tmp" \
+    setsid java -Xms128m -Xmx768m -XX:+UseSerialGC -XX:-UsePerfData -Djava.awt.headless=true \
+      -Djava.io.tmpdir="$dir/tmp" \
       -Dorg.slf4j.simpleLogger.showDateTime=true \
       -Dorg.slf4j.simpleLogger.dateTimeFormat="yyyy-MM-dd'T'HH:mm:ss.SSS" \
       -cp "$classes:$libs/*" HdfsServer "$dir" "$rpc" "$http" \
@@ -200,7 +201,7 @@ client() {  # class args...: one of Hadoop's command-line tools against the clus
   dir="${HDFS_DIR:-$repo/.hdfs}"
   [ -f "$dir/conf/hdfs-site.xml" ] && cp="$dir/conf"
   # C1 only: these JVMs live a second or two; warnings and errors only.
-  exec java -Xmx512m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Djava.awt.headless=true \
+  exec java -Xmx512m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData -Djava.awt.headless=true \
     -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
     -Dorg.slf4j.simpleLogger.log.org.apache.hadoop.util.NativeCodeLoader=error \
     -cp "$cp:$libs/*" "$class" "$@"
