@@ -138,6 +138,11 @@ class Hdfs:
             env["HADOOP_USER_NAME"] = user
         return self.script("dfs", *args, env=env, check=check, timeout=timeout)
 
+    def dfsadmin(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        """`hdfs dfsadmin ARGS` as the superuser, e.g. ("-safemode", "enter")."""
+        env = {**os.environ, "HDFS_DIR": str(self.root)}
+        return self.script("dfsadmin", *args, env=env, check=check, timeout=120)
+
     # ----------------------------------------------------------------- WebHDFS
 
     def request(self, method: str, path: str, op: str, user: str | None = None,

@@ -76,6 +76,19 @@ def test_permissions_are_enforced(hdfs: Hdfs, tmp_path: Path):
     assert hdfs.status("/tmp/perm-alice/theirs.txt") is None
 
 
+def test_safe_mode_refuses_writes_and_allows_reads(hdfs: Hdfs):
+    hdfs.create("/tmp/safemode/before.txt", b"before\n", user="alice")
+    assert b"Safe mode is ON" in hdfs.dfsadmin("-safemode", "enter").stdout
+    try:
+        with pytest.raises(WebHdfsError) as e:
+            hdfs.create("/tmp/safemode/during.txt", b"during\n", user="alice")
+        assert e.value.exception == "SafeModeException", e.value
+        assert hdfs.open("/tmp/safemode/before.txt") == b"before\n"
+    finally:
+        assert b"Safe mode is OFF" in hdfs.dfsadmin("-safemode", "leave").stdout
+    hdfs.create("/tmp/safemode/after.txt", b"after\n", user="alice")
+
+
 @pytest.fixture(scope="module")
 def spark(tmp_path_factory):
     if shutil.which("java") is None:
