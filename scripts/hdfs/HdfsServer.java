@@ -8,9 +8,10 @@
 // DIR holds the cluster's data (DIR/data) and its state files:
 //   DIR/formatted   written once the namenode was formatted; later starts keep the data
 //   DIR/ready       written (atomically) once the namenode serves, has left safe mode
-//                   and one datanode is registered; removed when it stops. Lines:
-//                   rpc=hdfs://127.0.0.1:P, http=127.0.0.1:P, datanode=127.0.0.1:P,
-//                   datanode-http=127.0.0.1:P, pid=N
+//                   and one datanode is registered; removed while the namenode is
+//                   stopped and when this process stops. Lines: rpc=hdfs://127.0.0.1:P,
+//                   http=127.0.0.1:P, datanode=127.0.0.1:P and datanode-http=127.0.0.1:P
+//                   (left out while the datanode is stopped), pid=N
 //   DIR/control/NAME.req   a request (file content: one command) that this process
 //                   carries out, answering in DIR/control/NAME.ack with "ok" or
 //                   "error: ...". Commands: datanode-stop, datanode-start,
