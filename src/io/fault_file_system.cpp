@@ -199,11 +199,11 @@ FaultFileSystem::Verdict FaultFileSystem::step(Op op, const fs::path& a, const f
             b.native().find(want) == std::string::npos)
           continue;
         ++r.seen;
-        if (r.seen < r.fault.nth) continue;
-        if (!r.fault.then_every) r.spent = true;
-        delay = r.fault.delay;
-        if (r.fault.error == 0) continue;
-        v.error = r.fault.error;
+        if (r.seen < r.fault.call) continue;
+        if (!r.fault.every_later) r.spent = true;
+        delay = r.fault.wait;
+        if (r.fault.errno_value == 0) continue;
+        v.error = r.fault.errno_value;
         if (op == Op::write) v.torn_bytes = r.fault.torn_bytes;
         break;
       }

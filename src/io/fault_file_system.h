@@ -59,17 +59,48 @@ inline constexpr size_t kOpCount = static_cast<size_t>(Op::touch) + 1;
 std::string_view op_name(Op op);
 
 // One rule: the nth call of `op` on a path containing `path_contains` (counted
-// from when the rule is added) fails with `error`.
+// from when the rule is added) fails with `error`. Built as
+//   Fault::on(Op::write).path("part-").nth(2).error(ENOSPC).torn(100)
 struct Fault {
   Op op = Op::write;
   std::string path_contains;  // "" for any path; rename and exchange match either path
-  uint64_t nth = 1;           // 1: the first matching call
-  bool then_every = false;    // every later matching call fails too
-  int error = EIO;            // 0: the call does not fail (only its delay applies)
+  uint64_t call = 1;          // 1: the first matching call
+  bool every_later = false;   // every later matching call fails too
+  int errno_value = EIO;      // 0: the call does not fail (only its delay applies)
   // Writes only: the first `torn_bytes` bytes of the write reach the file,
-  // then it fails with `error` (a short write that ran out of room).
+  // then it fails (a short write that ran out of room).
   std::optional<size_t> torn_bytes;
-  std::chrono::milliseconds delay{0};  // the call waits this long before it runs (or fails)
+  std::chrono::milliseconds wait{0};  // the call waits this long before it runs (or fails)
+
+  static Fault on(Op op) {
+    Fault f;
+    f.op = op;
+    return f;
+  }
+  Fault& path(std::string contains) {
+    path_contains = std::move(contains);
+    return *this;
+  }
+  Fault& nth(uint64_t n) {
+    call = n;
+    return *this;
+  }
+  Fault& and_every_later() {
+    every_later = true;
+    return *this;
+  }
+  Fault& error(int e) {
+    errno_value = e;
+    return *this;
+  }
+  Fault& torn(size_t bytes) {
+    torn_bytes = bytes;
+    return *this;
+  }
+  Fault& delay(std::chrono::milliseconds d) {
+    wait = d;
+    return *this;
+  }
 };
 
 class FaultFileSystem final : public FileSystem {

@@ -258,7 +258,11 @@ Result<PosixFileSystem::Fd> PosixFileSystem::open_parent(const fs::path& path, s
   if (name.empty() || name == "." || name == "..")
     return Status::error(Errc::invalid_argument,
                          describe(path) + ": not the name of a file or directory");
-  return open_path(path.parent_path(), O_PATH | O_DIRECTORY, 0, want);
+  if (Status s = check(path); !s.ok()) return s;
+  auto root = root_fd(want);
+  if (!root.ok()) return root.status();
+  // Messages name the whole path: "lake/evil/sub: lake/evil is a symbolic link".
+  return open_at(*root, path.parent_path(), O_PATH | O_DIRECTORY, 0, path);
 }
 
 namespace {
