@@ -226,9 +226,11 @@ Status TableDir::commit() {
   if (Status s = lake.sync_dir(r.staging_root); !s.ok()) return s;
 
   if (r.mode != Mode::overwrite) {
-    Status s = r.publish_files(ready);
-    if (s.ok()) r.run.clear();
-    return s;
+    // Marked ready, the run is published: if this fails halfway, the files
+    // already moved stay in the table and the rest stay ready for the next
+    // open() to move (deleting them would publish part of the run).
+    r.run.clear();
+    return r.publish_files(ready);
   }
   if (Status s = r.make_dirs(r.table.parent_path()); !s.ok()) return s;
   Status swapped = lake.exchange(ready, r.table);

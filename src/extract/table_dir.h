@@ -15,7 +15,9 @@
 // - append and incremental: the staging directory is marked ready, then each
 //   file is renamed into the table and _SUCCESS is refreshed. If the process
 //   dies between the mark and the last rename, the next open() finishes the
-//   renames (roll forward), so a run is published whole or not at all.
+//   renames (roll forward), so a run is published whole or not at all. A
+//   commit() that fails after the mark leaves the run to the next open() the
+//   same way.
 //
 // Every directory whose entries a commit changes is fsynced before commit()
 // returns ok, so a published table survives a power cut too.

@@ -220,8 +220,12 @@ FaultFileSystem::Verdict FaultFileSystem::step(Op op, const fs::path& a, const f
   if (observer) observer(op, a, b);
   if (delay.count() > 0) std::this_thread::sleep_for(delay);
   if (v.error != 0) {
+    // Worded as the real failure would be ("x: fsync: Input/output error").
+    std::string_view call = op == Op::sync || op == Op::sync_dir ? "fsync"
+                            : op == Op::truncate                 ? "ftruncate"
+                                                                 : op_name(op);
     std::string what =
-        (shown.empty() ? base_.describe(a) : shown) + ": " + std::string(op_name(op)) + ": ";
+        (shown.empty() ? base_.describe(a) : shown) + ": " + std::string(call) + ": ";
     what += v.crash ? "simulated crash" : std::string(std::strerror(v.error)) + " (injected)";
     v.status = Status::error(v.error == ENOENT ? Errc::not_found : Errc::io_error, what);
   }

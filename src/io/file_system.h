@@ -151,8 +151,8 @@ class FileSystem {
       const std::filesystem::path& dir) = 0;
 
   // flock(LOCK_EX | LOCK_NB) on `path` (created when missing), which then
-  // holds this process's id and a newline. Errc::busy when another open file
-  // holds it, naming the holder's pid when the file has one:
+  // holds this process's id, padded with spaces, and a newline. Errc::busy when
+  // another open file holds it, naming the holder's pid when the file has one:
   // "<path>: held by another process (pid 1234)".
   virtual Result<std::unique_ptr<FileLock>> lock(const std::filesystem::path& path) = 0;
   // Creates `path` empty (or empties it), sets its modification time to now,

@@ -39,6 +39,10 @@ struct PosixOptions {
   // False: exchange() always takes its three-rename fallback, as on a file
   // system without RENAME_EXCHANGE (for tests of that path).
   bool rename_exchange = true;
+  // False: every sync (File::sync, sync_dir, and those inside create_dirs and
+  // touch) succeeds without reaching the disk: for scratch data, and for tests
+  // that never cut the power (a FaultFileSystem in front still tracks them).
+  bool sync = true;
 };
 
 class PosixFileSystem final : public FileSystem {

@@ -210,7 +210,8 @@ TEST(IoPosixFileSystemTest, LockIsExclusiveAndNamesItsHolder) {
   const stdfs::path p = dir.path() / "x.lock";
   auto first = fs.lock(p);
   ASSERT_TRUE(first.ok()) << first.status().message();
-  EXPECT_EQ(read_file(p), std::to_string(::getpid()) + "\n");
+  std::string pid = std::to_string(::getpid());
+  EXPECT_EQ(read_file(p), pid + std::string(22 - pid.size(), ' ') + "\n");
   auto second = fs.lock(p);
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), Errc::busy);
