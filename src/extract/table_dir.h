@@ -19,8 +19,8 @@
 //   commit() that fails after the mark leaves the run to the next open() the
 //   same way.
 //
-// Every directory whose entries a commit changes is fsynced before commit()
-// returns ok, so a published table survives a power cut too.
+// The table's directories and the directory holding its entry are fsynced
+// before commit() returns ok, so a published table survives a power cut too.
 //
 // Incremental tables remember the offsets they cover in their file names,
 // part-<start>-<end>-<uuid>-c000.<codec>.parquet (20-digit offsets, end

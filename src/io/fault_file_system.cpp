@@ -157,7 +157,7 @@ uint64_t FaultFileSystem::calls(Op op) const {
 
 std::vector<std::string> FaultFileSystem::journal() const {
   std::lock_guard lock(mu_);
-  return journal_;
+  return {journal_.begin(), journal_.end()};
 }
 
 void FaultFileSystem::on_step(std::function<void(Op, const fs::path&, const fs::path&)> observer) {
@@ -214,6 +214,7 @@ FaultFileSystem::Verdict FaultFileSystem::step(Op op, const fs::path& a, const f
       line += " CRASHED";
     else if (v.error != 0)
       line += " FAILED";
+    if (journal_.size() == 100'000) journal_.pop_front();
     journal_.push_back(std::move(line));
     observer = observer_;
   }

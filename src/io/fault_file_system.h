@@ -19,6 +19,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -122,8 +123,8 @@ class FaultFileSystem final : public FileSystem {
   // Operations started so far, of any kind, failed ones included.
   uint64_t steps() const;
   uint64_t calls(Op op) const;
-  // One line per operation so far: "12 rename .staging/t/x.ready -> t", with
-  // " FAILED" or " CRASHED" when a fault stopped it; for a test to print.
+  // One line per operation (the last 100,000): "12 rename .staging/t/x.ready -> t",
+  // with " FAILED" or " CRASHED" when a fault stopped it; for a test to print.
   std::vector<std::string> journal() const;
 
   // Called before each operation runs (or fails) with its kind and path(s),
@@ -186,7 +187,7 @@ class FaultFileSystem final : public FileSystem {
   bool crashed_ = false;
   uint64_t steps_ = 0;
   uint64_t calls_[kOpCount] = {};
-  std::vector<std::string> journal_;
+  std::deque<std::string> journal_;
   std::function<void(Op, const std::filesystem::path&, const std::filesystem::path&)> observer_;
   std::set<std::filesystem::path> unsynced_files_;
   std::set<std::filesystem::path> unsynced_dirs_;
