@@ -197,7 +197,7 @@ Status stage_table(TableRun& t, const FieldNames& names, int64_t end, uint64_t b
   } else {
     spec.file_name = [uuid, codec = t.codec](int i) { return TableDir::part_name(i, uuid, codec); };
   }
-  auto written = write_table(*t.rows, *staging, spec);
+  auto written = write_table(*t.rows, t.dir->file_system(), *staging, spec);
   if (!written.ok())
     return Status::error(written.status().code(),
                          "table " + t.name + ": " + written.status().message());
@@ -261,7 +261,11 @@ std::string describe_ranges(const std::vector<log::PartitionRange>& ranges) {
 Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
   const auto began = std::chrono::steady_clock::now();
   FieldNames& names = *job.names;
-  const fs::path spill_dir = o.lake / ".staging";
+  // Every path under the lake resolves beneath it, following no link (table_dir.h).
+  std::unique_ptr<io::FileSystem> own_lake =
+      o.lake_fs ? nullptr : TableDir::lake_file_system(o.lake);
+  io::FileSystem& lake = o.lake_fs ? *o.lake_fs : *own_lake;
+  const fs::path spill_dir = ".staging";
 
   auto opened = o.open_source ? o.open_source() : log::embedded::open_source(o.log_dir);
   if (!opened.ok()) return opened.status();
@@ -293,9 +297,9 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
     t.print_schema = spec.print_schema;
     t.show = o.show ? *o.show : spec.show;
     t.start = start;
-    t.rows = std::make_unique<RowBuffer>(spill_dir);
+    t.rows = std::make_unique<RowBuffer>(lake, spill_dir);
     if (t.relative.empty()) continue;
-    auto dir = TableDir::open(o.lake, t.relative);
+    auto dir = TableDir::open(lake, t.relative);
     if (!dir.ok()) return dir.status();
     t.dir = std::move(dir).value();
     if (t.mode == Mode::incremental) {
@@ -323,7 +327,7 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
   TableRun rejects;
   rejects.name = "_rejected";
   rejects.relative = "_rejected/" + job.stem;
-  rejects.rows = std::make_unique<RowBuffer>(spill_dir);
+  rejects.rows = std::make_unique<RowBuffer>(lake, spill_dir);
 
   std::vector<TablePlan> plans;
   for (const TableRun& t : tables) {
@@ -445,9 +449,11 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
 
   // The rejected records of this run (replacing the last run's, once the
   // table exists, so it never shows rejects of an older range).
-  std::error_code ec;
-  if (report.rejected > 0 || fs::exists(o.lake / rejects.relative, ec)) {
-    auto dir = TableDir::open(o.lake, rejects.relative);
+  auto rejects_there = report.rejected > 0 ? std::optional<io::FileKind>(io::FileKind::directory)
+                                           : lake.kind(rejects.relative);
+  if (!rejects_there.ok()) return rejects_there.status();
+  if (*rejects_there) {
+    auto dir = TableDir::open(lake, rejects.relative);
     if (!dir.ok()) return dir.status();
     rejects.dir = std::move(dir).value();
     rejects.schema.observe(reject_fields.error, Kind::string, 0);

@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "extract/job.h"
+#include "io/file_system.h"
 #include "log/record_source.h"
 #include "util/status.h"
 
@@ -48,6 +49,9 @@ struct ExtractOptions {
   // Opens the log to read instead of log_dir (Kafka). Called once, when the job starts.
   std::function<Result<std::unique_ptr<log::RecordSource>>()> open_source;
   std::filesystem::path lake = "./lake";
+  // The lake's file system instead of TableDir::lake_file_system(lake) (tests
+  // put an io::FaultFileSystem here); must outlive the call.
+  io::FileSystem* lake_fs = nullptr;
   std::optional<int64_t> show;           // overrides every table's show
   bool strict = false;                   // a record that is not a JSON object fails the job
   bool progress = false;                 // a live progress line on `err` (a terminal)

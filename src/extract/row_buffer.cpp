@@ -1,10 +1,6 @@
 #include "extract/row_buffer.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 
 namespace questlog::extract {
@@ -63,11 +59,13 @@ Status corrupt() {
 
 }  // namespace
 
-RowBuffer::RowBuffer(std::filesystem::path spill_dir) : spill_dir_(std::move(spill_dir)) {}
+RowBuffer::RowBuffer(io::FileSystem& fs, std::filesystem::path spill_dir)
+    : fs_(fs), spill_dir_(std::move(spill_dir)) {}
 
-RowBuffer::~RowBuffer() {
-  if (fd_ >= 0) ::close(fd_);
-}
+RowBuffer::RowBuffer(std::filesystem::path spill_dir)
+    : RowBuffer(io::local_file_system(), std::move(spill_dir)) {}
+
+RowBuffer::~RowBuffer() = default;
 
 void RowEncoder::put_string(FieldId id, uint8_t tag, uint8_t same_tag, std::string_view s) {
   if (id >= last_.size()) {
@@ -151,29 +149,13 @@ void RowBuffer::append_chunk(std::string_view chunk, uint64_t rows) {
 
 Status RowBuffer::spill() {
   if (memory_.empty()) return {};
-  if (fd_ < 0) {
-    std::error_code ec;
-    std::filesystem::create_directories(spill_dir_, ec);
-    if (ec) return Status::error(Errc::io_error, spill_dir_.string() + ": " + ec.message());
-    fd_ = ::open(spill_dir_.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (fd_ < 0) {
-      // No O_TMPFILE on this file system: a named file, unlinked at once.
-      std::string pattern = (spill_dir_ / "rows-XXXXXX").string();
-      fd_ = ::mkostemp(pattern.data(), O_CLOEXEC);
-      if (fd_ < 0) return errno_status(pattern, errno);
-      ::unlink(pattern.c_str());
-    }
+  if (!spill_) {
+    if (auto made = fs_.create_dirs(spill_dir_); !made.ok()) return made.status();
+    auto file = fs_.temp_file(spill_dir_);
+    if (!file.ok()) return file.status();
+    spill_ = std::move(file).value();
   }
-  size_t done = 0;
-  while (done < memory_.size()) {
-    ssize_t n = ::pwrite(fd_, memory_.data() + done, memory_.size() - done,
-                         static_cast<off_t>(spilled_ + done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno_status(spill_dir_.string() + ": spill file", errno);
-    }
-    done += static_cast<size_t>(n);
-  }
+  if (Status s = spill_->write_at(spilled_, memory_); !s.ok()) return s;
   spilled_ += memory_.size();
   memory_.clear();
   return {};
@@ -203,16 +185,13 @@ Status RowBuffer::Cursor::fill(size_t need) {
   chunk_.resize(std::max(want, rest.size()));
   std::memcpy(chunk_.data(), rest.data(), rest.size());
   size_t have = rest.size();
-  while (have < want && file_position_ < buffer_.spilled_) {
+  if (have < want && file_position_ < buffer_.spilled_) {
     size_t ask = std::min<uint64_t>(want - have, buffer_.spilled_ - file_position_);
-    ssize_t n = ::pread(buffer_.fd_, chunk_.data() + have, ask, static_cast<off_t>(file_position_));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno_status("row buffer: spill file", errno);
-    }
-    if (n == 0) return corrupt();
-    have += static_cast<size_t>(n);
-    file_position_ += static_cast<uint64_t>(n);
+    auto n = buffer_.spill_->read_at(file_position_, chunk_.data() + have, ask);
+    if (!n.ok()) return n.status();
+    if (*n < ask) return corrupt();  // the file ends before the bytes spilled
+    have += *n;
+    file_position_ += *n;
   }
   view_ = std::string_view(chunk_.data(), have);
   return {};

@@ -13,11 +13,13 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "extract/event.h"
+#include "io/file_system.h"
 #include "util/status.h"
 
 namespace questlog::extract {
@@ -39,10 +41,14 @@ class RowEncoder {
   std::vector<uint8_t> has_last_;
 };
 
+// One thread at a time.
 class RowBuffer {
  public:
-  // `spill_dir` is where the temporary file goes (created on the first spill,
-  // unlinked at once, so nothing is left behind after a crash).
+  // `spill_dir` in `fs` is where the spill file goes: created on the first
+  // spill, with no name (io::FileSystem::temp_file), so nothing is left behind
+  // after a crash. `fs` must outlive the buffer.
+  RowBuffer(io::FileSystem& fs, std::filesystem::path spill_dir);
+  // The same on io::local_file_system().
   explicit RowBuffer(std::filesystem::path spill_dir);
   ~RowBuffer();
   RowBuffer(const RowBuffer&) = delete;
@@ -86,8 +92,9 @@ class RowBuffer {
   };
 
  private:
+  io::FileSystem& fs_;
   std::filesystem::path spill_dir_;
-  int fd_ = -1;
+  std::unique_ptr<io::File> spill_;
   uint64_t spilled_ = 0;
   std::string memory_;
   uint64_t rows_ = 0;

@@ -1,17 +1,12 @@
 #include "extract/table_dir.h"
 
-#include <fcntl.h>
-#include <stdio.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <fstream>
+#include <algorithm>
+#include <cstdio>
 #include <random>
 #include <regex>
 #include <vector>
+
+#include "io/posix_file_system.h"
 
 namespace questlog::extract {
 namespace {
@@ -20,67 +15,13 @@ namespace fs = std::filesystem;
 
 constexpr std::string_view kReady = ".ready";
 
-Status fs_error(const fs::path& p, const std::error_code& ec) {
-  return Status::error(Errc::io_error, p.string() + ": " + ec.message());
-}
+// What a refused link's message says after "<link> is a symbolic link; ".
+constexpr const char* kLakeLinkRule =
+    "questlog never follows links inside the lake (remove it or point --lake at the real "
+    "directory)";
 
-Status fsync_path(const fs::path& p, bool directory) {
-  int fd = ::open(p.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
-  if (fd < 0) return errno_status(p.string(), errno);
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) return errno_status(p.string() + ": fsync", err);
-  return {};
-}
-
-// Creates `p` and every missing parent, fsyncing each parent whose entries changed.
-Status make_dirs(const fs::path& p) {
-  std::error_code ec;
-  if (fs::is_directory(p, ec)) return {};
-  if (p.has_parent_path() && p.parent_path() != p) {
-    if (Status s = make_dirs(p.parent_path()); !s.ok()) return s;
-  }
-  if (::mkdir(p.c_str(), 0755) != 0 && errno != EEXIST) return errno_status(p.string(), errno);
-  if (p.has_parent_path()) return fsync_path(p.parent_path(), true);
-  return {};
-}
-
-// An empty _SUCCESS, fsynced.
-Status write_success(const fs::path& dir) {
-  fs::path p = dir / "_SUCCESS";
-  int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return errno_status(p.string(), errno);
-  ::futimens(fd, nullptr);  // refreshed: the time of this run
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) return errno_status(p.string() + ": fsync", err);
-  return {};
-}
-
-// Every regular file under `root`, as paths relative to it.
-Result<std::vector<fs::path>> files_under(const fs::path& root) {
-  std::vector<fs::path> out;
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::end(it);
-       it.increment(ec)) {
-    if (it->is_regular_file()) out.push_back(fs::relative(it->path(), root));
-  }
-  if (ec) return fs_error(root, ec);
-  return out;
-}
-
-// Directories that hold files, relative to `root` ("" for the root itself).
-Status fsync_dirs_of(const fs::path& root, const std::vector<fs::path>& files) {
-  std::vector<fs::path> dirs{fs::path()};
-  for (const fs::path& f : files)
-    if (f.has_parent_path()) dirs.push_back(f.parent_path());
-  std::sort(dirs.begin(), dirs.end());
-  dirs.erase(std::unique(dirs.begin(), dirs.end()), dirs.end());
-  for (const fs::path& d : dirs)
-    if (Status s = fsync_path(root / d, true); !s.ok()) return s;
-  return {};
+bool ends_with(const std::string& s, std::string_view tail) {
+  return s.size() > tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }
 
 const char* codec_suffix(parquet::Codec c) {
@@ -112,20 +53,36 @@ std::string table_key(const std::string& relative) {
 }  // namespace
 
 struct TableDir::Impl {
-  fs::path table;         // <lake>/<relative>
-  fs::path staging_root;  // <lake>/.staging/<key>
-  int lock_fd = -1;
+  io::FileSystem& lake;
+  fs::path table;         // relative to the lake
+  fs::path staging_root;  // .staging/<key>
+  std::unique_ptr<io::FileLock> lock;
   fs::path run;  // the current run's staging directory, if any
   Mode mode = Mode::overwrite;
 
+  explicit Impl(io::FileSystem& l) : lake(l) {}
+  Status make_dirs(const fs::path& dir) { return lake.create_dirs(dir).status(); }
+  Status sync_dirs_of(const fs::path& root, const std::vector<fs::path>& files);
   Status recover();
   Status publish_files(const fs::path& ready);
 };
 
+// Directories under `root` that hold `files` (and `root` itself), fsynced.
+Status TableDir::Impl::sync_dirs_of(const fs::path& root, const std::vector<fs::path>& files) {
+  std::vector<fs::path> dirs{fs::path()};
+  for (const fs::path& f : files)
+    if (f.has_parent_path()) dirs.push_back(f.parent_path());
+  std::sort(dirs.begin(), dirs.end());
+  dirs.erase(std::unique(dirs.begin(), dirs.end()), dirs.end());
+  for (const fs::path& d : dirs)
+    if (Status s = lake.sync_dir(d.empty() ? root : root / d); !s.ok()) return s;
+  return {};
+}
+
 // Publishes every file of a ready append/incremental run that is not yet in
 // the table (a rename already done is found missing in staging and skipped).
 Status TableDir::Impl::publish_files(const fs::path& ready) {
-  auto files = files_under(ready);
+  auto files = lake.list_files(ready);
   if (!files.ok()) return files.status();
   if (Status s = make_dirs(table); !s.ok()) return s;
   std::vector<fs::path> moved;
@@ -133,100 +90,107 @@ Status TableDir::Impl::publish_files(const fs::path& ready) {
     if (rel == "_SUCCESS") continue;
     fs::path target = table / rel;
     if (Status s = make_dirs(target.parent_path()); !s.ok()) return s;
-    if (::rename((ready / rel).c_str(), target.c_str()) != 0)
-      return errno_status("publishing " + target.string(), errno);
+    if (Status s = lake.rename(ready / rel, target); !s.ok()) return s;
     moved.push_back(rel);
   }
-  if (Status s = fsync_dirs_of(table, moved); !s.ok()) return s;
-  if (Status s = write_success(table); !s.ok()) return s;
-  if (Status s = fsync_path(table, true); !s.ok()) return s;
-  std::error_code ec;
-  fs::remove_all(ready, ec);
-  if (ec) return fs_error(ready, ec);
-  return {};
+  if (Status s = sync_dirs_of(table, moved); !s.ok()) return s;
+  if (Status s = lake.touch(table / "_SUCCESS"); !s.ok()) return s;
+  if (Status s = lake.sync_dir(table); !s.ok()) return s;
+  return lake.remove_all(ready);
 }
 
 Status TableDir::Impl::recover() {
-  std::error_code ec;
-  if (!fs::exists(staging_root, ec)) return {};
-  std::vector<fs::path> entries;
-  for (auto& e : fs::directory_iterator(staging_root, ec)) entries.push_back(e.path());
-  if (ec) return fs_error(staging_root, ec);
-  std::sort(entries.begin(), entries.end());
-  for (const fs::path& e : entries) {
-    std::string name = e.filename().string();
-    bool ready = name.size() > kReady.size() &&
-                 name.compare(name.size() - kReady.size(), kReady.size(), kReady) == 0;
-    if (ready && name.rfind("overwrite-", 0) == 0 && !fs::exists(table, ec)) {
-      // Died between marking the new table ready and swapping it in, with no
-      // table in place: finish.
-      if (Status s = make_dirs(table.parent_path()); !s.ok()) return s;
-      if (::rename(e.c_str(), table.c_str()) != 0)
-        return errno_status("recovering " + table.string(), errno);
-      if (Status s = fsync_path(table.parent_path(), true); !s.ok()) return s;
+  auto there = lake.kind(staging_root);
+  if (!there.ok()) return there.status();
+  if (!*there) return {};
+  auto entries = lake.list(staging_root);
+  if (!entries.ok()) return entries.status();
+  for (const io::DirEntry& e : *entries) {
+    const fs::path path = staging_root / e.name;
+    if (e.kind != io::FileKind::directory) {
+      // Not ours (a link or a file put here): removed as it is, never followed.
+      if (Status s = lake.remove(path); !s.ok()) return s;
       continue;
     }
-    if (ready && name.rfind("overwrite-", 0) != 0) {
-      if (Status s = publish_files(e); !s.ok()) return s;
+    const bool ready = ends_with(e.name, kReady);
+    const bool overwrite = e.name.rfind("overwrite-", 0) == 0;
+    if (ready && overwrite) {
+      auto table_there = lake.kind(table);
+      if (!table_there.ok()) return table_there.status();
+      if (!*table_there) {
+        // Died between marking the new table ready and swapping it in, with no
+        // table in place: finish.
+        if (Status s = make_dirs(table.parent_path()); !s.ok()) return s;
+        if (Status s = lake.rename(path, table); !s.ok()) return s;
+        if (Status s = lake.sync_dir(table.parent_path()); !s.ok()) return s;
+        continue;
+      }
+    }
+    if (ready && !overwrite) {
+      if (Status s = publish_files(path); !s.ok()) return s;
       continue;
     }
     // An unfinished run, or an old table swapped out: nothing anyone reads.
-    fs::remove_all(e, ec);
-    if (ec) return fs_error(e, ec);
+    if (Status s = lake.remove_all(path); !s.ok()) return s;
   }
   return {};
 }
 
-TableDir::TableDir(std::unique_ptr<Impl> impl, fs::path path)
+TableDir::TableDir(std::unique_ptr<Impl> impl, std::string path)
     : impl_(std::move(impl)), path_(std::move(path)) {}
 
 TableDir::~TableDir() {
-  abort();
-  if (impl_->lock_fd >= 0) ::close(impl_->lock_fd);
+  abort();  // then the lock goes with impl_
 }
 
-Result<std::unique_ptr<TableDir>> TableDir::open(const fs::path& lake,
+std::unique_ptr<io::FileSystem> TableDir::lake_file_system(const fs::path& lake) {
+  io::PosixOptions o;
+  o.beneath = true;
+  o.create_root = true;
+  o.link_refusal = kLakeLinkRule;
+  return std::make_unique<io::PosixFileSystem>(lake, std::move(o));
+}
+
+io::FileSystem& TableDir::file_system() const { return impl_->lake; }
+
+Result<std::unique_ptr<TableDir>> TableDir::open(io::FileSystem& lake,
                                                  const std::string& relative) {
-  auto impl = std::make_unique<Impl>();
-  impl->table = lake / relative;
-  fs::path staging = lake / ".staging";
-  std::string key = table_key(relative);
+  auto impl = std::make_unique<Impl>(lake);
+  impl->table = relative;
+  const fs::path staging = ".staging";
+  const std::string key = table_key(relative);
   impl->staging_root = staging / key;
-  if (Status s = make_dirs(staging); !s.ok()) return s;
-  fs::path lock = staging / (key + ".lock");
-  impl->lock_fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (impl->lock_fd < 0) return errno_status(lock.string(), errno);
-  if (::flock(impl->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-    int err = errno;
-    ::close(impl->lock_fd);
-    if (err == EWOULDBLOCK)
-      return Status::error(Errc::busy,
-                           impl->table.string() + ": another extract is writing this table now");
-    return errno_status(lock.string(), err);
+  // A link on the table's path is refused before anything is touched.
+  if (auto there = lake.kind(impl->table); !there.ok()) return there.status();
+  if (Status s = impl->make_dirs(staging); !s.ok()) return s;
+  auto lock = lake.lock(staging / (key + ".lock"));
+  if (!lock.ok()) {
+    if (lock.status().code() == Errc::busy)
+      return Status::error(
+          Errc::busy, lake.describe(impl->table) + ": another extract is writing this table now");
+    return lock.status();
   }
-  if (Status s = impl->recover(); !s.ok()) {
-    ::close(impl->lock_fd);
-    return s;
-  }
-  fs::path table = impl->table;
-  return std::unique_ptr<TableDir>(new TableDir(std::move(impl), std::move(table)));
+  impl->lock = std::move(lock).value();
+  if (Status s = impl->recover(); !s.ok()) return s;
+  std::string path = lake.describe(impl->table);
+  return std::unique_ptr<TableDir>(new TableDir(std::move(impl), std::move(path)));
 }
 
 Result<std::optional<int64_t>> TableDir::committed_end() const {
   static const std::regex kName(R"(part-(\d{20})-(\d{20})-.*)");
   std::optional<int64_t> end;
-  std::error_code ec;
-  if (!fs::exists(path_, ec)) return end;
-  for (auto it = fs::recursive_directory_iterator(path_, ec); !ec && it != fs::end(it);
-       it.increment(ec)) {
-    if (!it->is_regular_file()) continue;
-    std::string name = it->path().filename().string();
+  auto there = impl_->lake.kind(impl_->table);
+  if (!there.ok()) return there.status();
+  if (!*there) return end;
+  auto files = impl_->lake.list_files(impl_->table);
+  if (!files.ok()) return files.status();
+  for (const fs::path& f : *files) {
+    std::string name = f.filename().string();
     std::smatch m;
     if (!std::regex_match(name, m, kName)) continue;
     int64_t e = std::stoll(m[2].str());
     if (!end || e > *end) end = e;
   }
-  if (ec) return fs_error(path_, ec);
   return end;
 }
 
@@ -236,7 +200,7 @@ Result<fs::path> TableDir::begin(Mode mode) {
                      : mode == Mode::append  ? "append-"
                                              : "incremental-";
   fs::path run = impl_->staging_root / (kind + random_uuid());
-  if (Status s = make_dirs(run); !s.ok()) return s;
+  if (Status s = impl_->make_dirs(run); !s.ok()) return s;
   impl_->run = run;
   impl_->mode = mode;
   return run;
@@ -244,58 +208,46 @@ Result<fs::path> TableDir::begin(Mode mode) {
 
 Status TableDir::commit() {
   Impl& r = *impl_;
+  io::FileSystem& lake = r.lake;
   if (r.run.empty()) return Status::error(Errc::invalid_argument, "commit without begin");
-  fs::path run = r.run;
-  auto files = files_under(run);
+  const fs::path run = r.run;
+  auto files = lake.list_files(run);
   if (!files.ok()) return files.status();
   if (r.mode == Mode::overwrite) {
-    if (Status s = write_success(run); !s.ok()) return s;
+    if (Status s = lake.touch(run / "_SUCCESS"); !s.ok()) return s;
     files->push_back("_SUCCESS");
   }
-  if (Status s = fsync_dirs_of(run, *files); !s.ok()) return s;
+  if (Status s = r.sync_dirs_of(run, *files); !s.ok()) return s;
 
   // Mark the run complete: from here on a crash finishes it instead of losing it.
-  fs::path ready = run;
-  ready += std::string(kReady);
-  if (::rename(run.c_str(), ready.c_str()) != 0) return errno_status(ready.string(), errno);
+  const fs::path ready = run.string() + std::string(kReady);
+  if (Status s = lake.rename(run, ready); !s.ok()) return s;
   r.run = ready;
-  if (Status s = fsync_path(r.staging_root, true); !s.ok()) return s;
+  if (Status s = lake.sync_dir(r.staging_root); !s.ok()) return s;
 
   if (r.mode != Mode::overwrite) {
-    Status s = r.publish_files(ready);
-    if (s.ok()) r.run.clear();
-    return s;
+    // Marked ready, the run is published: if this fails halfway, the files
+    // already moved stay in the table and the rest stay ready for the next
+    // open() to move (deleting them would publish part of the run).
+    r.run.clear();
+    return r.publish_files(ready);
   }
-  if (Status s = make_dirs(r.table.parent_path()); !s.ok()) return s;
-  if (::renameat2(AT_FDCWD, ready.c_str(), AT_FDCWD, r.table.c_str(), RENAME_EXCHANGE) != 0) {
-    int err = errno;
-    if (err == ENOENT) {  // no table yet
-      if (::rename(ready.c_str(), r.table.c_str()) != 0)
-        return errno_status("publishing " + r.table.string(), errno);
-    } else if (err == EINVAL || err == ENOSYS) {
-      // No RENAME_EXCHANGE on this file system: move the old table aside, then
-      // the new one in. A crash between the two leaves no table and the ready
-      // run, which the next open() moves in.
-      fs::path retired = r.staging_root / ("retired-" + random_uuid());
-      if (::rename(r.table.c_str(), retired.c_str()) != 0)
-        return errno_status("retiring " + r.table.string(), errno);
-      if (::rename(ready.c_str(), r.table.c_str()) != 0)
-        return errno_status("publishing " + r.table.string(), errno);
-      ready = retired;
-    } else {
-      return errno_status("publishing " + r.table.string(), err);
-    }
+  if (Status s = r.make_dirs(r.table.parent_path()); !s.ok()) return s;
+  Status swapped = lake.exchange(ready, r.table);
+  if (swapped.code() == Errc::not_found) {  // no table yet
+    if (Status s = lake.rename(ready, r.table); !s.ok()) return s;
+  } else if (!swapped.ok()) {
+    return swapped;
   }
-  r.run = ready;  // now the old table (or nothing)
-  if (Status s = fsync_path(r.table.parent_path(), true); !s.ok()) return s;
+  // `ready` now holds the old table (or nothing): abort() deletes it.
+  if (Status s = lake.sync_dir(r.table.parent_path()); !s.ok()) return s;
   abort();
   return {};
 }
 
 void TableDir::abort() {
   if (impl_->run.empty()) return;
-  std::error_code ec;
-  fs::remove_all(impl_->run, ec);
+  (void)impl_->lake.remove_all(impl_->run);
   impl_->run.clear();
 }
 

@@ -8,11 +8,19 @@
 //   then swapped with the table in one renameat2(RENAME_EXCHANGE) (a plain
 //   rename when there was no table), and the old table, now in staging, is
 //   deleted. A reader sees the old table or the new one, never a mix; kill -9
-//   at any point leaves one of them whole.
+//   at any point leaves one of them whole. (On a file system without
+//   RENAME_EXCHANGE the swap is three renames, io::FileSystem::exchange; a
+//   crash between them leaves no table for a moment, and the next open()
+//   moves the new one in.)
 // - append and incremental: the staging directory is marked ready, then each
 //   file is renamed into the table and _SUCCESS is refreshed. If the process
 //   dies between the mark and the last rename, the next open() finishes the
-//   renames (roll forward), so a run is published whole or not at all.
+//   renames (roll forward), so a run is published whole or not at all. A
+//   commit() that fails after the mark leaves the run to the next open() the
+//   same way.
+//
+// The table's directories and the directory holding its entry are fsynced
+// before commit() returns ok, so a published table survives a power cut too.
 //
 // Incremental tables remember the offsets they cover in their file names,
 // part-<start>-<end>-<uuid>-c000.<codec>.parquet (20-digit offsets, end
@@ -21,6 +29,17 @@
 //
 // One writer per table at a time: open() takes an flock on
 // <lake>/.staging/<table key>.lock, held until the TableDir is destroyed.
+//
+// Links: every path is resolved beneath the lake without following a symbolic
+// link (lake_file_system()). A table path that meets one (lake/evil -> /x with
+// path "evil/sub", a table directory or partition directory that is a link) is
+// refused with one line naming the link; a link found in the table's staging
+// directory is removed as a link, never followed. The lake directory itself may
+// be a link. Nothing outside the lake is ever read, written or removed.
+//
+// All I/O goes through the io::FileSystem given to open(), which must outlive
+// the TableDir. One thread at a time per TableDir; different tables may be
+// used on different threads.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +50,7 @@
 #include <string_view>
 
 #include "extract/job.h"
+#include "io/file_system.h"
 #include "parquet/file_writer.h"
 #include "util/status.h"
 
@@ -38,22 +58,28 @@ namespace questlog::extract {
 
 class TableDir {
  public:
-  // Locks the table at <lake>/<relative> (Errc::busy when another process holds
-  // it) and completes or discards whatever a crashed run left in staging.
-  static Result<std::unique_ptr<TableDir>> open(const std::filesystem::path& lake,
-                                                const std::string& relative);
+  // The lake's file system: rooted at `lake` (created with its missing parents
+  // on the first write), every path resolved beneath it, no link followed.
+  static std::unique_ptr<io::FileSystem> lake_file_system(const std::filesystem::path& lake);
+
+  // Locks the table at `relative` in `lake` (Errc::busy when another process
+  // holds it) and completes or discards whatever a crashed run left in staging.
+  static Result<std::unique_ptr<TableDir>> open(io::FileSystem& lake, const std::string& relative);
   ~TableDir();  // aborts a run neither committed nor aborted, unlocks
   TableDir(const TableDir&) = delete;
   TableDir& operator=(const TableDir&) = delete;
 
-  const std::filesystem::path& path() const { return path_; }
+  // The table's directory as messages name it ("lake/sword_purchases").
+  const std::string& path() const { return path_; }
+  io::FileSystem& file_system() const;
 
   // For incremental tables: the greatest end offset named by a part file, or
   // nullopt when the table has none (or does not exist).
   Result<std::optional<int64_t>> committed_end() const;
 
-  // Starts a run: returns a new empty staging directory. Write the run's files
-  // in it at their paths relative to the table ("event_type=x/part-...").
+  // Starts a run: returns a new empty staging directory, relative to the lake.
+  // Write the run's files in it through file_system(), at their paths relative
+  // to the table ("event_type=x/part-...").
   Result<std::filesystem::path> begin(Mode mode);
   // Publishes the run as described above. Every file in staging must be
   // complete and fsynced (FileWriter::close does it).
@@ -70,9 +96,9 @@ class TableDir {
   struct Impl;
 
  private:
-  explicit TableDir(std::unique_ptr<Impl> impl, std::filesystem::path path);
+  explicit TableDir(std::unique_ptr<Impl> impl, std::string path);
   std::unique_ptr<Impl> impl_;
-  std::filesystem::path path_;
+  std::string path_;
 };
 
 // A random version-4 UUID: "0b5e6c1e-2f4a-4c8e-9d1a-3e5f7a9b1c2d".

@@ -76,17 +76,15 @@ void partition_of(const RowBuffer::Row& row, const TableWriteSpec& spec, const L
   }
 }
 
-Result<std::unique_ptr<parquet::FileWriter>> open_file(const fs::path& path, const Layout& l,
-                                                       const TableWriteSpec& spec,
+Result<std::unique_ptr<parquet::FileWriter>> open_file(io::FileSystem& disk, const fs::path& path,
+                                                       const Layout& l, const TableWriteSpec& spec,
                                                        size_t open_files) {
-  std::error_code ec;
-  fs::create_directories(path.parent_path(), ec);
-  if (ec) return Status::error(Errc::io_error, path.parent_path().string() + ": " + ec.message());
+  if (auto made = disk.create_dirs(path.parent_path()); !made.ok()) return made.status();
   parquet::WriterOptions o;
   o.codec = spec.codec;
   o.row_group_bytes =
       std::max<uint64_t>(1ull << 20, spec.memory_budget / std::max<size_t>(open_files, 1));
-  return parquet::FileWriter::create(path, l.columns, o);
+  return parquet::FileWriter::create(disk, path, l.columns, o);
 }
 
 Status finish(parquet::FileWriter& w, TableWriteResult& out) {
@@ -128,8 +126,8 @@ void set_value(parquet::FileWriter& w, size_t column, parquet::ColumnType type, 
   }
 }
 
-Result<TableWriteResult> write_table(const RowBuffer& rows, const fs::path& dir,
-                                     const TableWriteSpec& spec) {
+Result<TableWriteResult> write_table(const RowBuffer& rows, io::FileSystem& disk,
+                                     const fs::path& dir, const TableWriteSpec& spec) {
   TableWriteResult result;
   const Layout layout = layout_of(spec);
   RowBuffer::Row row;
@@ -137,7 +135,7 @@ Result<TableWriteResult> write_table(const RowBuffer& rows, const fs::path& dir,
 
   if (spec.partition_by.empty()) {
     if (rows.rows() == 0 && !spec.empty_file) return result;
-    auto w = open_file(dir / spec.file_name(0), layout, spec, 1);
+    auto w = open_file(disk, dir / spec.file_name(0), layout, spec, 1);
     if (!w.ok()) return w.status();
     RowBuffer::Cursor cursor(rows);
     for (;;) {
@@ -173,7 +171,8 @@ Result<TableWriteResult> write_table(const RowBuffer& rows, const fs::path& dir,
     size_t last = std::min(keys.size(), first + kMaxOpenFiles);
     std::vector<std::unique_ptr<parquet::FileWriter>> writers;
     for (size_t i = first; i < last; ++i) {
-      auto w = open_file(dir / keys[i] / spec.file_name(file_index++), layout, spec, last - first);
+      auto w =
+          open_file(disk, dir / keys[i] / spec.file_name(file_index++), layout, spec, last - first);
       if (!w.ok()) return w.status();
       writers.push_back(std::move(w).value());
     }

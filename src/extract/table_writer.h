@@ -12,6 +12,7 @@
 
 #include "extract/row_buffer.h"
 #include "extract/schema.h"
+#include "io/file_system.h"
 #include "parquet/file_writer.h"
 #include "util/status.h"
 
@@ -35,9 +36,10 @@ struct TableWriteResult {
   uint64_t bytes = 0;
 };
 
-// Writes `rows` under `dir` (normally a TableDir staging directory).
-Result<TableWriteResult> write_table(const RowBuffer& rows, const std::filesystem::path& dir,
-                                     const TableWriteSpec& spec);
+// Writes `rows` under `dir` in `disk` (normally a TableDir staging directory),
+// each file complete and synced once this returns ok.
+Result<TableWriteResult> write_table(const RowBuffer& rows, io::FileSystem& disk,
+                                     const std::filesystem::path& dir, const TableWriteSpec& spec);
 
 // Sets `v` on column `column` of `w`, converting it to the column's type
 // (widening: int64 -> float64 -> string). Null sets nothing.

@@ -4,6 +4,7 @@
 #include <cassert>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <unordered_set>
 
 #include "parquet/column_writer.h"
@@ -82,11 +83,11 @@ struct FileWriter::Impl {
 
   Status flush_row_group();
 
-  std::filesystem::path path;
+  std::string path;  // as messages name it
   std::vector<Column> schema;
   std::vector<ColumnType> types;  // schema[i].type, packed for the setters
   WriteContext ctx;
-  OutputFile file;
+  std::optional<OutputFile> file;
   std::vector<std::unique_ptr<ColumnWriter>> columns;
   std::vector<uint8_t> is_set;  // per column, in the current row
   format::FileMetaData metadata;
@@ -100,27 +101,27 @@ void FileWriter::Impl::misuse(size_t column, const char* setter) {
   std::string what = column < schema.size() ? "column " + schema[column].name + " (" +
                                                   type_name(schema[column].type) + ")"
                                             : "column index " + std::to_string(column);
-  ctx.error = Status::error(Errc::invalid_argument, "parquet: " + path.string() + ": " + setter +
-                                                        " on " + what +
-                                                        ": no such column, wrong type, or set "
-                                                        "twice in one row");
+  ctx.error =
+      Status::error(Errc::invalid_argument, "parquet: " + path + ": " + setter + " on " + what +
+                                                ": no such column, wrong type, or set "
+                                                "twice in one row");
 }
 
 void FileWriter::Impl::oversized(size_t column, size_t bytes) {
   if (!ctx.error.ok()) return;
   ctx.error = Status::error(Errc::invalid_argument,
-                            "parquet: " + path.string() + ": column " + schema[column].name +
-                                ": value of " + std::to_string(bytes) + " bytes exceeds 1 GiB");
+                            "parquet: " + path + ": column " + schema[column].name + ": value of " +
+                                std::to_string(bytes) + " bytes exceeds 1 GiB");
 }
 
 Status FileWriter::Impl::flush_row_group() {
   if (group_rows == 0) return {};
   format::RowGroup group;
   group.num_rows = static_cast<int64_t>(group_rows);
-  group.file_offset = static_cast<int64_t>(file.offset());
+  group.file_offset = static_cast<int64_t>(file->offset());
   group.columns.resize(columns.size());
   for (size_t i = 0; i < columns.size(); ++i) {
-    if (Status s = columns[i]->write_chunk(file, &group.columns[i]); !s.ok()) return s;
+    if (Status s = columns[i]->write_chunk(*file, &group.columns[i]); !s.ok()) return s;
     const format::ColumnMetaData& m = group.columns[i].meta_data;
     group.total_byte_size += m.total_uncompressed_size;
     group.total_compressed_size += m.total_compressed_size;
@@ -138,8 +139,15 @@ Status FileWriter::Impl::flush_row_group() {
 Result<std::unique_ptr<FileWriter>> FileWriter::create(const std::filesystem::path& path,
                                                        std::vector<Column> schema,
                                                        WriterOptions options) {
+  return create(io::local_file_system(), path, std::move(schema), std::move(options));
+}
+
+Result<std::unique_ptr<FileWriter>> FileWriter::create(io::FileSystem& fs,
+                                                       const std::filesystem::path& path,
+                                                       std::vector<Column> schema,
+                                                       WriterOptions options) {
   auto invalid = [&](const std::string& why) {
-    return Status::error(Errc::invalid_argument, "parquet: " + path.string() + ": " + why);
+    return Status::error(Errc::invalid_argument, "parquet: " + fs.describe(path) + ": " + why);
   };
   if (schema.empty()) return invalid("a table needs at least one column");
   std::unordered_set<std::string_view> names;
@@ -151,11 +159,13 @@ Result<std::unique_ptr<FileWriter>> FileWriter::create(const std::filesystem::pa
   options.dictionary_page_bytes = std::min(options.dictionary_page_bytes, kMaxDictionaryBytes);
 
   auto impl = std::make_unique<Impl>(options);
-  impl->path = path;
+  impl->path = fs.describe(path);
   impl->schema = std::move(schema);
-  if (Status s = impl->file.open(path); !s.ok()) return s;
+  auto file = OutputFile::create(fs, path);
+  if (!file.ok()) return file.status();
+  impl->file.emplace(std::move(file).value());
   const auto* magic = reinterpret_cast<const uint8_t*>(format::kMagic.data());
-  if (Status s = impl->file.append({magic, format::kMagic.size()}); !s.ok()) return s;
+  if (Status s = impl->file->append({magic, format::kMagic.size()}); !s.ok()) return s;
 
   format::SchemaElement root;
   root.name = "spark_schema";  // the root's name is not read; Spark writes this one
@@ -233,7 +243,7 @@ Result<FileSummary> FileWriter::close() {
   if (!m.ctx.error.ok()) return m.ctx.error;
   if (std::any_of(m.is_set.begin(), m.is_set.end(), [](uint8_t b) { return b != 0; })) {
     return Status::error(Errc::invalid_argument,
-                         "parquet: " + m.path.string() + ": close with a row not ended");
+                         "parquet: " + m.path + ": close with a row not ended");
   }
   if (Status s = m.flush_row_group(); !s.ok()) return s;
 
@@ -244,12 +254,12 @@ Result<FileSummary> FileWriter::close() {
   std::memcpy(size_bytes, &footer_size, 4);  // little-endian (asserted in column_writer.cpp)
   footer.insert(footer.end(), size_bytes, size_bytes + 4);
   footer.insert(footer.end(), format::kMagic.begin(), format::kMagic.end());
-  if (Status s = m.file.append(footer); !s.ok()) return s;
+  if (Status s = m.file->append(footer); !s.ok()) return s;
   FileSummary summary;
   summary.rows = static_cast<uint64_t>(m.metadata.num_rows);
   summary.row_groups = m.metadata.row_groups.size();
-  summary.bytes = m.file.offset();
-  if (Status s = m.file.sync_and_close(); !s.ok()) return s;
+  summary.bytes = m.file->offset();
+  if (Status s = m.file->sync_and_close(); !s.ok()) return s;
   return summary;
 }
 

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "io/file_system.h"
 #include "util/status.h"
 
 namespace questlog::parquet {
@@ -53,7 +54,13 @@ struct FileSummary {
 // One thread at a time. Files written are described in docs/formats.md.
 class FileWriter {
  public:
-  // Creates (truncates) `path`. Every column is OPTIONAL; names must be unique.
+  // Creates (truncates) `path` in `fs`, which must outlive the writer. Every
+  // column is OPTIONAL; names must be unique.
+  static Result<std::unique_ptr<FileWriter>> create(io::FileSystem& fs,
+                                                    const std::filesystem::path& path,
+                                                    std::vector<Column> schema,
+                                                    WriterOptions options = {});
+  // The same on io::local_file_system().
   static Result<std::unique_ptr<FileWriter>> create(const std::filesystem::path& path,
                                                     std::vector<Column> schema,
                                                     WriterOptions options = {});
@@ -77,7 +84,7 @@ class FileWriter {
   // end_row() and close() return that error.
   Status end_row();
 
-  // Writes the last row group and the footer, fsyncs, and closes the file.
+  // Writes the last row group and the footer, syncs, and closes the file.
   Result<FileSummary> close();
 
   struct Impl;

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "extract/row_buffer.h"
+#include "io/fault_file_system.h"
 #include "log_test_util.h"
 
 namespace questlog::extract {
@@ -146,6 +147,45 @@ TEST(ExtractRowBufferTest, EverythingSpilledAndAnEmptyBuffer) {
   ASSERT_TRUE(all.spill().ok());
   EXPECT_EQ(all.memory_bytes(), 0u);
   EXPECT_EQ(read_back(all), before);
+}
+
+// A spill that cannot be written (a full disk) is an error naming the spill
+// directory; a torn one leaves the rows that were in memory unreadable from
+// the file, so the buffer refuses to go on.
+TEST(ExtractRowBufferTest, ASpillThatCannotBeWrittenIsAnError) {
+  TempDir dir;
+  io::FaultFileSystem fault(io::local_file_system());
+  fault.inject(io::Fault::on(io::Op::write).error(ENOSPC).torn(10));
+  RowBuffer b(fault, dir.path() / "spill");
+  Event e;
+  std::string scratch;
+  make_event(0, e, scratch);
+  b.append(e);
+  Status s = b.spill();
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.message(), (dir.path() / "spill").string() +
+                             ": temporary file: write: No space left on device (injected)");
+  EXPECT_EQ(b.spilled_bytes(), 0u);  // the rows are still in memory
+  EXPECT_EQ(read_back(b).size(), 1u);
+}
+
+TEST(ExtractRowBufferTest, AFailedReadOfTheSpillFileIsAnError) {
+  TempDir dir;
+  io::FaultFileSystem fault(io::local_file_system());
+  RowBuffer b(fault, dir.path());
+  Event e;
+  std::string scratch;
+  make_event(0, e, scratch);
+  b.append(e);
+  ASSERT_TRUE(b.spill().ok());
+  fault.inject(io::Fault::on(io::Op::read).error(EIO));
+  RowBuffer::Cursor c(b);
+  RowBuffer::Row row;
+  auto more = c.next(row);
+  ASSERT_FALSE(more.ok());
+  EXPECT_NE(more.status().message().find("temporary file: read: Input/output error"),
+            std::string::npos)
+      << more.status().message();
 }
 
 }  // namespace

@@ -36,18 +36,25 @@ std::set<std::string> listing(const fs::path& dir) {
   return out;
 }
 
-std::unique_ptr<TableDir> open_ok(const fs::path& lake, const std::string& rel) {
-  auto d = TableDir::open(lake, rel);
+// A lake in a fresh directory, with its file system.
+struct Lake {
+  TempDir dir;
+  std::unique_ptr<io::FileSystem> fs = TableDir::lake_file_system(dir.path());
+  const fs::path& path() const { return dir.path(); }
+};
+
+std::unique_ptr<TableDir> open_ok(Lake& lake, const std::string& rel) {
+  auto d = TableDir::open(*lake.fs, rel);
   EXPECT_TRUE(d.ok()) << d.status().message();
   return d.ok() ? std::move(d).value() : nullptr;
 }
 
 TEST(ExtractTableDirTest, OverwriteCreatesASparkShapedTable) {
-  TempDir lake;
-  auto t = open_ok(lake.path(), "sword_purchases");
+  Lake lake;
+  auto t = open_ok(lake, "sword_purchases");
   auto run = t->begin(Mode::overwrite);
   ASSERT_TRUE(run.ok());
-  write_file(*run / "part-00000-x-c000.snappy.parquet", "new");
+  write_file(lake.path() / *run / "part-00000-x-c000.snappy.parquet", "new");
   EXPECT_FALSE(fs::exists(lake.path() / "sword_purchases"));  // nothing until commit
   ASSERT_TRUE(t->commit().ok());
   EXPECT_EQ(listing(lake.path() / "sword_purchases"),
@@ -56,7 +63,7 @@ TEST(ExtractTableDirTest, OverwriteCreatesASparkShapedTable) {
 }
 
 TEST(ExtractTableDirTest, OverwriteSwapsTheWholeTableAtOnce) {
-  TempDir lake;
+  Lake lake;
   fs::path table = lake.path() / "a" / "t";
   write_file(table / "part-old.parquet", "old");
   write_file(table / "event_type=x" / "part-old.parquet", "old");
@@ -64,10 +71,10 @@ TEST(ExtractTableDirTest, OverwriteSwapsTheWholeTableAtOnce) {
   struct stat before;
   ASSERT_EQ(::stat(table.c_str(), &before), 0);
 
-  auto t = open_ok(lake.path(), "a/t");
+  auto t = open_ok(lake, "a/t");
   auto run = t->begin(Mode::overwrite);
   ASSERT_TRUE(run.ok());
-  write_file(*run / "part-new.parquet", "new");
+  write_file(lake.path() / *run / "part-new.parquet", "new");
   // Until the commit, readers see the old table, whole.
   EXPECT_EQ(listing(table).size(), 3u);
   ASSERT_TRUE(t->commit().ok());
@@ -79,53 +86,53 @@ TEST(ExtractTableDirTest, OverwriteSwapsTheWholeTableAtOnce) {
 }
 
 TEST(ExtractTableDirTest, AbortPublishesNothing) {
-  TempDir lake;
+  Lake lake;
   write_file(lake.path() / "t" / "part-old.parquet", "old");
   {
-    auto t = open_ok(lake.path(), "t");
+    auto t = open_ok(lake, "t");
     auto run = t->begin(Mode::overwrite);
-    write_file(*run / "part-new.parquet", "new");
+    write_file(lake.path() / *run / "part-new.parquet", "new");
   }  // destroyed without commit
   EXPECT_EQ(listing(lake.path() / "t"), (std::set<std::string>{"part-old.parquet=old"}));
   EXPECT_TRUE(fs::is_empty(lake.path() / ".staging" / "t"));
 }
 
 TEST(ExtractTableDirTest, KilledWhileStagingLeavesTheOldTable) {
-  TempDir lake;
+  Lake lake;
   write_file(lake.path() / "t" / "part-old.parquet", "old");
   write_file(lake.path() / ".staging" / "t" / "overwrite-1" / "part-new.parquet", "half");
   write_file(lake.path() / ".staging" / "t" / "append-2" / "part-new.parquet", "half");
-  auto t = open_ok(lake.path(), "t");
+  auto t = open_ok(lake, "t");
   EXPECT_EQ(listing(lake.path() / "t"), (std::set<std::string>{"part-old.parquet=old"}));
   EXPECT_TRUE(fs::is_empty(lake.path() / ".staging" / "t"));
 }
 
 TEST(ExtractTableDirTest, KilledAfterTheSwapDeletesTheOldTable) {
-  TempDir lake;
+  Lake lake;
   write_file(lake.path() / "t" / "part-new.parquet", "new");
   // After the exchange the staging name holds the old table.
   write_file(lake.path() / ".staging" / "t" / "overwrite-1.ready" / "part-old.parquet", "old");
-  auto t = open_ok(lake.path(), "t");
+  auto t = open_ok(lake, "t");
   EXPECT_EQ(listing(lake.path() / "t"), (std::set<std::string>{"part-new.parquet=new"}));
   EXPECT_TRUE(fs::is_empty(lake.path() / ".staging" / "t"));
 }
 
 TEST(ExtractTableDirTest, KilledBeforeTheFirstTableMovedInFinishesIt) {
-  TempDir lake;
+  Lake lake;
   write_file(lake.path() / ".staging" / "t" / "overwrite-1.ready" / "part-new.parquet", "new");
   write_file(lake.path() / ".staging" / "t" / "overwrite-1.ready" / "_SUCCESS", "");
-  auto t = open_ok(lake.path(), "t");
+  auto t = open_ok(lake, "t");
   EXPECT_EQ(listing(lake.path() / "t"),
             (std::set<std::string>{"_SUCCESS=", "part-new.parquet=new"}));
 }
 
 TEST(ExtractTableDirTest, AppendAddsFilesAndRefreshesSuccess) {
-  TempDir lake;
+  Lake lake;
   write_file(lake.path() / "t" / "part-1.parquet", "one");
-  auto t = open_ok(lake.path(), "t");
+  auto t = open_ok(lake, "t");
   auto run = t->begin(Mode::append);
-  write_file(*run / "part-2.parquet", "two");
-  write_file(*run / "event_type=x" / "part-3.parquet", "three");
+  write_file(lake.path() / *run / "part-2.parquet", "two");
+  write_file(lake.path() / *run / "event_type=x" / "part-3.parquet", "three");
   ASSERT_TRUE(t->commit().ok());
   EXPECT_EQ(listing(lake.path() / "t"),
             (std::set<std::string>{"_SUCCESS=", "part-1.parquet=one", "part-2.parquet=two",
@@ -133,20 +140,20 @@ TEST(ExtractTableDirTest, AppendAddsFilesAndRefreshesSuccess) {
 }
 
 TEST(ExtractTableDirTest, KilledHalfwayThroughAnAppendIsFinishedByTheNextOpen) {
-  TempDir lake;
+  Lake lake;
   // Marked ready; part-a was already renamed into the table, part-b not yet.
   write_file(lake.path() / "t" / "part-a.parquet", "a");
   write_file(lake.path() / ".staging" / "t" / "incremental-1.ready" / "x=1" / "part-b.parquet",
              "b");
-  auto t = open_ok(lake.path(), "t");
+  auto t = open_ok(lake, "t");
   EXPECT_EQ(listing(lake.path() / "t"),
             (std::set<std::string>{"_SUCCESS=", "part-a.parquet=a", "x=1/part-b.parquet=b"}));
   EXPECT_TRUE(fs::is_empty(lake.path() / ".staging" / "t"));
 }
 
 TEST(ExtractTableDirTest, CommittedEndIsTheGreatestEndInPartFileNames) {
-  TempDir lake;
-  auto t = open_ok(lake.path(), "t");
+  Lake lake;
+  auto t = open_ok(lake, "t");
   auto none = t->committed_end();
   ASSERT_TRUE(none.ok());
   EXPECT_FALSE(none->has_value());
@@ -161,17 +168,17 @@ TEST(ExtractTableDirTest, CommittedEndIsTheGreatestEndInPartFileNames) {
 }
 
 TEST(ExtractTableDirTest, OneWriterPerTable) {
-  TempDir lake;
-  auto first = open_ok(lake.path(), "t");
-  auto second = TableDir::open(lake.path(), "t");
+  Lake lake;
+  auto first = open_ok(lake, "t");
+  auto second = TableDir::open(*lake.fs, "t");
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), Errc::busy);
   EXPECT_NE(second.status().message().find("another extract is writing this table"),
             std::string::npos);
-  auto other = TableDir::open(lake.path(), "u");  // another table is fine
+  auto other = TableDir::open(*lake.fs, "u");  // another table is fine
   EXPECT_TRUE(other.ok());
   first.reset();
-  EXPECT_TRUE(TableDir::open(lake.path(), "t").ok());
+  EXPECT_TRUE(TableDir::open(*lake.fs, "t").ok());
 }
 
 TEST(ExtractTableDirTest, NamesAreSparks) {
