@@ -8,6 +8,8 @@
 //   append_raw --seed N DATA_DIR [TOPIC]
 //     appends N events shaped like the seed's ab session (default, sword and
 //     knife purchases from two hosts), in batches of 4096.
+//   --segment-bytes B (before the other arguments) rolls segments at B bytes
+//     instead of serve's default 16 MiB, for tests that need many segments.
 //
 // Every record of one run is stamped with the current time. Exit status 1 with
 // one line on stderr on failure.
@@ -25,6 +27,9 @@ namespace emb = questlog::log::embedded;
 
 namespace {
 
+constexpr const char* kUsage =
+    "usage: append_raw [--segment-bytes B] [--seed N] DATA_DIR [TOPIC] < lines";
+
 int fail(const std::string& what) {
   std::fprintf(stderr, "append_raw: %s\n", what.c_str());
   return 1;
@@ -34,18 +39,27 @@ int fail(const std::string& what) {
 
 int main(int argc, char** argv) {
   long long seed = -1;
+  long long segment_bytes = 0;
   int arg = 1;
-  if (argc > 2 && std::strcmp(argv[1], "--seed") == 0) {
-    seed = std::atoll(argv[2]);
-    arg = 3;
+  if (argc > 1 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0)) {
+    std::printf("%s\n", kUsage);
+    return 0;
   }
-  if (argc - arg < 1 || argc - arg > 2)
-    return fail("usage: append_raw [--seed N] DATA_DIR [TOPIC] < lines");
+  if (argc > arg + 1 && std::strcmp(argv[arg], "--segment-bytes") == 0) {
+    segment_bytes = std::atoll(argv[arg + 1]);
+    arg += 2;
+  }
+  if (argc > arg + 1 && std::strcmp(argv[arg], "--seed") == 0) {
+    seed = std::atoll(argv[arg + 1]);
+    arg += 2;
+  }
+  if (argc - arg < 1 || argc - arg > 2 || argv[arg][0] == '-') return fail(kUsage);
   std::string data = argv[arg];
   std::string topic = argc - arg == 2 ? argv[arg + 1] : "events";
 
   emb::WriterOptions options;
   options.dir = std::filesystem::path(data) / topic / "0";
+  if (segment_bytes > 0) options.segment_bytes = static_cast<uint64_t>(segment_bytes);
   auto writer = emb::LogWriter::open(options);
   if (!writer.ok()) return fail(writer.status().message());
   const int64_t first = (*writer)->next_offset();
