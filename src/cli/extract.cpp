@@ -31,6 +31,11 @@ void add_extract(CLI::App& app, ExtractArgs& a) {
   c->add_flag("--strict", a.strict,
               "Fail on the first record that is not a JSON object instead of keeping it in "
               "_rejected");
+  c->add_flag("--skip-damaged", a.skip_damaged,
+              "Read past damaged records and missing segments of the log, and offsets an "
+              "incremental table needs that the log no longer holds, naming each range on "
+              "stderr (incremental tables count them as read); without it the job fails there "
+              "and writes no table");
 }
 
 int run_extract(const ExtractArgs& a) {
@@ -59,6 +64,7 @@ int run_extract(const ExtractArgs& a) {
   o.lake = a.lake;
   if (a.show >= 0) o.show = a.show;
   o.strict = a.strict;
+  o.skip_damaged = a.skip_damaged;
   if (a.threads > 0) o.threads = a.threads;
   o.progress = ::isatty(STDERR_FILENO) == 1;
   auto report = extract::run_extract(*job, o);

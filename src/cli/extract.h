@@ -16,6 +16,7 @@ struct ExtractArgs {
   std::vector<std::string> properties;  // -X prop=value, for --kafka
   int64_t show = -1;                    // -1: each table's own show
   bool strict = false;
+  bool skip_damaged = false;
   unsigned threads = 0;  // 0: one per core
 };
 

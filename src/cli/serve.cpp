@@ -149,6 +149,8 @@ int run_serve(const ServeArgs& a) {
   auto writer = log::embedded::LogWriter::open(wo);
   if (!writer.ok()) return fail(writer.status());
   const auto recovery = (*writer)->recovery();
+  // Damage is loud but not fatal: every valid record is kept, and ingest goes on.
+  if (!recovery.damage.empty()) std::fprintf(stderr, "questlog: %s\n", recovery.damage.c_str());
   if (recovery.truncated_bytes > 0) std::fprintf(stderr, "questlog: %s\n", recovery.detail.c_str());
 
   log::embedded::EventLogOptions lo;

@@ -29,6 +29,9 @@ void add_tail(CLI::App& app, TailArgs& a) {
                 "Start at: beginning, end, an offset N, or -N for N before the end (per partition)")
       ->capture_default_str();
   c->add_flag("-e", a.exit_at_end, "Exit at the end of the log instead of waiting for more");
+  c->add_flag("--skip-damaged", a.skip_damaged,
+              "Read past damaged records and missing segments of the embedded log, naming each "
+              "skipped range on stderr (without it, tail stops there with an error)");
 }
 
 namespace {
@@ -58,16 +61,27 @@ class Output {
   }
 };
 
+// Names the ranges `reader` skipped on stderr; adds them to `ranges` and `offsets`.
+void report_skipped(log::embedded::LogReader& reader, uint64_t& ranges, int64_t& offsets) {
+  for (const log::SkippedRange& r : reader.take_skipped()) {
+    ++ranges;
+    offsets += r.end - r.start;
+    std::fprintf(stderr, "questlog: skipped %s: %s\n",
+                 log::describe_offsets(r.start, r.end).c_str(), r.where.c_str());
+  }
+}
+
 int tail_embedded(const TailArgs& a, const log::StartOffset& spec) {
   const auto dir = partition_dir(a.data, a.topic);
-  auto opened = log::embedded::LogReader::open(dir);
+  const log::embedded::ReaderOptions options{.skip_damaged = a.skip_damaged};
+  auto opened = log::embedded::LogReader::open(dir, options);
   bool said_waiting = false;
   while (!opened.ok() && opened.status().code() == Errc::not_found && !a.exit_at_end) {
     if (!said_waiting)
       std::fprintf(stderr, "questlog: waiting for a log to appear in %s\n", dir.c_str());
     said_waiting = true;
     std::this_thread::sleep_for(kPoll);
-    opened = log::embedded::LogReader::open(dir);
+    opened = log::embedded::LogReader::open(dir, options);
   }
   if (!opened.ok()) return fail(opened.status().message());
   auto& reader = *opened.value();
@@ -84,14 +98,29 @@ int tail_embedded(const TailArgs& a, const log::StartOffset& spec) {
 
   Output out;
   log::Record rec;
+  uint64_t skipped_ranges = 0;
+  int64_t skipped_offsets = 0;
   for (;;) {
     auto more = reader.next(rec);
-    if (!more.ok()) return fail(more.status().message());
+    if (a.skip_damaged) report_skipped(reader, skipped_ranges, skipped_offsets);
+    if (!more.ok()) {
+      // Every record before the damage is printed first.
+      if (!out.flush()) return out.result();
+      if (more.status().code() != Errc::corruption) return fail(more.status());
+      return fail(more.status().message() + " (--skip-damaged reads past it)");
+    }
     if (*more) {
       if (!out.print(rec.value)) return out.result();
     } else {
       if (!out.flush()) return out.result();
-      if (a.exit_at_end) return 0;
+      if (a.exit_at_end) {
+        if (skipped_ranges > 0)
+          std::fprintf(stderr, "questlog: skipped %llu damaged range%s (%lld offset%s)\n",
+                       static_cast<unsigned long long>(skipped_ranges),
+                       skipped_ranges == 1 ? "" : "s", static_cast<long long>(skipped_offsets),
+                       skipped_offsets == 1 ? "" : "s");
+        return 0;
+      }
       std::this_thread::sleep_for(kPoll);
     }
   }
@@ -159,6 +188,8 @@ int run_tail(const TailArgs& a) {
   if (log::kafka::show_properties_if_asked(a.properties)) return 0;
   if (!a.properties.empty() && a.kafka.empty())
     return fail("-X: librdkafka properties need --kafka");
+  if (a.skip_damaged && !a.kafka.empty())
+    return fail("--skip-damaged is for the embedded log (Kafka checks its own records)");
   if (Status s = check_topic(a.topic); !s.ok()) return fail(s.message());
   auto spec = log::parse_start_offset(a.offset);
   if (!spec.ok()) return fail(spec.status());

@@ -14,6 +14,7 @@ struct TailArgs {
   std::vector<std::string> properties;  // -X prop=value, for --kafka
   std::string offset = "beginning";
   bool exit_at_end = false;
+  bool skip_damaged = false;
 };
 
 void add_tail(CLI::App& app, TailArgs& args);

@@ -33,7 +33,8 @@ struct TableRun {
   const Filter* where = nullptr;
   bool print_schema = false;
   int64_t show = 0;
-  int64_t start = 0;  // the first offset this table takes
+  int64_t start = 0;                       // the first offset this table takes
+  std::vector<log::SkippedRange> skipped;  // offsets it needs that the log no longer holds
   TableSchema schema;
   std::unique_ptr<RowBuffer> rows;
   uint64_t count = 0;
@@ -246,6 +247,35 @@ Status check_partitions(const Job& job, const log::RecordSource& source) {
   return {};
 }
 
+// Where an incremental table that committed offsets up to `committed` picks
+// up in a log holding `held`: refused when the log ends before it (a restored
+// backup, a cut log: reading on would skip every new event until the log grew
+// past it) or starts after it (older records deleted: a silent gap), unless
+// `skip` lets it go on without the missing offsets, which `t.skipped` names.
+Status check_committed(TableRun& t, int64_t committed, const log::PartitionRange& held,
+                       const std::string& log_name, bool skip) {
+  const std::string head = "table " + t.name + ": committed through offset " +
+                           std::to_string(committed) + " but the log " + log_name;
+  if (committed > held.end)
+    return Status::error(Errc::invalid_argument,
+                         head + " ends at " + std::to_string(held.end) +
+                             " (a restored backup or a cut log?); move the table aside to "
+                             "rebuild it from the log, or restore the log up to offset " +
+                             std::to_string(committed));
+  if (committed >= held.start) return {};
+  if (!skip)
+    return Status::error(
+        Errc::invalid_argument,
+        head + " starts at offset " + std::to_string(held.start) +
+            " (older records deleted?): " + log::describe_offsets(committed, held.start) +
+            " never reached the table; --skip-damaged goes on without them, or "
+            "move the table aside to rebuild it from the log");
+  t.skipped.push_back(
+      {held.partition, committed, held.start,
+       "not in the log " + log_name + ", which starts at offset " + std::to_string(held.start)});
+  return {};
+}
+
 std::string describe_ranges(const std::vector<log::PartitionRange>& ranges) {
   std::string s;
   for (const log::PartitionRange& r : ranges) {
@@ -267,7 +297,9 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
   io::FileSystem& lake = o.lake_fs ? *o.lake_fs : *own_lake;
   const fs::path spill_dir = ".staging";
 
-  auto opened = o.open_source ? o.open_source() : log::embedded::open_source(o.log_dir);
+  auto opened = o.open_source
+                    ? o.open_source()
+                    : log::embedded::open_source(o.log_dir, {.skip_damaged = o.skip_damaged});
   if (!opened.ok()) return opened.status();
   log::RecordSource& source = **opened;
   if (Status s = check_partitions(job, source); !s.ok()) return s;
@@ -305,14 +337,21 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
     if (t.mode == Mode::incremental) {
       auto committed = t.dir->committed_end();
       if (!committed.ok()) return committed.status();
-      if (*committed) t.start = std::min(**committed, end);
+      if (*committed) {
+        // One partition: check_partitions refuses incremental tables otherwise.
+        Status s =
+            check_committed(t, **committed, source.partitions()[0], source.name(), o.skip_damaged);
+        if (!s.ok()) return s;
+        t.start = std::min(**committed, end);
+      }
     }
   }
 
-  // One pass from the earliest offset any table needs.
+  // One pass from the earliest offset any table needs (that the log holds).
   int64_t pass_start = end;
   for (const TableRun& t : tables) pass_start = std::min(pass_start, t.start);
-  if (one_partition) ranges[0].start = pass_start;
+  if (one_partition)
+    pass_start = ranges[0].start = std::max(pass_start, source.partitions()[0].start);
   if (Status s = source.read(ranges); !s.ok()) return s;
   int64_t to_read = 0;  // records at most, over every partition
   for (const log::PartitionRange& r : ranges) to_read += r.end - r.start;
@@ -384,7 +423,12 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
     b.clear_input();
     while (!at_end && b.records.size() < kBatchRecords && b.bytes.size() < kBatchBytes) {
       auto more = source.next(rec);
-      if (!more.ok()) return more.status();
+      if (!more.ok()) {
+        if (more.status().code() != Errc::corruption || o.open_source) return more.status();
+        return Status::error(
+            Errc::corruption,
+            more.status().message() + " (no table written; --skip-damaged reads past it)");
+      }
       if (!*more) {
         at_end = true;
         break;
@@ -436,6 +480,13 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
   }
   pool.reset();
   progress.clear();
+  report.skipped = source.take_skipped();
+  int64_t skipped_offsets = 0;
+  for (const log::SkippedRange& r : report.skipped) {
+    skipped_offsets += r.end - r.start;
+    std::fprintf(o.err, "questlog: skipped %s: %s\n", log::describe_offsets(r.start, r.end).c_str(),
+                 r.where.c_str());
+  }
 
   // The schemas are final: report renamed and widened columns, print, and stage every table.
   for (TableRun& t : tables) {
@@ -495,14 +546,20 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
 
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+  const std::string skipped =
+      report.skipped.empty()
+          ? ""
+          : ", skipped " + plural(report.skipped.size(), "damaged range", "damaged ranges") + " (" +
+                plural(static_cast<uint64_t>(skipped_offsets), "offset", "offsets") + ")";
   if (one_partition)
-    std::fprintf(o.err, "questlog: read %s, offsets %lld to %lld, in %.2f s\n",
+    std::fprintf(o.err, "questlog: read %s, offsets %lld to %lld%s, in %.2f s\n",
                  plural(report.records, "record", "records").c_str(),
-                 static_cast<long long>(pass_start), static_cast<long long>(end), seconds);
+                 static_cast<long long>(pass_start), static_cast<long long>(end), skipped.c_str(),
+                 seconds);
   else
-    std::fprintf(o.err, "questlog: read %s from %zu partitions (offsets %s), in %.2f s\n",
+    std::fprintf(o.err, "questlog: read %s from %zu partitions (offsets %s)%s, in %.2f s\n",
                  plural(report.records, "record", "records").c_str(), ranges.size(),
-                 describe_ranges(ranges).c_str(), seconds);
+                 describe_ranges(ranges).c_str(), skipped.c_str(), seconds);
   for (TableRun& t : tables) {
     TableReport r;
     r.name = t.name;
@@ -511,6 +568,10 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
     r.bytes = t.written.bytes;
     r.start = t.start;
     r.end = end;
+    r.skipped = t.skipped;
+    for (const log::SkippedRange& k : t.skipped)
+      std::fprintf(o.err, "questlog: table %s: skipped %s: %s\n", t.name.c_str(),
+                   log::describe_offsets(k.start, k.end).c_str(), k.where.c_str());
     if (t.dir) r.path = (o.lake / t.relative).lexically_normal().string();
     std::string line = "questlog: table " + t.name + ": " + plural(t.count, "row", "rows");
     if (t.dir) {

@@ -22,6 +22,12 @@
 // spilled to a temporary file under <lake>/.staging past `memory_budget`, then
 // written with the final schema.
 //
+// The log must hold what a job reads: damage or a missing segment in the range
+// fails the job (skip_damaged: skips it, naming it), and so does an
+// incremental table whose committed offsets are past the log's end (a restored
+// backup or a cut log) or below its start (older records deleted; skip_damaged
+// goes on without them).
+//
 // Tables are written to staging first; only when every table of the job is
 // staged are they published (table_dir.h), so a failing job publishes nothing.
 // printSchema and show output goes to `out` in the job's table order; the
@@ -57,6 +63,11 @@ struct ExtractOptions {
   bool progress = false;                 // a live progress line on `err` (a terminal)
   uint64_t memory_budget = 64ull << 20;  // buffered rows in memory, all tables together
   std::optional<unsigned> threads;       // workers parsing records; default: one per core
+  // Read past damaged or missing offsets of the log, and offsets an incremental
+  // table still needs that the log no longer holds, naming each range on `err`
+  // (incremental tables count them as read). Otherwise the job fails there and
+  // publishes nothing.
+  bool skip_damaged = false;
   std::FILE* out = stdout;
   std::FILE* err = stderr;
 };
@@ -69,6 +80,7 @@ struct TableReport {
   std::string path;   // where it was written; empty: printed only
   int64_t start = 0;  // the offsets it took rows from: [start, end)
   int64_t end = 0;
+  std::vector<log::SkippedRange> skipped;  // offsets it needed that the log no longer holds
 };
 
 struct ExtractReport {
@@ -77,6 +89,7 @@ struct ExtractReport {
   std::vector<log::PartitionRange> ranges;  // the range read, per partition
   uint64_t records = 0;
   uint64_t rejected = 0;
+  std::vector<log::SkippedRange> skipped;  // damaged or missing in the range read
   std::vector<TableReport> tables;
 };
 

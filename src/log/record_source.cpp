@@ -21,4 +21,10 @@ Result<std::vector<PartitionRange>> clip_ranges(const std::vector<PartitionRange
   return out;
 }
 
+std::string describe_offsets(int64_t start, int64_t end) {
+  if (end <= start) return "no offset";
+  if (end == start + 1) return "offset " + std::to_string(start);
+  return "offsets " + std::to_string(start) + " to " + std::to_string(end - 1);
+}
+
 }  // namespace questlog::log

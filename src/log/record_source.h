@@ -25,6 +25,22 @@ struct PartitionRange {
   bool operator==(const PartitionRange&) const = default;
 };
 
+// Offsets [start, end) of one partition that a reader passed over because the
+// log is damaged or missing there. Readers only do so when asked to; otherwise
+// they fail at the first such place.
+struct SkippedRange {
+  int32_t partition = 0;
+  int64_t start = 0;
+  int64_t end = 0;
+  std::string where;  // the file, bytes and reason, for people
+
+  bool operator==(const SkippedRange&) const = default;
+};
+
+// Offsets [start, end) for people, who count inclusively: "offset 7",
+// "offsets 7 to 9", "no offset".
+std::string describe_offsets(int64_t start, int64_t end);
+
 class RecordSource {
  public:
   virtual ~RecordSource() = default;
@@ -44,6 +60,10 @@ class RecordSource {
   // The next record of the ranges into `out`; false once all are read.
   // `out.value` stays valid until the next call.
   virtual Result<bool> next(Record& out) = 0;
+
+  // The ranges of the read() ranges that next() has skipped since the last
+  // call, in order (a source opened to skip damage; others never skip).
+  virtual std::vector<SkippedRange> take_skipped() { return {}; }
 };
 
 // `ranges` clipped to what `held` (a source's partitions()) holds, for read():

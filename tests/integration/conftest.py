@@ -289,6 +289,15 @@ def append_raw(bin_path: str, data: Path, lines: list[bytes]) -> None:
     assert r.returncode == 0, r.stderr
 
 
+def seed_events(bin_path: str, data: Path, n: int, segment_bytes: int | None = None) -> None:
+    """Appends n events shaped like the seed's session (tests/tools/append_raw.cpp), fast;
+    with segment_bytes, segments roll at that size (after each batch of 4096)."""
+    size = ["--segment-bytes", str(segment_bytes)] if segment_bytes else []
+    r = subprocess.run([append_raw_bin(bin_path), *size, "--seed", str(n), str(data)],
+                       capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+
+
 def extract(bin_path: str, job: Path | str, data: Path, lake: Path, *args: str,
             timeout: float = 30) -> subprocess.CompletedProcess:
     return run_questlog(bin_path, "extract", str(job), "--data", str(data), "--lake", str(lake),

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import (REPO, ab, append_raw, append_raw_bin, extract, extract_ok,
-                      log_seed_session, run_questlog, write_job)
+                      log_seed_session, run_questlog, seed_events, write_job)
 
 JOBS = REPO / "jobs"
 SEED_COLUMNS = ["Accept", "Cache-Control", "Host", "User-Agent", "event_type", "timestamp"]
@@ -225,12 +225,6 @@ def test_bad_job_files_are_one_line_and_write_nothing(bin_path, tmp_path):
 
 
 # --------------------------------------------------------------------------- crashes and reruns
-
-
-def seed_events(bin_path: str, data: Path, n: int) -> None:
-    r = subprocess.run([append_raw_bin(bin_path), "--seed", str(n), str(data)],
-                       capture_output=True, timeout=60)
-    assert r.returncode == 0, r.stderr
 
 
 def test_kill9_during_overwrite_leaves_a_whole_table(bin_path, tmp_path):

@@ -1,5 +1,6 @@
-// What LogWriter::open does with a last segment that a crash, a full disk or bit
-// rot left behind, and what a failed append leaves.
+// What LogWriter::open does with a torn last segment that a crash, a full disk
+// or a bad last record left behind, and what a failed append leaves. (Damage
+// with valid records after it is log_corruption_test.cpp's.)
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -19,80 +20,17 @@ namespace questlog::log::embedded {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::append_one;
 using testing::Owned;
 using testing::read_all;
+using testing::read_file;
 using testing::TempDir;
+using testing::TwoSegmentLog;
 
-std::unique_ptr<LogWriter> open_writer(const fs::path& dir, uint64_t segment_bytes = 600) {
-  auto w = LogWriter::open({dir, segment_bytes});
-  EXPECT_TRUE(w.ok()) << w.status().message();
-  return w.ok() ? std::move(w.value()) : nullptr;
+std::unique_ptr<LogWriter> open_writer(const fs::path& dir,
+                                       uint64_t segment_bytes = TwoSegmentLog::kSegmentBytes) {
+  return testing::open_writer(dir, segment_bytes);
 }
-
-Result<int64_t> append_one(LogWriter& w, std::string_view v, int64_t ts) {
-  return w.append(std::span<const std::string_view>(&v, 1), ts);
-}
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void write_file(const fs::path& p, std::string_view bytes) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
-// A log of two segments: three 200-byte records fill segment 0, and the last
-// segment holds records of the sizes below (empty ones included).
-struct TwoSegmentLog {
-  static constexpr size_t kLastSizes[] = {0, 1, 5, 23, 24, 25, 40, 0, 7, 31, 2, 17};
-  static constexpr int64_t kLastBase = 3;
-
-  std::vector<Owned> records;
-  std::vector<uint64_t>
-      boundaries;  // byte where each record of the last segment starts, and the end
-  std::string first_segment, last_segment;
-
-  explicit TwoSegmentLog(const fs::path& dir) {
-    auto w = open_writer(dir);
-    int64_t offset = 0;
-    for (int i = 0; i < 3; ++i, ++offset) add(*w, std::string(200, static_cast<char>('a' + i)));
-    boundaries.push_back(0);
-    for (size_t size : kLastSizes) {
-      std::string v(size, '\0');
-      for (size_t i = 0; i < size; ++i)
-        v[i] = static_cast<char>(offset * 31 + static_cast<int64_t>(i));
-      add(*w, v);
-      boundaries.push_back(boundaries.back() + format::record_size(size));
-      ++offset;
-    }
-    w.reset();
-    first_segment = read_file(dir / format::segment_file_name(0));
-    last_segment = read_file(dir / format::segment_file_name(kLastBase));
-    EXPECT_EQ(last_segment.size(), boundaries.back());
-  }
-
-  void add(LogWriter& w, const std::string& v) {
-    int64_t ts = 1700000000000 + static_cast<int64_t>(records.size());
-    auto off = append_one(w, v, ts);
-    ASSERT_TRUE(off.ok());
-    records.push_back({*off, ts, v});
-  }
-
-  // Lays the log out in `dir` with `last` as the last segment's bytes.
-  void write_to(const fs::path& dir, std::string_view last) const {
-    write_file(dir / format::segment_file_name(0), first_segment);
-    write_file(dir / format::segment_file_name(kLastBase), last);
-  }
-
-  // Records of the last segment that lie wholly within its first `k` bytes.
-  size_t whole_records_within(uint64_t k) const {
-    size_t n = 0;
-    while (n + 1 < boundaries.size() && boundaries[n + 1] <= k) ++n;
-    return n;
-  }
-};
 
 TEST(LogRecoveryTest, TornTailAtEveryByteIsCutAndOffsetsContinue) {
   TempDir original;
@@ -151,23 +89,6 @@ TEST(LogRecoveryTest, CorruptByteAnywhereInTheLastRecordCutsJustThatRecord) {
     std::vector<Owned> expected(log.records.begin(), log.records.end() - 1);
     EXPECT_EQ(read_all(tmp.path()), expected);
   }
-}
-
-TEST(LogRecoveryTest, CorruptRecordInTheMiddleCutsEverythingFromIt) {
-  TempDir tmp;
-  TwoSegmentLog log(tmp.path());
-  std::string bytes = log.last_segment;
-  const uint64_t fifth = log.boundaries[4];
-  bytes[fifth + format::kHeaderSize + 3] ^= 0x01;  // payload of the fifth record (24 bytes)
-  log.write_to(tmp.path(), bytes);
-
-  auto w = open_writer(tmp.path());
-  EXPECT_EQ(w->recovery().truncated_bytes, log.last_segment.size() - fifth);
-  EXPECT_NE(
-      w->recovery().detail.find("checksum mismatch in the record at byte " + std::to_string(fifth)),
-      std::string::npos)
-      << w->recovery().detail;
-  EXPECT_EQ(w->next_offset(), TwoSegmentLog::kLastBase + 4);
 }
 
 TEST(LogRecoveryTest, GarbageAfterValidRecordsIsCut) {

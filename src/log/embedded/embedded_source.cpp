@@ -1,5 +1,6 @@
 #include "log/embedded/embedded_source.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "log/embedded/log_reader.h"
@@ -31,13 +32,44 @@ class EmbeddedSource final : public RecordSource {
         const PartitionRange& r = ranges_[next_range_++];
         if (r.start >= r.end) continue;
         if (Status s = reader_->seek(r.start); !s.ok()) return s;
+        next_ = r.start;
         end_ = r.end;
+      }
+      // Stop at the range's end without reading on: what follows may be damaged.
+      if (next_ >= end_) {
+        end_ = -1;
+        continue;
       }
       auto more = reader_->next(out);
       if (!more.ok()) return more;
-      if (*more && out.offset < end_) return true;
-      end_ = -1;
+      if (!*more) {
+        // The log held these offsets when the source opened.
+        return Status::error(Errc::corruption,
+                             name() + ": the log ends at offset " + std::to_string(next_) +
+                                 ", short of offset " + std::to_string(end_) +
+                                 " that it held when this read began (cut since?)");
+      }
+      if (out.offset >= end_) {  // skipped past the range's end
+        end_ = -1;
+        continue;
+      }
+      next_ = out.offset + 1;
+      return true;
     }
+  }
+
+  std::vector<SkippedRange> take_skipped() override {
+    // The reader skips whole damaged ranges; report only what the ranges asked for.
+    std::vector<SkippedRange> out;
+    for (SkippedRange s : reader_->take_skipped()) {
+      for (const PartitionRange& r : ranges_) {
+        if (s.start < r.start || s.start >= r.end) continue;
+        s.end = std::min(s.end, r.end);
+        out.push_back(std::move(s));
+        break;
+      }
+    }
+    return out;
   }
 
  private:
@@ -46,13 +78,15 @@ class EmbeddedSource final : public RecordSource {
   std::vector<PartitionRange> partitions_;
   std::vector<PartitionRange> ranges_;
   size_t next_range_ = 0;
+  int64_t next_ = 0;  // the next offset of the range being read
   int64_t end_ = -1;  // of the range being read; -1: none
 };
 
 }  // namespace
 
-Result<std::unique_ptr<RecordSource>> open_source(const std::filesystem::path& dir) {
-  auto reader = LogReader::open(dir);
+Result<std::unique_ptr<RecordSource>> open_source(const std::filesystem::path& dir,
+                                                  ReaderOptions options) {
+  auto reader = LogReader::open(dir, options);
   if (!reader.ok()) return reader.status();
   auto start = (*reader)->start_offset();
   if (!start.ok()) return start.status();

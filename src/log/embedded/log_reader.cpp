@@ -1,6 +1,8 @@
 #include "log/embedded/log_reader.h"
 
+#include <algorithm>
 #include <optional>
+#include <system_error>
 #include <utility>
 
 #include "log/embedded/segment.h"
@@ -30,25 +32,91 @@ Result<std::vector<SegmentFile>> segments_of(const fs::path& dir) {
 
 struct LogReader::Impl {
   fs::path dir;
+  ReaderOptions options;
   std::optional<SegmentReader> segment;  // where next() reads
   int64_t skip_below = 0;                // next() passes over records before this offset
+  std::vector<SkippedRange> skipped;     // not yet taken
 
   Result<bool> next(Record& out);
-  // True when a segment newer than the current one exists, so the current one
-  // was sealed before this call: nothing will be added to it.
-  Result<bool> sealed(Outcome outcome, const Result<SegmentReader>& successor);
+  // The first segment after the current one, if any: the one named for the
+  // offset it ends at, or failing that the next in a listing (past a gap).
+  Result<std::optional<SegmentFile>> segment_after();
+  // What to do about offsets the log cannot give: nothing when they lie before
+  // skip_below, else fail with `error` or note them as skipped.
+  Status pass(int64_t first, int64_t end, const std::string& error, std::string where);
+  // After a record that was not accepted: fails or skips to where valid records
+  // resume in this segment (`resume`), or, with none, to `after`.
+  Status pass_damage(Outcome outcome, const std::optional<SegmentReader::Resume>& resume,
+                     const std::optional<SegmentFile>& after);
+  Status move_to(const SegmentFile& file);
 };
 
-Result<bool> LogReader::Impl::sealed(Outcome outcome, const Result<SegmentReader>& successor) {
-  if (successor.ok()) return true;
-  if (successor.status().code() != Errc::not_found) return successor.status();
-  // A clean end with no segment after it is the live tail. A bad or torn record
-  // with no segment after it is the writer's to repair; only a listing tells
-  // whether some later segment exists past a gap.
-  if (outcome == Outcome::end) return false;
+Result<std::optional<SegmentFile>> LogReader::Impl::segment_after() {
+  const int64_t base = segment->file().base_offset;
+  // The writer names the next segment for the offset this one ends at, and
+  // never rolls an empty one, so that file is the usual answer.
+  if (segment->next_offset() > base) {
+    SegmentFile named = segment_in(dir, segment->next_offset());
+    std::error_code ec;
+    if (fs::exists(named.path, ec)) return std::optional<SegmentFile>(named);
+  }
   auto segments = list_segments(dir);
   if (!segments.ok()) return segments.status();
-  return !segments->empty() && segments->back().base_offset > segment->file().base_offset;
+  for (const SegmentFile& f : *segments)
+    if (f.base_offset > base) return std::optional<SegmentFile>(f);
+  return std::optional<SegmentFile>();
+}
+
+Status LogReader::Impl::pass(int64_t first, int64_t end, const std::string& error,
+                             std::string where) {
+  if (end <= skip_below && first < end) return {};  // before what was asked for
+  if (!options.skip_damaged) return Status::error(Errc::corruption, error);
+  skipped.push_back({0, std::max(first, skip_below), end, std::move(where)});
+  return {};
+}
+
+Status LogReader::Impl::pass_damage(Outcome outcome,
+                                    const std::optional<SegmentReader::Resume>& resume,
+                                    const std::optional<SegmentFile>& after) {
+  const std::string file = segment->file().path.string();
+  const uint64_t at = segment->position();
+  const int64_t first = segment->next_offset();
+  const std::string why = segment->why(outcome);
+  if (resume) {
+    Status s =
+        pass(first, resume->offset,
+             file + ": " + why + ", offset " + std::to_string(first) +
+                 ": the segment is damaged from there to byte " + std::to_string(resume->position) +
+                 " (" + describe_offsets(first, resume->offset) + " lost; valid records follow)",
+             file + " bytes " + std::to_string(at) + " to " + std::to_string(resume->position) +
+                 " (" + why + ")");
+    if (!s.ok()) return s;
+    segment->resume_at(*resume);
+    return {};
+  }
+  // Damaged to its end (a truncated segment): the offsets up to the next segment are lost.
+  auto size = segment->size();
+  if (!size.ok()) return size.status();
+  if (after->base_offset < first) {
+    return Status::error(Errc::corruption, file + ": " + why + ", offset " + std::to_string(first) +
+                                               ", and the next segment starts below it, at " +
+                                               std::to_string(after->base_offset));
+  }
+  Status s = pass(
+      first, after->base_offset,
+      file + ": " + why + ", offset " + std::to_string(first) +
+          ", and the next segment starts at offset " + std::to_string(after->base_offset) + ": " +
+          describe_offsets(first, after->base_offset) + " lost",
+      file + " bytes " + std::to_string(at) + " to " + std::to_string(*size) + " (" + why + ")");
+  if (!s.ok()) return s;
+  return move_to(*after);
+}
+
+Status LogReader::Impl::move_to(const SegmentFile& file) {
+  auto opened = SegmentReader::open(file);
+  if (!opened.ok()) return opened.status();
+  segment = std::move(opened.value());
+  return {};
 }
 
 Result<bool> LogReader::Impl::next(Record& out) {
@@ -59,43 +127,72 @@ Result<bool> LogReader::Impl::next(Record& out) {
       if (out.offset < skip_below) continue;
       return true;
     }
-    // Nothing more here for now. The writer creates the next segment, named for
-    // the offset this one ends at, only after its last write to this one, and
-    // never after an empty one.
-    Result<SegmentReader> successor = Status::error(Errc::not_found, "empty segment");
-    if (segment->next_offset() > segment->file().base_offset) {
-      successor = SegmentReader::open(segment_in(dir, segment->next_offset()));
+    // Nothing more here for now.
+    auto after = segment_after();
+    if (!after.ok()) return after.status();
+    if (!*after) {
+      // The last segment. A clean end is the end of the log for now; a record
+      // that is not accepted may be one the writer is still writing, unless
+      // valid records follow it.
+      if (*got == Outcome::end) return false;
+      auto resume = segment->find_resume();
+      if (!resume.ok()) return resume.status();
+      if (!*resume) return false;  // a torn tail: not there yet, or the writer's to cut
+      // Read it once more: it may have been completed since we looked.
+      got = segment->read(out);
+      if (!got.ok()) return got.status();
+      if (*got == Outcome::record) {
+        if (out.offset < skip_below) continue;
+        return true;
+      }
+      if (Status s = pass_damage(*got, *resume, std::nullopt); !s.ok()) return s;
+      continue;
     }
-    auto is_sealed = sealed(*got, successor);
-    if (!is_sealed.ok()) return is_sealed.status();
-    if (!*is_sealed) return false;
-    // Sealed before we looked: this read sees everything the segment will hold.
+    // A newer segment exists, so this one was sealed before we looked: this
+    // read sees everything it will hold.
     got = segment->read(out);
     if (!got.ok()) return got.status();
     if (*got == Outcome::record) {
       if (out.offset < skip_below) continue;
       return true;
     }
-    if (*got != Outcome::end) return Status::error(Errc::corruption, segment->describe(*got));
-    if (!successor.ok()) {
-      return Status::error(Errc::corruption, segment->describe(*got) + ", at offset " +
-                                                 std::to_string(segment->next_offset()) +
-                                                 ", but no segment starts there");
+    if (*got != Outcome::end) {
+      auto resume = segment->find_resume();
+      if (!resume.ok()) return resume.status();
+      if (Status s = pass_damage(*got, *resume, *after); !s.ok()) return s;
+      continue;
     }
-    segment = std::move(successor.value());
+    const int64_t end = segment->next_offset();
+    const SegmentFile& next = **after;
+    if (next.base_offset != end) {
+      const std::string file = segment->file().path.string();
+      const std::string ends = file + " ends at byte " + std::to_string(segment->position()) +
+                               ", offset " + std::to_string(end) + ", but the next segment is " +
+                               next.path.filename().string();
+      if (next.base_offset < end) return Status::error(Errc::corruption, ends);
+      Status s =
+          pass(end, next.base_offset,
+               ends + ": " + describe_offsets(end, next.base_offset) +
+                   (next.base_offset - end == 1 ? " is" : " are") + " missing (a deleted segment?)",
+               "no segment holds them (" + file + " ends at offset " + std::to_string(end) +
+                   ", the next segment is " + next.path.filename().string() + ")");
+      if (!s.ok()) return s;
+    }
+    if (Status s = move_to(next); !s.ok()) return s;
   }
 }
 
 LogReader::LogReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 LogReader::~LogReader() = default;
 
-Result<std::unique_ptr<LogReader>> LogReader::open(const fs::path& dir) {
+Result<std::unique_ptr<LogReader>> LogReader::open(const fs::path& dir, ReaderOptions options) {
   auto segments = segments_of(dir);
   if (!segments.ok()) return segments.status();
   auto first = SegmentReader::open(segments->front());
   if (!first.ok()) return first.status();
   auto impl = std::make_unique<Impl>();
   impl->dir = dir;
+  impl->options = options;
   impl->segment = std::move(first.value());
   impl->skip_below = impl->segment->next_offset();
   return std::unique_ptr<LogReader>(new LogReader(std::move(impl)));
@@ -116,7 +213,15 @@ Result<int64_t> LogReader::end_offset() {
   for (;;) {
     auto got = last->read(record);
     if (!got.ok()) return got.status();
-    if (*got != Outcome::record) return last->next_offset();
+    if (*got == Outcome::record) continue;
+    if (*got == Outcome::end) return last->next_offset();
+    // Past damage with valid records after it (as next() sees it), not past a torn tail.
+    auto resume = last->find_resume();
+    if (!resume.ok()) return resume.status();
+    if (!*resume) return last->next_offset();
+    got = last->read(record);
+    if (!got.ok()) return got.status();
+    if (*got != Outcome::record) last->resume_at(**resume);
   }
 }
 
@@ -141,5 +246,7 @@ Status LogReader::seek(int64_t offset) {
 }
 
 Result<bool> LogReader::next(Record& out) { return impl_->next(out); }
+
+std::vector<SkippedRange> LogReader::take_skipped() { return std::exchange(impl_->skipped, {}); }
 
 }  // namespace questlog::log::embedded

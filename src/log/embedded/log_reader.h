@@ -1,21 +1,33 @@
 // Reads an embedded log partition, from this process or another, while a writer
 // may be appending. Takes no lock. A reader sees a consistent prefix: whole,
-// checksummed records in offset order, never a torn one.
+// checksummed records in offset order, never a torn one. It never ends quietly
+// short of the log's end: damage, or a segment missing between two others, is
+// Errc::corruption naming the segment, byte and offset, unless it was opened to
+// skip such ranges (docs/formats.md, "Reading a damaged log").
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <vector>
 
 #include "log/record.h"
+#include "log/record_source.h"
 #include "util/status.h"
 
 namespace questlog::log::embedded {
 
+struct ReaderOptions {
+  // Read past damaged records and missing segments instead of failing there;
+  // take_skipped() names each range passed over.
+  bool skip_damaged = false;
+};
+
 class LogReader {
  public:
   // Fails with Errc::not_found when `dir` holds no log.
-  static Result<std::unique_ptr<LogReader>> open(const std::filesystem::path& dir);
+  static Result<std::unique_ptr<LogReader>> open(const std::filesystem::path& dir,
+                                                 ReaderOptions options = {});
 
   ~LogReader();
   LogReader(const LogReader&) = delete;
@@ -23,7 +35,8 @@ class LogReader {
 
   // First offset present in the log.
   Result<int64_t> start_offset();
-  // Offset after the last whole record visible now.
+  // Offset after the last valid record visible now (past any damage in the
+  // last segment: what a reader must reach to have read everything).
   Result<int64_t> end_offset();
 
   // The next call to next() returns the record at `offset`, or the first one after
@@ -32,9 +45,16 @@ class LogReader {
 
   // Reads the next whole record into `out`. Returns false at the current end of
   // the log; call again later to follow it as it grows (new segments included).
-  // `out.value` stays valid until the next call. A record that fails its checksum
-  // before the end of a sealed segment is Errc::corruption.
+  // `out.value` stays valid until the next call. A record that is not accepted
+  // with valid records after it, in any segment, and a gap in the offsets
+  // between segments are Errc::corruption (or skipped, see ReaderOptions), unless
+  // they lie wholly before the offset asked for with seek(). A torn record at the
+  // end of the last segment is "not there yet": the writer may be writing it.
   Result<bool> next(Record& out);
+
+  // The ranges skipped since the last call, in order (offsets at or after the
+  // one asked for with seek()). Always empty without skip_damaged.
+  std::vector<SkippedRange> take_skipped();
 
   struct Impl;
 

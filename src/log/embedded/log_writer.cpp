@@ -14,6 +14,7 @@
 
 #include "log/embedded/format.h"
 #include "log/embedded/segment.h"
+#include "log/record_source.h"
 
 namespace questlog::log::embedded {
 namespace {
@@ -95,13 +96,26 @@ struct LogWriter::Impl {
 Status LogWriter::Impl::recover(const SegmentFile& last) {
   auto reader = SegmentReader::open(last);
   if (!reader.ok()) return reader.status();
+  // Read to the end, resuming past damage with valid records after it; stop at
+  // the first record not accepted with none after it: the torn tail.
   Record record;
   SegmentReader::Outcome outcome;
-  do {
+  for (;;) {
     auto got = reader->read(record);
     if (!got.ok()) return got.status();
     outcome = *got;
-  } while (outcome == SegmentReader::Outcome::record);
+    if (outcome == SegmentReader::Outcome::record) {
+      if (!report.damaged.empty()) ++report.records_after_damage;
+      continue;
+    }
+    if (outcome == SegmentReader::Outcome::end) break;
+    auto resume = reader->find_resume();
+    if (!resume.ok()) return resume.status();
+    if (!*resume) break;
+    report.damaged.push_back({reader->position(), (*resume)->position, reader->next_offset(),
+                              (*resume)->offset, reader->why(outcome)});
+    reader->resume_at(**resume);
+  }
 
   auto fd = open_file(last.path, O_RDWR);
   if (!fd.ok()) return fd.status();
@@ -118,11 +132,29 @@ Status LogWriter::Impl::recover(const SegmentFile& last) {
     report.detail = reader->describe(outcome) + "; cut " + std::to_string(size - good) +
                     " bytes, next offset " + std::to_string(reader->next_offset());
   }
-  segment = std::make_shared<const Fd>(std::move(fd.value()));
-  segment_path = last.path;
-  segment_size = good;
   next_offset = reader->next_offset();
-  return {};
+  if (report.damaged.empty()) {
+    segment = std::make_shared<const Fd>(std::move(fd.value()));
+    segment_path = last.path;
+    segment_size = good;
+    return {};
+  }
+
+  // Damage with valid records after it is no torn tail: keep every byte, seal
+  // the segment as a roll would, and continue after its greatest offset.
+  if (::fdatasync(fd->get()) != 0) return errno_status(last.path.string() + ": fsync", errno);
+  const Damage& first = report.damaged.front();
+  report.damaged_segment = last.path;
+  report.damage =
+      last.path.string() + ": " + first.why + ", offset " + std::to_string(first.first_offset) +
+      ": " + log::describe_offsets(first.first_offset, first.end_offset) + " lost, " +
+      std::to_string(report.records_after_damage) + " valid records follow" +
+      (report.damaged.size() > 1
+           ? " (past " + std::to_string(report.damaged.size() - 1) + " more damaged ranges)"
+           : "") +
+      "; the segment is kept as it is and sealed, and the log continues at offset " +
+      std::to_string(next_offset.load()) + " (readers stop at the damage unless --skip-damaged)";
+  return start_segment(next_offset.load());
 }
 
 // Creates the segment whose first record will be `base_offset` and makes it active.
@@ -196,6 +228,7 @@ Result<std::unique_ptr<LogWriter>> LogWriter::open(const WriterOptions& options)
   if (!ready.ok()) return ready;
 
   impl->report.segments = segments->empty() ? 1 : static_cast<int>(segments->size());
+  if (!impl->report.damaged.empty()) ++impl->report.segments;  // the new one after the damage
   impl->report.next_offset = impl->next_offset;
   return std::unique_ptr<LogWriter>(new LogWriter(std::move(impl)));
 }

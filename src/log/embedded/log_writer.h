@@ -8,7 +8,9 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "log/embedded/segment.h"
 #include "util/status.h"
 
 namespace questlog::log::embedded {
@@ -24,15 +26,24 @@ struct WriterOptions {
 struct RecoveryReport {
   int segments = 0;              // segment files present after recovery
   int64_t next_offset = 0;       // offset the next append gets
-  uint64_t truncated_bytes = 0;  // torn or corrupt bytes cut from the last segment
+  uint64_t truncated_bytes = 0;  // a torn tail cut from the last segment
   std::string detail;            // one line for the operator when truncated_bytes > 0
+  // Damage in the last segment with valid records after it, in file order. The
+  // segment was kept as it is and sealed; appends go to a new segment.
+  std::filesystem::path damaged_segment;
+  std::vector<Damage> damaged;
+  uint64_t records_after_damage = 0;  // valid records after the first damaged range
+  std::string damage;                 // one line for the operator when `damaged` is not empty
 };
 
 class LogWriter {
  public:
   // Takes an exclusive lock on `dir` (a second writer, in this process or another,
   // gets Errc::busy with a message naming the holder's pid), recovers the last
-  // segment by cutting it back to its last whole record, and positions at the end.
+  // segment and positions at the end. Recovery cuts a torn tail (no valid record
+  // after the first one not accepted); damage with valid records after it is
+  // kept, and the log continues in a new segment after the greatest valid offset
+  // (docs/formats.md, "Recovery").
   static Result<std::unique_ptr<LogWriter>> open(const WriterOptions& options);
 
   // Fsyncs and releases the lock.

@@ -1,6 +1,7 @@
 #include "log/embedded/segment.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -131,26 +132,81 @@ Result<SegmentReader::Outcome> SegmentReader::read(Record& out) {
   return Outcome::record;
 }
 
+void SegmentReader::restart_at(uint64_t position) {
+  position_ = position;
+  buffer_start_ = position;
+  buffered_ = 0;
+}
+
+Result<std::optional<SegmentReader::Resume>> SegmentReader::find_resume() {
+  const uint64_t bad = position_;
+  const int64_t last = next_offset_ - 1;  // the last accepted offset (base - 1: none)
+  auto file_size = size();
+  if (!file_size.ok()) return file_size.status();
+  std::optional<Resume> found;
+  Status failed;
+  restart_at(bad + 1);
+  for (;; ++position_) {
+    auto header = fill(format::kHeaderSize);
+    if (!header.ok()) {
+      failed = header.status();
+      break;
+    }
+    if (!*header) break;  // not even a header left
+    const format::RecordHeader h = format::decode_header(at_position());
+    // Cheap checks first: garbage rarely passes the offset window, so the
+    // checksum runs at few positions.
+    if (h.offset <= last || static_cast<uint64_t>(h.offset - 1 - last) > position_ - bad) continue;
+    if (h.length > format::kMaxPayload) continue;
+    if (position_ + format::record_size(h.length) > *file_size) continue;
+    auto whole = fill(format::record_size(h.length));
+    if (!whole.ok()) {
+      failed = whole.status();
+      break;
+    }
+    if (!*whole || !format::checksum_matches(h, at_position())) continue;
+    found = Resume{position_, h.offset};
+    break;
+  }
+  restart_at(bad);
+  if (!failed.ok()) return failed;
+  return found;
+}
+
+void SegmentReader::resume_at(const Resume& resume) {
+  restart_at(resume.position);
+  next_offset_ = resume.offset;
+}
+
+Result<uint64_t> SegmentReader::size() const {
+  struct stat st {};
+  if (::fstat(fd_.get(), &st) != 0) return errno_status(file_.path.string() + ": fstat", errno);
+  return static_cast<uint64_t>(st.st_size);
+}
+
 std::string SegmentReader::describe(Outcome outcome) const {
-  std::string where = file_.path.string() + ": ";
+  return file_.path.string() + ": " + why(outcome);
+}
+
+std::string SegmentReader::why(Outcome outcome) const {
   std::string at = " at byte " + std::to_string(position_);
   switch (outcome) {
     case Outcome::record:
-      return where + "record" + at;
+      return "record" + at;
     case Outcome::end:
-      return where + "ends" + at;
+      return "ends" + at;
     case Outcome::truncated:
-      return where + "file ends inside the record" + at;
+      return "file ends inside the record" + at;
     case Outcome::bad_length:
-      return where + "record" + at + " claims " + std::to_string(rejected_.length) +
+      return "record" + at + " claims " + std::to_string(rejected_.length) +
              " payload bytes (limit " + std::to_string(format::kMaxPayload) + ")";
     case Outcome::bad_checksum:
-      return where + "checksum mismatch in the record" + at;
+      return "checksum mismatch in the record" + at;
     case Outcome::bad_offset:
-      return where + "record" + at + " has offset " + std::to_string(rejected_.offset) +
-             ", expected " + std::to_string(next_offset_);
+      return "record" + at + " has offset " + std::to_string(rejected_.offset) + ", expected " +
+             std::to_string(next_offset_);
   }
-  return where + "unknown outcome" + at;
+  return "unknown outcome" + at;
 }
 
 }  // namespace questlog::log::embedded

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,17 @@ inline SegmentFile segment_in(const std::filesystem::path& dir, int64_t base_off
 // Errc::not_found when `dir` does not exist.
 Result<std::vector<SegmentFile>> list_segments(const std::filesystem::path& dir);
 
+// Bytes [begin, end) of a segment that hold no valid record, between a record
+// that was not accepted and the next valid one (or the end of the file), and
+// the offsets [first_offset, end_offset) lost with them (none when equal).
+struct Damage {
+  uint64_t begin = 0;
+  uint64_t end = 0;
+  int64_t first_offset = 0;
+  int64_t end_offset = 0;
+  std::string why;  // what reading met at `begin`: "checksum mismatch in the record at byte 120"
+};
+
 // Reads one segment's records in order, through a large buffer, accepting a
 // record only when it is whole, its checksum matches and its offset is the next
 // one. May run while a writer appends to the file: whatever follows the last
@@ -79,6 +91,25 @@ class SegmentReader {
 
   // One line about a non-record outcome, naming the file and byte position.
   std::string describe(Outcome outcome) const;
+  // The same without the file name: "checksum mismatch in the record at byte 120".
+  std::string why(Outcome outcome) const;
+
+  // Where valid records resume after a record that was not accepted at
+  // position(): the first byte after it where a whole record starts whose
+  // checksum matches and whose offset is above the last accepted one, by no
+  // more than the bytes passed over (a record takes at least 24, so only
+  // garbage exceeds that, and the scan stays linear). Nothing when there is no
+  // such record: what follows position() is a torn tail. Only reads; the reader
+  // stays where it was.
+  struct Resume {
+    uint64_t position = 0;
+    int64_t offset = 0;
+  };
+  Result<std::optional<Resume>> find_resume();
+  // Reads on from `resume`, which find_resume() returned.
+  void resume_at(const Resume& resume);
+  // The file's size now.
+  Result<uint64_t> size() const;
 
  private:
   SegmentReader(SegmentFile file, Fd fd);
@@ -86,6 +117,8 @@ class SegmentReader {
   Result<bool> fill(size_t n);
   const char* at_position() const { return buffer_.data() + (position_ - buffer_start_); }
   Outcome reject(Outcome outcome);
+  // Moves to `position` with nothing buffered.
+  void restart_at(uint64_t position);
 
   SegmentFile file_;
   Fd fd_;

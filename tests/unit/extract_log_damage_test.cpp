@@ -1,0 +1,149 @@
+// run_extract over a log that is damaged, cut or restored from a backup: the
+// job fails and publishes nothing rather than commit offsets it never read.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "extract/extract.h"
+#include "extract/job.h"
+#include "extract_test_util.h"
+#include "log/embedded/format.h"
+#include "log/embedded/log_writer.h"
+#include "log_test_util.h"
+
+namespace questlog::extract {
+namespace {
+
+namespace fs = std::filesystem;
+using log::embedded::testing::TempDir;
+namespace format = log::embedded::format;
+
+const char* kJob = R"(
+[[tables]]
+name = "swords"
+path = "swords"
+where = { event_type = "purchase_sword" }
+mode = "incremental"
+[[tables]]
+name = "all"
+path = "all"
+)";
+
+class ExtractLogDamageTest : public ::testing::Test {
+ protected:
+  ExtractLogDamageTest() : log_dir_(dir_.path() / "data" / "events" / "0") {}
+
+  // Appends n events, every other one a sword, in segments of about 2000 bytes.
+  void append(int n) {
+    auto w = log::embedded::testing::open_writer(log_dir_, 2000);
+    ASSERT_NE(w, nullptr);
+    for (int i = 0; i < n; ++i) {
+      std::string v = std::string(R"({"event_type":")") + (i % 2 ? "purchase_sword" : "default") +
+                      R"(","n":)" + std::to_string(i) + "}";
+      ASSERT_TRUE(log::embedded::testing::append_one(*w, v, 1532214012345).ok());
+    }
+  }
+
+  std::vector<fs::path> segments() const {
+    std::vector<fs::path> out;
+    for (auto& e : fs::directory_iterator(log_dir_))
+      if (format::parse_segment_file_name(e.path().filename().string())) out.push_back(e.path());
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  test_util::Run run(ExtractOptions o = {}) {
+    o.log_dir = log_dir_;
+    o.lake = lake();
+    return test_util::run_captured(kJob, o);
+  }
+
+  fs::path lake() const { return dir_.path() / "lake"; }
+
+  // The table's files, relative to it.
+  std::set<std::string> files(const std::string& table) const {
+    std::set<std::string> out;
+    fs::path root = lake() / table;
+    if (!fs::exists(root)) return out;
+    for (auto& e : fs::recursive_directory_iterator(root))
+      if (e.is_regular_file()) out.insert(fs::relative(e.path(), root).string());
+    return out;
+  }
+
+  TempDir dir_;
+  fs::path log_dir_;
+};
+
+TEST_F(ExtractLogDamageTest, DeletedMiddleSegmentFailsTheJobAndPublishesNothing) {
+  append(100);
+  ASSERT_TRUE(run().status.ok());
+  const auto swords_before = files("swords");
+  const auto all_before = files("all");
+  append(400);
+  auto segs = segments();
+  ASSERT_GT(segs.size(), 6u);
+  const fs::path deleted = segs[segs.size() - 3];
+  fs::remove(deleted);
+
+  test_util::Run r = run();
+  ASSERT_FALSE(r.status.ok());
+  EXPECT_EQ(r.status.code(), Errc::corruption);
+  EXPECT_NE(r.status.message().find(segs[segs.size() - 4].string()), std::string::npos)
+      << r.status.message();
+  EXPECT_NE(r.status.message().find("offset " + std::to_string(*format::parse_segment_file_name(
+                                                    deleted.filename().string()))),
+            std::string::npos)
+      << r.status.message();
+  EXPECT_EQ(files("swords"), swords_before);  // the incremental table committed nothing
+  EXPECT_EQ(files("all"), all_before);
+}
+
+TEST_F(ExtractLogDamageTest, IncrementalTableCommittedPastTheLogsEndIsRefused) {
+  append(300);
+  ASSERT_TRUE(run().status.ok());
+  const auto swords_before = files("swords");
+  // The log as a backup from before the last 250 events would have it.
+  fs::remove_all(log_dir_);
+  append(50);
+
+  test_util::Run r = run();
+  ASSERT_FALSE(r.status.ok());
+  EXPECT_EQ(r.status.message().rfind("table swords: committed through offset 300 but the log " +
+                                         log_dir_.string() +
+                                         " ends at 50 (a restored backup or a cut log?); ",
+                                     0),
+            0u)
+      << r.status.message();
+  EXPECT_EQ(files("swords"), swords_before);
+}
+
+TEST_F(ExtractLogDamageTest, IncrementalTableCommittedBelowTheLogsStartIsRefused) {
+  append(100);
+  ASSERT_TRUE(run().status.ok());
+  const auto swords_before = files("swords");
+  append(400);
+  // Older segments deleted, up to and including the one holding offset 100.
+  auto segs = segments();
+  int64_t start = 0;
+  for (const fs::path& s : segs) {
+    start = *format::parse_segment_file_name(s.filename().string());
+    if (start > 100) break;
+    fs::remove(s);
+  }
+
+  test_util::Run r = run();
+  ASSERT_FALSE(r.status.ok());
+  EXPECT_EQ(
+      r.status.message().rfind("table swords: committed through offset 100 but the log " +
+                                   log_dir_.string() + " starts at offset " + std::to_string(start),
+                               0),
+      0u)
+      << r.status.message();
+  EXPECT_EQ(files("swords"), swords_before);
+}
+
+}  // namespace
+}  // namespace questlog::extract
