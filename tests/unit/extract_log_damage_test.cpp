@@ -145,5 +145,67 @@ TEST_F(ExtractLogDamageTest, IncrementalTableCommittedBelowTheLogsStartIsRefused
   EXPECT_EQ(files("swords"), swords_before);
 }
 
+TEST_F(ExtractLogDamageTest, SkipDamagedReadsPastADeletedSegmentAndCountsItAsRead) {
+  append(100);
+  ASSERT_TRUE(run().status.ok());
+  append(400);
+  auto segs = segments();
+  const fs::path deleted = segs[segs.size() - 3];
+  const int64_t lost = *format::parse_segment_file_name(deleted.filename().string());
+  const int64_t resumes =
+      *format::parse_segment_file_name(segs[segs.size() - 2].filename().string());
+  fs::remove(deleted);
+
+  ExtractOptions o;
+  o.skip_damaged = true;
+  test_util::Run r = run(o);
+  ASSERT_TRUE(r.status.ok()) << r.status.message();
+  ASSERT_EQ(r.report.skipped.size(), 1u);
+  EXPECT_EQ(r.report.skipped[0].start, lost);
+  EXPECT_EQ(r.report.skipped[0].end, resumes);
+  EXPECT_EQ(r.report.records, static_cast<uint64_t>(500 - (resumes - lost)));  // "all": from 0
+  EXPECT_NE(r.err.find("questlog: skipped " + log::describe_offsets(lost, resumes) + ": "),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("questlog: read " + std::to_string(r.report.records) +
+                       " records, offsets 0 to 500, skipped 1 damaged range (" +
+                       std::to_string(resumes - lost) + " offsets), in "),
+            std::string::npos)
+      << r.err;
+  // The incremental table took everything up to the end: the next run adds nothing.
+  EXPECT_EQ(r.report.tables[0].start, 100);
+  EXPECT_EQ(r.report.tables[0].end, 500);
+  test_util::Run again = run(o);
+  ASSERT_TRUE(again.status.ok()) << again.status.message();
+  EXPECT_EQ(again.report.tables[0].start, 500);
+  EXPECT_EQ(again.report.tables[0].rows, 0u);
+}
+
+TEST_F(ExtractLogDamageTest, SkipDamagedGoesOnBelowTheLogsStartNamingWhatTheTableMissed) {
+  append(100);
+  ASSERT_TRUE(run().status.ok());
+  append(400);
+  int64_t start = 0;
+  for (const fs::path& s : segments()) {
+    start = *format::parse_segment_file_name(s.filename().string());
+    if (start > 100) break;
+    fs::remove(s);
+  }
+  ExtractOptions o;
+  o.skip_damaged = true;
+  test_util::Run r = run(o);
+  ASSERT_TRUE(r.status.ok()) << r.status.message();
+  ASSERT_EQ(r.report.tables[0].skipped.size(), 1u);
+  EXPECT_EQ(r.report.tables[0].skipped[0].start, 100);
+  EXPECT_EQ(r.report.tables[0].skipped[0].end, start);
+  EXPECT_NE(r.err.find("questlog: table swords: skipped " + log::describe_offsets(100, start) +
+                       ": not in the log " + log_dir_.string() + ", which starts at offset " +
+                       std::to_string(start)),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.report.start, start);
+  EXPECT_EQ(r.report.records, static_cast<uint64_t>(500 - start));
+}
+
 }  // namespace
 }  // namespace questlog::extract

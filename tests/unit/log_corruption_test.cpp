@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "log/embedded/embedded_source.h"
 #include "log/embedded/format.h"
 #include "log/embedded/log_reader.h"
 #include "log/embedded/log_writer.h"
@@ -220,6 +221,35 @@ TEST(LogCorruptionTest, FlippedByteThirtyOfAOneSegmentLogKeepsTheRestAndReusesNo
   EXPECT_EQ(skipping.skipped[0].end, 1);
 }
 
+TEST(LogCorruptionTest, TwoDamagedRangesInTheLastSegmentAreBothKeptAndReported) {
+  TempDir tmp;
+  TwoSegmentLog log(tmp.path());
+  std::string bytes = log.last_segment;
+  bytes[log.boundaries[2] + 1] ^= 0x01;   // the checksum of record 2
+  bytes[log.boundaries[8] + 30] ^= 0x01;  // the payload of record 8
+  log.write_to(tmp.path(), bytes);
+
+  auto w = open_writer(tmp.path(), TwoSegmentLog::kSegmentBytes);
+  const RecoveryReport& report = w->recovery();
+  ASSERT_EQ(report.damaged.size(), 2u);
+  EXPECT_EQ(report.damaged[0].first_offset, kBase + 2);
+  EXPECT_EQ(report.damaged[0].end_offset, kBase + 3);
+  EXPECT_EQ(report.damaged[1].first_offset, kBase + 8);
+  EXPECT_EQ(report.damaged[1].end_offset, kBase + 9);
+  EXPECT_EQ(report.records_after_damage, 8u);
+  EXPECT_TRUE(contains(report.damage, "8 valid records follow (past 1 more damaged range)"))
+      << report.damage;
+  EXPECT_EQ(w->next_offset(), log.records.back().offset + 1);
+  w.reset();
+
+  ReadThrough skipping = read_through(tmp.path(), {.skip_damaged = true});
+  ASSERT_TRUE(skipping.status.ok()) << skipping.status.message();
+  EXPECT_EQ(skipping.records,
+            without(without(log.records, kBase + 2, kBase + 3), kBase + 8, kBase + 9));
+  ASSERT_EQ(skipping.skipped.size(), 2u);
+  EXPECT_EQ(skipping.skipped[1].start, kBase + 8);
+}
+
 // ------------------------------------------------------------------ readers
 
 std::string value_for(int64_t offset) {
@@ -392,6 +422,76 @@ TEST(LogCorruptionTest, SeekPastDamageReadsOnWithoutError) {
   ASSERT_FALSE(more.ok());
   EXPECT_TRUE(contains(more.status().message(), "offset " + std::to_string(base)))
       << more.status().message();
+}
+
+// ------------------------------------------------------------------ sources
+
+// Every record a source yields for `ranges`, until the end or an error.
+ReadThrough read_source(RecordSource& source, const std::vector<PartitionRange>& ranges) {
+  ReadThrough out;
+  out.status = source.read(ranges);
+  Record r;
+  while (out.status.ok()) {
+    auto more = source.next(r);
+    if (!more.ok()) out.status = more.status();
+    if (!more.ok() || !*more) break;
+    out.records.push_back({r.offset, r.timestamp_ms, std::string(r.value)});
+  }
+  out.skipped = source.take_skipped();
+  return out;
+}
+
+TEST(LogCorruptionTest, SourceReadsUpToDamageAtItsRangeEndAndSkipsOnlyWithinIt) {
+  TempDir tmp;
+  auto files = write_log(tmp.path(), 200, 1000);
+  const int64_t base = base_of(files[1]);
+  std::string bytes = read_file(files[1]);
+  uint64_t three = 0;  // the first three records of the segment
+  for (int64_t i = base; i < base + 3; ++i) three += format::record_size(value_for(i).size());
+  std::fill(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(three), '\0');
+  testing::write_file(files[1], bytes);
+
+  auto strict = open_source(tmp.path());
+  ASSERT_TRUE(strict.ok()) << strict.status().message();
+  ReadThrough before = read_source(**strict, {{0, 0, base}});
+  EXPECT_TRUE(before.status.ok()) << before.status.message();  // the damage is not in the range
+  EXPECT_EQ(before.records, records_of(0, base));
+  ReadThrough into = read_source(**strict, {{0, base - 1, base + 1}});
+  EXPECT_EQ(into.status.code(), Errc::corruption);
+
+  auto skipping = open_source(tmp.path(), {.skip_damaged = true});
+  ASSERT_TRUE(skipping.ok());
+  ReadThrough partly = read_source(**skipping, {{0, base - 1, base + 1}});
+  ASSERT_TRUE(partly.status.ok()) << partly.status.message();
+  EXPECT_EQ(partly.records, records_of(base - 1, base));
+  ASSERT_EQ(partly.skipped.size(), 1u);  // clipped to the range
+  EXPECT_EQ(partly.skipped[0].start, base);
+  EXPECT_EQ(partly.skipped[0].end, base + 1);
+  ReadThrough across = read_source(**skipping, {{0, base - 1, base + 5}});
+  ASSERT_TRUE(across.status.ok()) << across.status.message();
+  std::vector<Owned> expected = records_of(base - 1, base);
+  for (const Owned& r : records_of(base + 3, base + 5)) expected.push_back(r);
+  EXPECT_EQ(across.records, expected);
+  ASSERT_EQ(across.skipped.size(), 1u);
+  EXPECT_EQ(across.skipped[0].start, base);
+  EXPECT_EQ(across.skipped[0].end, base + 3);
+}
+
+TEST(LogCorruptionTest, SourceFailsWhenTheLogWasCutBelowTheEndItOpenedWith) {
+  TempDir tmp;
+  auto files = write_log(tmp.path(), 100, 1 << 20);
+  auto source = open_source(tmp.path());
+  ASSERT_TRUE(source.ok());
+  uint64_t last_three = 0;
+  for (int64_t i = 97; i < 100; ++i) last_three += format::record_size(value_for(i).size());
+  fs::resize_file(files[0], fs::file_size(files[0]) - last_three);
+
+  ReadThrough r = read_source(**source, (*source)->partitions());
+  EXPECT_EQ(r.records, records_of(0, 97));
+  EXPECT_EQ(r.status.code(), Errc::corruption);
+  EXPECT_EQ(r.status.message(), tmp.path().string() +
+                                    ": the log ends at offset 97, short of offset 100 that it "
+                                    "held when this read began (cut since?)");
 }
 
 }  // namespace

@@ -144,14 +144,15 @@ Status LogWriter::Impl::recover(const SegmentFile& last) {
   // the segment as a roll would, and continue after its greatest offset.
   if (::fdatasync(fd->get()) != 0) return errno_status(last.path.string() + ": fsync", errno);
   const Damage& first = report.damaged.front();
+  const size_t more = report.damaged.size() - 1;
+  const std::string past = more == 0   ? ""
+                           : more == 1 ? " (past 1 more damaged range)"
+                                       : " (past " + std::to_string(more) + " more damaged ranges)";
   report.damaged_segment = last.path;
   report.damage =
       last.path.string() + ": " + first.why + ", offset " + std::to_string(first.first_offset) +
       ": " + log::describe_offsets(first.first_offset, first.end_offset) + " lost, " +
-      std::to_string(report.records_after_damage) + " valid records follow" +
-      (report.damaged.size() > 1
-           ? " (past " + std::to_string(report.damaged.size() - 1) + " more damaged ranges)"
-           : "") +
+      std::to_string(report.records_after_damage) + " valid records follow" + past +
       "; the segment is kept as it is and sealed, and the log continues at offset " +
       std::to_string(next_offset.load()) + " (readers stop at the damage unless --skip-damaged)";
   return start_segment(next_offset.load());
