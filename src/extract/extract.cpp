@@ -33,8 +33,9 @@ struct TableRun {
   const Filter* where = nullptr;
   bool print_schema = false;
   int64_t show = 0;
-  int64_t start = 0;                       // the first offset this table takes
-  std::vector<log::SkippedRange> skipped;  // offsets it needs that the log no longer holds
+  int64_t start = 0;  // the first offset this table takes
+  // Offsets it needs that the log no longer holds (skipped with skip_damaged).
+  std::vector<log::SkippedRange> skipped;
   TableSchema schema;
   std::unique_ptr<RowBuffer> rows;
   uint64_t count = 0;

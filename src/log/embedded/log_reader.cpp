@@ -69,7 +69,7 @@ Result<std::optional<SegmentFile>> LogReader::Impl::segment_after() {
 
 Status LogReader::Impl::pass(int64_t first, int64_t end, const std::string& error,
                              std::string where) {
-  if (end <= skip_below && first < end) return {};  // before what was asked for
+  if (end <= skip_below && first < skip_below) return {};  // before what was asked for
   if (!options.skip_damaged) return Status::error(Errc::corruption, error);
   skipped.push_back({0, std::max(first, skip_below), end, std::move(where)});
   return {};

@@ -3,7 +3,7 @@
 // checksummed records in offset order, never a torn one. It never ends quietly
 // short of the log's end: damage, or a segment missing between two others, is
 // Errc::corruption naming the segment, byte and offset, unless it was opened to
-// skip such ranges (docs/formats.md, "Reading a damaged log").
+// skip such ranges (docs/formats.md, "Reading while a writer appends").
 #pragma once
 
 #include <cstdint>
