@@ -405,6 +405,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // end our side, read and drop what still arrives until the client closes or
   // the read timeout passes (nginx's "lingering close").
   void drain() {
+    // Stopping, with nothing more from the client: close now rather than wait
+    // for an idle keep-alive client to close first (it may never).
+    boost::system::error_code ec;
+    if (worker_.stopping() && socket_.available(ec) == 0 && !ec) return close();
     state_ = State::draining;
     deadline_ = worker_.now() +
                 std::min(worker_.shared().options.read_timeout, std::chrono::milliseconds(2000));
