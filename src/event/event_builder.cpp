@@ -20,6 +20,9 @@ bool equal_without_case(std::string_view a, std::string_view b) {
 }  // namespace
 
 void canonical_header_name(std::string_view raw, std::string& out) {
+  const size_t at = out.size();
+  out.resize(at + raw.size());
+  char* dst = out.data() + at;
   bool prev_letter = false;
   for (char c : raw) {
     if (c == '_') c = '-';
@@ -29,7 +32,7 @@ void canonical_header_name(std::string_view raw, std::string& out) {
       if (!prev_letter && !upper) c = static_cast<char>(c - 'a' + 'A');
       if (prev_letter && upper) c = static_cast<char>(c - 'A' + 'a');
     }
-    out.push_back(c);
+    *dst++ = c;
     prev_letter = letter;
   }
 }
@@ -54,41 +57,44 @@ void EventBuilder::build(std::span<const Field> route_fields, std::string& out) 
   out.clear();
   out.push_back('{');
   bool first = true;
-  auto key = [&](std::string_view k) {
+  for (const Field& f : route_fields) {
     if (!first) out.push_back(',');
     first = false;
-    append_json_string(out, k);
+    append_json_string(out, f.name);
     out.push_back(':');
-  };
-  for (const Field& f : route_fields) {
-    key(f.name);
     out.append(f.json_value);
   }
+  skip_.assign(headers_.size(), 0);
+  for (size_t i = 0; i < headers_.size(); ++i)
+    for (const Field& f : route_fields)
+      if (equal_without_case(f.name, name(headers_[i]))) skip_[i] = 1;
+  append_headers(out, first, skip_);
+  out.push_back('}');
+}
 
+bool EventBuilder::append_headers(std::string& out, bool first, std::span<const char> skip) const {
   emitted_.assign(headers_.size(), false);
-  std::string joined;
   for (size_t i = 0; i < headers_.size(); ++i) {
-    if (emitted_[i]) continue;
+    if (emitted_[i] || skip[i]) continue;
     std::string_view n = name(headers_[i]);
-    bool shadowed = false;
-    for (const Field& f : route_fields) shadowed = shadowed || equal_without_case(f.name, n);
-    if (shadowed) continue;
-
     std::string_view v = value(headers_[i]);
     bool repeated = false;
     for (size_t j = i + 1; j < headers_.size(); ++j) {
       if (emitted_[j] || name(headers_[j]) != n) continue;
-      if (!repeated) joined.assign(v);
+      if (!repeated) joined_.assign(v);
       repeated = true;
-      joined.append(", ").append(value(headers_[j]));
+      joined_.append(", ").append(value(headers_[j]));
       emitted_[j] = true;
     }
-    if (repeated) v = joined;
+    if (repeated) v = joined_;
     if (v.empty() && (n == "Content-Type" || n == "Content-Length")) continue;
-    key(n);
+    if (!first) out.push_back(',');
+    first = false;
+    append_json_string(out, n);
+    out.push_back(':');
     append_json_string(out, v);
   }
-  out.push_back('}');
+  return first;
 }
 
 }  // namespace questlog::event

@@ -38,6 +38,15 @@ class EventBuilder {
   // Content-Type and Content-Length are left out, as Werkzeug leaves them out.
   void build(std::span<const Field> route_fields, std::string& out) const;
 
+  // For an event with more sources than route fields (http/event_assembler.h):
+  // the headers as added, by canonical name, and the step that writes them.
+  size_t header_count() const { return headers_.size(); }
+  std::string_view header_name(size_t i) const { return name(headers_[i]); }
+  // Appends the headers as build() writes them, as members of the JSON object
+  // `out` holds so far (`first`: it has none yet), leaving out header i when
+  // skip[i] is set. Returns whether the object still has no member.
+  bool append_headers(std::string& out, bool first, std::span<const char> skip) const;
+
  private:
   struct Header {
     size_t name_at, name_len, value_at, value_len;
@@ -49,7 +58,9 @@ class EventBuilder {
 
   std::string arena_;  // canonical names and raw values of this request
   std::vector<Header> headers_;
+  mutable std::vector<char> skip_;  // build()'s: the headers a route field shadows
   mutable std::vector<bool> emitted_;
+  mutable std::string joined_;  // a repeated header's values
 };
 
 }  // namespace questlog::event

@@ -1,6 +1,7 @@
 #include "event/json.h"
 
 #include <cstdint>
+#include <cstring>
 
 namespace questlog::event {
 namespace {
@@ -24,6 +25,15 @@ size_t utf8_sequence_length(const unsigned char* p, size_t avail) {
 
 constexpr char kHex[] = "0123456789abcdef";
 
+// Whether any of the 8 bytes of `w` needs more than a copy: a control
+// character (< 0x20), '"', '\\' or a byte of a multi-byte sequence (>= 0x80).
+bool needs_care(uint64_t w) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
+  auto has_zero = [](uint64_t v) { return (v - kOnes) & ~v & kHigh; };
+  const uint64_t below_space = (w - kOnes * 0x20) & ~w & kHigh;  // exact for w without high bits
+  return (w & kHigh) | below_space | has_zero(w ^ (kOnes * '"')) | has_zero(w ^ (kOnes * '\\'));
+}
+
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view s) {
@@ -32,8 +42,17 @@ void append_json_string(std::string& out, std::string_view s) {
   const size_t n = s.size();
   size_t i = 0;
   while (i < n) {
-    // Copy the longest run that needs no escaping in one go.
+    // Copy the longest run that needs no escaping in one go, found 8 bytes at a time.
     size_t run = i;
+    uint64_t w;
+    for (; run + 8 <= n; run += 8) {
+      std::memcpy(&w, p + run, 8);
+      if (needs_care(w)) break;
+    }
+    if (run + 8 > n && n >= 8) {  // the last 8 bytes, overlapping what was checked
+      std::memcpy(&w, p + n - 8, 8);
+      if (!needs_care(w)) run = n;
+    }
     while (run < n && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\') ++run;
     out.append(s.data() + i, run - i);
     i = run;

@@ -1,6 +1,7 @@
 // One HTTP/1.x request, parsed by Beast's parser straight into what serve needs:
-// method, target, version and the event's headers. Nothing of the request is
-// kept beyond that; bodies are read and dropped (the game API takes none).
+// method, target, version, the event's headers, the route the target matches
+// and, for a route that takes one (request_body = "json"), the body. Other
+// bodies are read and dropped.
 #pragma once
 
 #include <boost/beast/core/string.hpp>
@@ -8,6 +9,8 @@
 #include <string>
 
 #include "event/event_builder.h"
+#include "http/routes.h"
+#include "http/url_decode.h"
 
 namespace questlog::http {
 
@@ -20,6 +23,10 @@ struct RequestHead {
   bool expects_continue = false;  // "Expect: 100-continue" on an HTTP/1.1 request
   int host_fields = 0;            // Host header lines: RFC 9112 wants exactly one in 1.1
   event::EventBuilder headers;
+  const Route* route = nullptr;  // the route the target matches, once the headers are in
+  RouteMatch match;              // its path parameters
+  bool keep_body = false;        // the route takes this request's body
+  std::string body;              // kept only then
 
   void reset() {
     method.clear();
@@ -27,12 +34,21 @@ struct RequestHead {
     expects_continue = false;
     host_fields = 0;
     headers.reset();
+    route = nullptr;
+    keep_body = false;
+    // A large body's memory goes back; a small one's is kept for the next request.
+    if (body.capacity() > kKeptBodyCapacity)
+      std::string().swap(body);
+    else
+      body.clear();
   }
+  static constexpr size_t kKeptBodyCapacity = 64 * 1024;
 };
 
 class RequestParser final : public boost::beast::http::basic_parser<true> {
  public:
-  RequestParser(RequestHead& head, uint32_t max_header, uint64_t max_body) : head_(head) {
+  RequestParser(RequestHead& head, const RouteTable& routes, uint32_t max_header, uint64_t max_body)
+      : head_(head), routes_(routes) {
     header_limit(max_header);
     body_limit(max_body);
     eager(true);
@@ -58,16 +74,27 @@ class RequestParser final : public boost::beast::http::basic_parser<true> {
     if (field == boost::beast::http::field::host) ++head_.host_fields;
     head_.headers.add_header(sv(name), sv(value));
   }
-  void on_header_impl(error_code&) override {}
-  void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) override {}
-  std::size_t on_body_impl(string_view body, error_code&) override { return body.size(); }
+  // Routing here, before the body, says whether the body is kept.
+  void on_header_impl(error_code&) override {
+    head_.route = routes_.match(origin_form(head_.target), head_.match);
+    head_.keep_body = head_.route && head_.route->takes_body(head_.method);
+  }
+  void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override {
+    if (head_.keep_body && length) head_.body.reserve(static_cast<size_t>(*length));
+  }
+  std::size_t on_body_impl(string_view body, error_code&) override {
+    if (head_.keep_body) head_.body.append(body.data(), body.size());
+    return body.size();
+  }
   void on_chunk_header_impl(std::uint64_t, string_view, error_code&) override {}
   std::size_t on_chunk_body_impl(std::uint64_t, string_view body, error_code&) override {
+    if (head_.keep_body) head_.body.append(body.data(), body.size());
     return body.size();
   }
   void on_finish_impl(error_code&) override {}
 
   RequestHead& head_;
+  const RouteTable& routes_;
 };
 
 }  // namespace questlog::http

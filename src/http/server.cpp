@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "http/event_assembler.h"
 #include "http/request_parser.h"
 
 namespace questlog::http {
@@ -43,21 +44,6 @@ std::string date_header() {
   gmtime_r(&t, &tm);
   size_t n = std::strftime(buf, sizeof buf, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
   return std::string(buf, n);
-}
-
-// The path and query of a request target: an absolute-form target
-// ("http://host/purchase_a_sword", RFC 9112 3.2.2) reduced to its origin form.
-std::string_view origin_form(std::string_view target) {
-  auto starts = [&](std::string_view scheme) {
-    return target.size() >= scheme.size() &&
-           boost::beast::iequals(target.substr(0, scheme.size()), scheme);
-  };
-  size_t skip = starts("http://") ? 7 : starts("https://") ? 8 : 0;
-  if (skip == 0) return target;
-  size_t path = target.find_first_of("/?", skip);
-  // "http://h" and "http://h?q" name the root (the query of the latter is dropped).
-  if (path == std::string_view::npos || target[path] == '?') return "/";
-  return target.substr(path);
 }
 
 Result<tcp::endpoint> parse_listen(const std::string& listen) {
@@ -162,6 +148,7 @@ class Worker {
   void log_event(std::shared_ptr<Connection> c);
 
   Shared& shared() { return shared_; }
+  EventAssembler& assembler() { return assembler_; }
   const std::string& date() const { return date_; }
   Clock::time_point now() const { return now_; }
   bool stopping() const { return stopping_; }
@@ -184,6 +171,7 @@ class Worker {
   Clock::time_point stop_deadline_;
   Clock::time_point now_ = Clock::now();
   std::string date_ = date_header();
+  EventAssembler assembler_;  // events of routes with parameters or bodies
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -251,8 +239,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     state_ = State::reading;
     started_ = false;
     head_.reset();
+    if (event_.capacity() > RequestHead::kKeptBodyCapacity) std::string().swap(event_);
     const auto& o = worker_.shared().options;
-    parser_.emplace(head_, o.header_limit, o.body_limit);
+    parser_.emplace(head_, worker_.shared().routes, o.header_limit, o.body_limit);
     parse();
   }
 
@@ -340,7 +329,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
                          : "Bad Request: an HTTP/1.1 request needs a Host header\n",
                      {});
     }
-    const Route* route = worker_.shared().routes.find(origin_form(head_.target));
+    const Route* route = head_.route;
     if (!route) return respond(404, kTextHtml, kNotFoundBody, {});
     if (head_.method == "OPTIONS")
       return respond(200, kTextHtml, {}, "Allow: " + route->allow_header() + "\r\n");
@@ -348,7 +337,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
       return respond(405, kTextHtml, kMethodNotAllowedBody,
                      "Allow: " + route->allow_header() + "\r\n");
     route_ = route;
-    head_.headers.build(route->fields, event_);
+    if (route->plain()) {
+      head_.headers.build(route->fields, event_);
+    } else {
+      EventAssembler& events = worker_.assembler();
+      std::string* body = route->takes_body(head_.method) ? &head_.body : nullptr;
+      if (!events.build(*route, head_.match, query_of(origin_form(head_.target)), body,
+                        head_.headers, event_))
+        return respond(400, kTextPlain, "Bad Request: " + events.error() + "\n", {});
+    }
     state_ = State::logging;
     worker_.log_event(shared_from_this());
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <iterator>
 
 namespace questlog {
@@ -69,8 +70,31 @@ void encode(uint32_t c, std::string& out) {
 std::string fold_case(std::string_view name) {
   std::string out;
   out.reserve(name.size());
-  uint32_t previous = 0;
-  for (size_t i = 0; i < name.size();) {
+  append_fold_case(name, out);
+  return out;
+}
+
+void append_fold_case(std::string_view name, std::string& out) {
+  // ASCII, 8 bytes at a time and then byte by byte, until the first byte that is not.
+  size_t i = 0;
+  const size_t start = out.size();
+  out.resize(start + name.size());
+  constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
+  for (uint64_t w; i + 8 <= name.size(); i += 8) {
+    std::memcpy(&w, name.data() + i, 8);
+    if (w & kHigh) break;
+    // 0x80 in each byte from 'A' to 'Z', then 0x20 added to those.
+    const uint64_t upper = ((w + kOnes * (0x80 - 'A')) ^ (w + kOnes * (0x80 - 'Z' - 1))) & kHigh;
+    w |= upper >> 2;
+    std::memcpy(out.data() + start + i, &w, 8);
+  }
+  for (; i < name.size() && static_cast<unsigned char>(name[i]) < 0x80; ++i) {
+    const char c = name[i];
+    out[start + i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
+  }
+  out.resize(start + i);
+  uint32_t previous = i > 0 ? static_cast<unsigned char>(out.back()) : 0;
+  while (i < name.size()) {
     uint32_t c = 0;
     size_t n = decode(name, i, c);
     if (n == 0) {
@@ -83,7 +107,6 @@ std::string fold_case(std::string_view name) {
     if (!(f == kCombiningDotAbove && previous == 'i')) encode(f, out);
     previous = f;
   }
-  return out;
 }
 
 }  // namespace questlog

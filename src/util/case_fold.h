@@ -14,5 +14,7 @@ namespace questlog {
 // columns: names are then renamed that need not be). Bytes that are not UTF-8
 // are kept as they are. The table is Java's (scripts/CaseFoldTable.java).
 std::string fold_case(std::string_view name);
+// The same, appended to `out` (which keeps its memory when reused).
+void append_fold_case(std::string_view name, std::string& out);
 
 }  // namespace questlog

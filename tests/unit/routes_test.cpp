@@ -123,3 +123,209 @@ TEST(RoutesTest, FieldNamesNoTableCanHoldAreRefusedNamingTheRoute) {
 
 }  // namespace
 }  // namespace questlog::http
+
+namespace questlog::http {
+namespace {
+
+RouteTable table(const std::string& toml) {
+  auto t = RouteTable::parse(toml, "r.toml");
+  EXPECT_TRUE(t.ok()) << t.status().message();
+  return t.ok() ? std::move(t).value() : RouteTable::defaults();
+}
+
+std::string load_error(const std::string& toml) {
+  auto t = RouteTable::parse(toml, "r.toml");
+  return t.ok() ? std::string("accepted") : t.status().message();
+}
+
+// The parameters of the route `target` matches, or "404".
+std::string params_of(const RouteTable& t, std::string_view target) {
+  RouteMatch m;
+  const Route* r = t.match(target, m);
+  if (!r) return "404";
+  std::string out = r->path + ":";
+  for (size_t i = 0; i < m.params.size(); ++i) {
+    if (i > 0) out += ',';
+    out += m.param(i);
+  }
+  return out;
+}
+
+const char* kGame = R"(
+[[route]]
+path = "/purchase_a_sword"
+[[route]]
+path = "/purchase_a_sword/{sword_type}"
+[[route]]
+path = "/guild/{guild}/member/{player}"
+[[route]]
+path = "/guild/{guild}"
+[[route]]
+path = "/a/{x}/c"
+[[route]]
+path = "/a/{x}/d"
+)";
+
+TEST(RouteMatchTest, ParametersAreWholeNonEmptySegments) {
+  RouteTable t = table(kGame);
+  EXPECT_EQ(params_of(t, "/purchase_a_sword"), "/purchase_a_sword:");
+  EXPECT_EQ(params_of(t, "/purchase_a_sword/longsword"),
+            "/purchase_a_sword/{sword_type}:longsword");
+  EXPECT_EQ(params_of(t, "/purchase_a_sword/long%20sword?x=1"),
+            "/purchase_a_sword/{sword_type}:long sword");
+  EXPECT_EQ(params_of(t, "/guild/Ni/member/arthur"), "/guild/{guild}/member/{player}:Ni,arthur");
+  EXPECT_EQ(params_of(t, "/guild/Ni"), "/guild/{guild}:Ni");
+  EXPECT_EQ(params_of(t, "/a/b/c"), "/a/{x}/c:b");
+  EXPECT_EQ(params_of(t, "/a/b/d"), "/a/{x}/d:b");
+  EXPECT_EQ(params_of(t, "http://host/guild/Ni"), "404");  // the server passes origin form
+}
+
+TEST(RouteMatchTest, HostileTargetsMatchNothing) {
+  RouteTable t = table(kGame);
+  // %2F decodes to '/' before matching (as in Werkzeug), and a parameter never spans one.
+  EXPECT_EQ(params_of(t, "/purchase_a_sword/a%2Fb"), "404");
+  EXPECT_EQ(params_of(t, "/purchase_a_sword/a%2fb"), "404");
+  EXPECT_EQ(params_of(t, "/guild/Ni%2Fmember%2Farthur"),
+            "/guild/{guild}/member/{player}:Ni,arthur");
+  // Empty parameters, trailing and doubled slashes.
+  EXPECT_EQ(params_of(t, "/purchase_a_sword/"), "404");
+  EXPECT_EQ(params_of(t, "/guild//member/arthur"), "404");
+  EXPECT_EQ(params_of(t, "/guild/Ni/member/"), "404");
+  EXPECT_EQ(params_of(t, "/guild/Ni/"), "404");
+  EXPECT_EQ(params_of(t, "//guild/Ni"), "404");
+  EXPECT_EQ(params_of(t, "/a/b/e"), "404");
+  EXPECT_EQ(params_of(t, "/a/b/c/"), "404");
+  // Whatever else a segment holds is the parameter's, as decoded bytes.
+  EXPECT_EQ(params_of(t, "/guild/.."), "/guild/{guild}:..");
+  EXPECT_EQ(params_of(t, "/guild/%00%ff"), std::string("/guild/{guild}:\0\xff", 17));
+  EXPECT_EQ(params_of(t, "/guild/%"), "/guild/{guild}:%");
+  EXPECT_EQ(params_of(t, "/guild/{guild}"), "/guild/{guild}:{guild}");
+}
+
+TEST(RouteTableTest, AmbiguousRoutesAreRefusedNamingBoth) {
+  EXPECT_EQ(
+      load_error("[[route]]\npath = \"/sword/{type}\"\n[[route]]\npath = \"/sword/{kind}\"\n"),
+      "r.toml:3: route /sword/{kind} is ambiguous with route /sword/{type} (line 1): both "
+      "match /sword/x; a path must match one route only");
+  EXPECT_EQ(load_error("[[route]]\npath = \"/guild/{name}\"\n\n[[route]]\npath = \"/guild/new\"\n"),
+            "r.toml:4: route /guild/new is ambiguous with route /guild/{name} (line 1): both "
+            "match /guild/new; a path must match one route only");
+  EXPECT_EQ(load_error("[[route]]\npath = \"/a/{x}/c\"\n[[route]]\npath = \"/a/b/{y}\"\n"),
+            "r.toml:3: route /a/b/{y} is ambiguous with route /a/{x}/c (line 1): both match "
+            "/a/b/c; a path must match one route only");
+  // Paths no request can match twice.
+  EXPECT_EQ(load_error("[[route]]\npath = \"/a/{x}\"\n[[route]]\npath = \"/a/{x}/b\"\n"
+                       "[[route]]\npath = \"/a/\"\n[[route]]\npath = \"/a\"\n"
+                       "[[route]]\npath = \"/b/{x}/c\"\n[[route]]\npath = \"/b/c/d\"\n"),
+            "accepted");
+}
+
+TEST(RouteTableTest, ParameterNamesFollowTheFieldNameRules) {
+  auto error = [](const std::string& route) { return load_error("[[route]]\n" + route + "\n"); };
+  EXPECT_EQ(error("path = \"/a/x{y}\""),
+            "r.toml:2: route /a/x{y}: a path parameter is a whole segment, as in "
+            "/purchase_a_sword/{sword_type}; 'x{y}' is not one");
+  EXPECT_EQ(error("path = \"/a/{y}}\""),
+            "r.toml:2: route /a/{y}}: a path parameter is a whole segment, as in "
+            "/purchase_a_sword/{sword_type}; '{y}}' is not one");
+  EXPECT_EQ(error("path = \"/a/{}\""),
+            "r.toml:2: route /a/{}: path parameter name must not be empty");
+  EXPECT_EQ(error("path = \"/a/{b\\u0001}\""),
+            "r.toml:2: route /a/{b\x01}: path parameter name 'b\\u0001' must not contain control "
+            "characters");
+  EXPECT_EQ(error("path = \"/{x}/{X}\""),
+            "r.toml:2: route /{x}/{X}: path parameters 'x' and 'X' differ only in case, which "
+            "Spark does not allow");
+  EXPECT_EQ(error("path = \"/{x}/{x}\""),
+            "r.toml:2: route /{x}/{x}: path parameter 'x' appears twice");
+  EXPECT_EQ(error("path = \"/{event_type}\"\nevent = { event_type = \"a\" }"),
+            "r.toml:2: route /{event_type}: path parameter 'event_type' has the name of an event "
+            "field: an event has one value per name");
+  EXPECT_EQ(error("path = \"/{Event_Type}\"\nevent = { event_type = \"a\" }"),
+            "r.toml:2: route /{Event_Type}: event field 'event_type' and path parameter "
+            "'Event_Type' differ only in case, which Spark does not allow");
+  EXPECT_EQ(error("path = \"/{k}\"\nquery = [\"K\"]"),
+            "r.toml:3: route /{k}: path parameter 'k' and query parameter 'K' differ only in "
+            "case, which Spark does not allow");
+  EXPECT_EQ(error("path = \"/\"\nquery = [\"color\", \"Color\"]"),
+            "r.toml:3: route /: query parameters 'color' and 'Color' differ only in case, which "
+            "Spark does not allow");
+  EXPECT_EQ(error("path = \"/\"\nquery = [\"\"]"),
+            "r.toml:3: route /: query parameter name must not be empty");
+  EXPECT_EQ(error("path = \"/\"\nquery = \"*\"\ntypes = { Description = \"int\" }\n"
+                  "event = { description = \"x\" }"),
+            "r.toml:4: route /: event field 'description' and query parameter 'Description' "
+            "differ only in case, which Spark does not allow");
+}
+
+TEST(RouteTableTest, QueryTypesAndBodyKeys) {
+  RouteTable t = table(R"(
+[[route]]
+path = "/s/{sword_type}/{level}"
+query = ["color", "qty", "price", "rare"]
+types = { qty = "int", price = "float", rare = "bool", level = "int", color = "string" }
+event = { event_type = "purchase_sword" }
+[[route]]
+path = "/all"
+query = "*"
+types = { qty = "int" }
+[[route]]
+path = "/inventory/{player}"
+request_body = "json"
+)");
+  const Route* s = t.find("/s/long/3");
+  ASSERT_NE(s, nullptr);
+  EXPECT_FALSE(s->plain());
+  ASSERT_EQ(s->path_params.size(), 2u);
+  EXPECT_EQ(s->path_params[0].type, ParamType::string);
+  EXPECT_EQ(s->path_params[1].type, ParamType::int64);
+  ASSERT_EQ(s->query_params.size(), 4u);
+  EXPECT_EQ(s->query_params[0].name, "color");
+  EXPECT_EQ(s->query_params[1].type, ParamType::int64);
+  EXPECT_EQ(s->query_params[2].type, ParamType::float64);
+  EXPECT_EQ(s->query_params[3].type, ParamType::boolean);
+  EXPECT_FALSE(s->all_query);
+  EXPECT_FALSE(s->takes_body("POST"));
+
+  const Route* all = t.find("/all");
+  ASSERT_NE(all, nullptr);
+  EXPECT_TRUE(all->all_query);
+  ASSERT_EQ(all->query_params.size(), 1u);  // typed: a query parameter it names
+  EXPECT_EQ(all->query_params[0].name, "qty");
+
+  const Route* inv = t.find("/inventory/alice");
+  ASSERT_NE(inv, nullptr);
+  EXPECT_EQ(inv->methods, std::vector<std::string>{"POST"});  // the default with a body
+  EXPECT_TRUE(inv->takes_body("POST"));
+  EXPECT_FALSE(inv->takes_body("GET"));
+  EXPECT_EQ(inv->allow_header(), "OPTIONS, POST");
+  const RouteTable defaults = RouteTable::defaults();
+  for (const Route& r : defaults.routes()) EXPECT_TRUE(r.plain()) << r.path;
+
+  auto error = [](const std::string& route) {
+    return load_error("[[route]]\npath = \"/{p}\"\n" + route + "\n");
+  };
+  EXPECT_EQ(error("query = 5"), "r.toml:3: query must be a list of parameter names or \"*\"");
+  EXPECT_EQ(error("query = \"all\""), "r.toml:3: query must be a list of parameter names or \"*\"");
+  EXPECT_EQ(error("query = [1]"), "r.toml:3: query must be a list of parameter names or \"*\"");
+  EXPECT_EQ(error("types = { p = \"integer\" }"),
+            "r.toml:3: route /{p}: the type of 'p' must be \"string\", \"int\", \"float\" or "
+            "\"bool\"");
+  EXPECT_EQ(error("types = { q = \"int\" }"),
+            "r.toml:3: route /{p}: types names 'q', which is neither a path parameter nor a "
+            "query parameter of the route (list it in query)");
+  EXPECT_EQ(error("types = { P = \"int\" }"),
+            "r.toml:3: route /{p}: types names 'P', which is neither a path parameter nor a "
+            "query parameter of the route (list it in query)");
+  EXPECT_EQ(error("types = 1"), "r.toml:3: types must be a table of parameter = \"type\"");
+  EXPECT_EQ(error("request_body = \"xml\""),
+            "r.toml:3: request_body must be \"json\" (a JSON object whose fields go into the "
+            "event)");
+  EXPECT_EQ(error("request_body = \"json\"\nmethods = [\"GET\"]"),
+            "r.toml:3: route /{p}: request_body = \"json\" needs a method that sends a body, "
+            "such as methods = [\"POST\"]");
+  EXPECT_EQ(error("request_body = \"json\"\nmethods = [\"GET\", \"PUT\"]"), "accepted");
+}
+
+}  // namespace
+}  // namespace questlog::http

@@ -1,0 +1,423 @@
+#include "http/event_assembler.h"
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "event/json.h"
+#include "http/url_decode.h"
+#include "util/case_fold.h"
+
+namespace questlog::http {
+namespace {
+
+// The sources of an event's keys, in order of precedence.
+enum Source : uint8_t { kField, kPath, kQuery, kBody, kHeader };
+
+const char* json_type_name(simdjson::dom::element_type t) {
+  using T = simdjson::dom::element_type;
+  switch (t) {
+    case T::ARRAY:
+      return "an array";
+    case T::OBJECT:
+      return "an object";
+    case T::STRING:
+      return "a string";
+    case T::INT64:
+    case T::UINT64:
+    case T::DOUBLE:
+      return "a number";
+    case T::BOOL:
+      return "a boolean";
+    case T::NULL_VALUE:
+      return "null";
+  }
+  return "a value";
+}
+
+bool lower_equals(std::string_view s, std::string_view lower) {
+  if (s.size() != lower.size()) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != lower[i]) return false;
+  }
+  return true;
+}
+
+void append_double(std::string& out, double d) {
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d);
+  std::string_view text(buf, static_cast<size_t>(end - buf));
+  out.append(text);
+  // "2" would be read back as an integer: keep it a double, as Python writes it.
+  if (text.find_first_of(".e") == std::string_view::npos) out.append(".0");
+}
+
+template <typename Int>
+void append_int(std::string& out, Int i) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, i);
+  out.append(buf, static_cast<size_t>(end - buf));
+}
+
+// A JSON value as compact JSON text. simdjson has checked that the document is
+// UTF-8 and at most 1024 levels deep.
+void append_element(std::string& out, simdjson::dom::element e) {
+  using T = simdjson::dom::element_type;
+  switch (e.type()) {
+    case T::OBJECT: {
+      simdjson::dom::object object;
+      if (e.get_object().get(object)) break;  // cannot fail: the type is object
+      out.push_back('{');
+      bool first = true;
+      for (auto [k, v] : object) {
+        if (!first) out.push_back(',');
+        first = false;
+        event::append_json_string(out, k);
+        out.push_back(':');
+        append_element(out, v);
+      }
+      out.push_back('}');
+      break;
+    }
+    case T::ARRAY: {
+      simdjson::dom::array array;
+      if (e.get_array().get(array)) break;  // cannot fail: the type is array
+      out.push_back('[');
+      bool first = true;
+      for (simdjson::dom::element v : array) {
+        if (!first) out.push_back(',');
+        first = false;
+        append_element(out, v);
+      }
+      out.push_back(']');
+      break;
+    }
+    case T::STRING:
+      event::append_json_string(out, e.get_string().value_unsafe());
+      break;
+    case T::INT64:
+      append_int(out, e.get_int64().value_unsafe());
+      break;
+    case T::UINT64:
+      append_int(out, e.get_uint64().value_unsafe());
+      break;
+    case T::DOUBLE:
+      append_double(out, e.get_double().value_unsafe());
+      break;
+    case T::BOOL:
+      out.append(e.get_bool().value_unsafe() ? "true" : "false");
+      break;
+    case T::NULL_VALUE:
+      out.append("null");
+      break;
+  }
+}
+
+// `s` as a JSON string for a message: at most 64 bytes of it, then "...".
+std::string excerpt(std::string_view s) {
+  constexpr size_t kMax = 64;
+  bool cut = s.size() > kMax;
+  if (cut) {
+    size_t n = kMax;
+    while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;  // whole characters
+    s = s.substr(0, n);
+  }
+  std::string out;
+  event::append_json_string(out, s);
+  if (cut) out.append("...");
+  return out;
+}
+
+}  // namespace
+
+bool append_typed_value(std::string& out, ParamType type, std::string_view text,
+                        std::string_view& why) {
+  const char* begin = text.data();
+  const char* end = text.data() + text.size();
+  switch (type) {
+    case ParamType::string:
+      event::append_json_string(out, text);
+      return true;
+    case ParamType::int64: {
+      int64_t i = 0;
+      auto [ptr, ec] = std::from_chars(begin, end, i);
+      if (ec == std::errc::result_out_of_range) {
+        why = "is out of range for an int (64 bits)";
+        return false;
+      }
+      if (text.empty() || ec != std::errc() || ptr != end) {
+        why = "is not an int";
+        return false;
+      }
+      append_int(out, i);
+      return true;
+    }
+    case ParamType::float64: {
+      double d = 0;
+      auto [ptr, ec] = std::from_chars(begin, end, d);
+      if (ec == std::errc::result_out_of_range) {
+        why = "is out of range for a float";
+        return false;
+      }
+      if (text.empty() || ec != std::errc() || ptr != end || !std::isfinite(d)) {
+        why = "is not a float";
+        return false;
+      }
+      append_double(out, d);
+      return true;
+    }
+    case ParamType::boolean:
+      if (text == "1" || lower_equals(text, "true")) {
+        out.append("true");
+        return true;
+      }
+      if (text == "0" || lower_equals(text, "false")) {
+        out.append("false");
+        return true;
+      }
+      why = "is not a bool (true, false, 1 or 0)";
+      return false;
+  }
+  return false;
+}
+
+struct EventAssembler::Impl {
+  // A key some source offers: its folded name is folds[fold_at, +fold_len).
+  struct Candidate {
+    uint64_t hash;  // of the folded name: sorting compares it before the bytes
+    uint32_t fold_at, fold_len;
+    uint32_t index;  // within its source
+    Source source;
+  };
+  struct QueryParam {
+    std::string_view raw_value;
+    uint32_t name_at, name_len;  // the decoded name, in names
+    int declared;                // index in Route::query_params, or -1
+    bool keep;
+  };
+
+  std::string folds;
+  std::vector<Candidate> candidates;
+  std::string names;  // decoded query parameter names
+  std::vector<QueryParam> query;
+  std::vector<std::pair<std::string_view, simdjson::dom::element>> body_members;
+  std::vector<char> body_keep;
+  std::vector<char> header_skip;
+  std::string bytes, text;  // a value being decoded
+  simdjson::dom::parser parser;
+  simdjson::dom::object object;
+
+  std::string_view fold(const Candidate& c) const { return {folds.data() + c.fold_at, c.fold_len}; }
+
+  // Takes folds[at, end) as the folded name of a key of `source`.
+  void add_folded(size_t at, Source source, size_t index) {
+    std::string_view f(folds.data() + at, folds.size() - at);
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ f.size();
+    for (size_t i = 0; i < f.size(); i += 8) {
+      uint64_t w = 0;
+      std::memcpy(&w, f.data() + i, std::min<size_t>(8, f.size() - i));
+      h = (h ^ w) * 0xFF51AFD7ED558CCDull;
+      h ^= h >> 32;
+    }
+    candidates.push_back({h, static_cast<uint32_t>(at), static_cast<uint32_t>(f.size()),
+                          static_cast<uint32_t>(index), source});
+  }
+  void add(std::string_view name, bool folded, Source source, size_t index) {
+    const size_t at = folds.size();
+    if (folded)
+      folds.append(name);
+    else
+      append_fold_case(name, folds);
+    add_folded(at, source, index);
+  }
+};
+
+EventAssembler::EventAssembler() : impl_(std::make_unique<Impl>()) {}
+EventAssembler::~EventAssembler() = default;
+
+bool EventAssembler::build(const Route& route, const RouteMatch& m, std::string_view query,
+                           std::string* body, const event::EventBuilder& headers,
+                           std::string& out) {
+  Impl& p = *impl_;
+  error_.clear();
+  out.clear();
+  p.folds.clear();
+  p.candidates.clear();
+  p.names.clear();
+  p.query.clear();
+  p.body_members.clear();
+
+  // Every source's keys. The route's own (fields, path parameters, the query
+  // parameters it names) were checked at load: none differ only in case.
+  for (size_t i = 0; i < route.fields.size(); ++i) p.add(route.folded_fields[i], true, kField, i);
+  for (size_t i = 0; i < route.path_params.size(); ++i)
+    p.add(route.path_params[i].folded, true, kPath, i);
+
+  if (route.all_query || !route.query_params.empty()) {
+    QueryPairs pairs(query);
+    std::string_view raw_name, raw_value;
+    while (pairs.next(raw_name, raw_value)) {
+      p.bytes.clear();
+      append_query_component(raw_name, p.bytes);
+      const size_t name_at = p.names.size();
+      append_utf8_replacing(p.names, p.bytes);
+      std::string_view name(p.names.data() + name_at, p.names.size() - name_at);
+      const size_t fold_at = p.folds.size();
+      append_fold_case(name, p.folds);
+      std::string_view folded(p.folds.data() + fold_at, p.folds.size() - fold_at);
+      int declared = -1;
+      for (size_t d = 0; d < route.query_params.size(); ++d)
+        if (route.query_params[d].folded == folded) declared = static_cast<int>(d);
+      if (declared < 0 && !route.all_query) {  // a parameter the route does not keep
+        p.folds.resize(fold_at);
+        p.names.resize(name_at);
+        continue;
+      }
+      if (name.empty()) {
+        error_ = "a query parameter has an empty name, which no column can have";
+        return false;
+      }
+      p.add_folded(fold_at, kQuery, p.query.size());
+      p.query.push_back({raw_value, static_cast<uint32_t>(name_at),
+                         static_cast<uint32_t>(name.size()), declared, true});
+    }
+  }
+
+  if (body) {
+    const size_t size = body->size();
+    if (size == 0) {
+      error_ = "the body is empty; this route takes a JSON object";
+      return false;
+    }
+    body->append(simdjson::SIMDJSON_PADDING, '\0');
+    simdjson::dom::element root;
+    auto err = p.parser.parse(body->data(), size, false).get(root);
+    body->resize(size);
+    if (err == simdjson::UTF8_ERROR) {
+      error_ = "the body is not valid UTF-8";
+      return false;
+    }
+    if (err) {
+      error_ = fmt::format("the body is not valid JSON: {}", simdjson::error_message(err));
+      return false;
+    }
+    if (root.get_object().get(p.object)) {
+      error_ = fmt::format("the body is {}, not a JSON object", json_type_name(root.type()));
+      return false;
+    }
+    for (auto [key, value] : p.object) {
+      if (key.empty()) {
+        error_ = "the JSON body has an empty key, which no column can have";
+        return false;
+      }
+      p.add(key, false, kBody, p.body_members.size());
+      p.body_members.emplace_back(key, value);
+    }
+    p.body_keep.assign(p.body_members.size(), 1);
+  }
+
+  for (size_t i = 0; i < headers.header_count(); ++i)
+    p.add(headers.header_name(i), false, kHeader, i);
+  p.header_skip.assign(headers.header_count(), 0);
+
+  // Equal names next to each other, the winner first. Sorting keeps this
+  // O(n log n) whatever the client sends (1,000 query parameters, a body of
+  // many keys); the hash makes most comparisons one of two integers.
+  std::sort(p.candidates.begin(), p.candidates.end(),
+            [&p](const Impl::Candidate& x, const Impl::Candidate& y) {
+              if (x.hash != y.hash) return x.hash < y.hash;
+              if (int c = p.fold(x).compare(p.fold(y)); c != 0) return c < 0;
+              return x.source != y.source ? x.source < y.source : x.index < y.index;
+            });
+  for (size_t g = 0; g < p.candidates.size();) {
+    const Impl::Candidate& winner = p.candidates[g];
+    const Impl::Candidate* body_key = winner.source == kBody ? &winner : nullptr;
+    size_t next = g + 1;
+    for (; next < p.candidates.size(); ++next) {
+      const Impl::Candidate& c = p.candidates[next];
+      if (c.hash != winner.hash || p.fold(c) != p.fold(winner)) break;
+      switch (c.source) {
+        case kQuery:  // a repeated parameter, or one an earlier source has
+          p.query[c.index].keep = false;
+          break;
+        case kBody:
+          if (body_key) {
+            std::string_view a = p.body_members[body_key->index].first,
+                             b = p.body_members[c.index].first;
+            error_ = a == b ? fmt::format("the JSON body has the key {} twice", excerpt(a))
+                            : fmt::format(
+                                  "the JSON body has the keys {} and {}, which differ only in "
+                                  "case (Spark does not allow both)",
+                                  excerpt(a), excerpt(b));
+            return false;
+          }
+          body_key = &c;
+          p.body_keep[c.index] = 0;
+          break;
+        case kHeader:  // repeated headers are joined; others give way
+          if (winner.source != kHeader) p.header_skip[c.index] = 1;
+          break;
+        default:  // kField, kPath: never second (checked at load)
+          break;
+      }
+    }
+    g = next;
+  }
+
+  // The event, source by source.
+  out.push_back('{');
+  bool first = true;
+  auto key = [&](std::string_view k) {
+    if (!first) out.push_back(',');
+    first = false;
+    event::append_json_string(out, k);
+    out.push_back(':');
+  };
+  std::string_view why;
+  for (const event::Field& f : route.fields) {
+    key(f.name);
+    out.append(f.json_value);
+  }
+  for (size_t i = 0; i < route.path_params.size(); ++i) {
+    const Param& param = route.path_params[i];
+    key(param.name);
+    p.text.clear();
+    append_utf8_replacing(p.text, m.param(i));
+    if (!append_typed_value(out, param.type, p.text, why)) {
+      error_ = fmt::format("path parameter {}: {} {}", param.name, excerpt(p.text), why);
+      return false;
+    }
+  }
+  for (const Impl::QueryParam& q : p.query) {
+    if (!q.keep) continue;
+    const Param* declared = q.declared >= 0 ? &route.query_params[q.declared] : nullptr;
+    key(declared ? std::string_view(declared->name)
+                 : std::string_view(p.names.data() + q.name_at, q.name_len));
+    p.bytes.clear();
+    append_query_component(q.raw_value, p.bytes);
+    p.text.clear();
+    append_utf8_replacing(p.text, p.bytes);
+    if (!append_typed_value(out, declared ? declared->type : ParamType::string, p.text, why)) {
+      error_ = fmt::format("query parameter {}: {} {}", declared->name, excerpt(p.text), why);
+      return false;
+    }
+  }
+  for (size_t i = 0; i < p.body_members.size(); ++i) {
+    if (!p.body_keep[i]) continue;
+    key(p.body_members[i].first);
+    append_element(out, p.body_members[i].second);
+  }
+  headers.append_headers(out, first, p.header_skip);
+  out.push_back('}');
+  return true;
+}
+
+}  // namespace questlog::http
