@@ -222,6 +222,56 @@ def log_seed_session(bin_path: str, data: Path) -> Path:
     return data
 
 
+# --------------------------------------------------------------------------- the example game
+
+GUILD_GAME = REPO / "config" / "guild_game.toml"
+GUILD_GAME_JOB = REPO / "jobs" / "guild_game.toml"
+INVENTORY = REPO / "config" / "inventory.json"
+CURL_UA = "questlog-tests"
+
+
+def curl(url: str, *args: str) -> tuple[int, bytes]:
+    """curl with a fixed User-Agent (CURL_UA); (status, body)."""
+    if shutil.which("curl") is None:
+        pytest.fail("curl is missing (make deps-test installs it)")
+    r = subprocess.run(["curl", "-sS", "-H", f"User-Agent: {CURL_UA}", "-o", "-", "-w", "\n%{http_code}",
+                        *args, url], capture_output=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    body, _, status = r.stdout.rpartition(b"\n")
+    return int(status), body
+
+
+def ab_post(url: str, n: int, concurrency: int = 1) -> None:
+    """ab -p: n POSTs of config/inventory.json, each a 2xx."""
+    if shutil.which("ab") is None:
+        pytest.fail("ab is missing (make deps-test installs apache2-utils)")
+    r = subprocess.run(["ab", "-n", str(n), "-c", str(concurrency), "-p", str(INVENTORY),
+                        "-T", "application/json", "-H", "Host: user1.comcast.com", url],
+                       capture_output=True, timeout=60)
+    out = r.stdout.decode()
+    assert r.returncode == 0, out + r.stderr.decode()
+    assert re.search(rf"Complete requests:\s+{n}\n", out), out
+    assert "Non-2xx" not in out and re.search(r"Failed requests:\s+0\n", out), out
+
+
+def play_guild_game(url: str) -> None:
+    """The README tour's session of the example game (config/guild_game.toml, served at
+    `url`): 10 longswords with ab, curl for the rest, 5 inventory snapshots with ab -p."""
+    if shutil.which("ab") is None:
+        pytest.fail("ab is missing (make deps-test installs apache2-utils)")
+    r = subprocess.run(["ab", "-n", "10", "-H", "Host: user1.comcast.com",
+                        url + "/purchase_a_sword/longsword?color=red&quantity=2&price=9.5"],
+                       capture_output=True, timeout=60)
+    assert r.returncode == 0 and b"Non-2xx" not in r.stdout, r.stdout
+    assert curl(url + "/purchase_a_sword/katana?quantity=1")[0] == 200
+    assert curl(url + "/purchase_a_knife/dagger?quantity=3")[0] == 200
+    assert curl(url + "/purchase_a_knife")[0] == 200
+    assert curl(url + "/join_guild/Knights%20of%20Ni?officer=true&level=7")[0] == 200
+    assert curl(url + "/join_guild/Camelot?officer=0")[0] == 200
+    ab_post(url + "/inventory/alice", 5)
+    assert curl(url + "/")[0] == 200
+
+
 # --------------------------------------------------------------------------- tail
 
 

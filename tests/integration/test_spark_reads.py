@@ -257,3 +257,42 @@ partition_by = ["event_type"]
         got = {r["n"]: {k: v for k, v in r.asDict().items() if v is not None and k not in
                         ("n", "timestamp")} for r in df.collect()}
         assert got == want, table
+
+
+def test_spark_reads_the_example_games_tables_with_typed_columns(spark, start_server, bin_path,
+                                                                 data_dir, tmp_path):
+    """The example game (config/guild_game.toml) played as the README tour plays it, then
+    jobs/guild_game.toml: Spark sees an `int` parameter as bigint, a `float` one as
+    double, a `bool` one as boolean, and the inventory's JSON types as they were sent."""
+    from conftest import GUILD_GAME, GUILD_GAME_JOB, extract_ok, play_guild_game
+
+    server = start_server("--routes", str(GUILD_GAME), "--threads", "1")
+    play_guild_game(server.url)
+    lake = tmp_path / "lake"
+    extract_ok(bin_path, GUILD_GAME_JOB, data_dir, lake, "--show", "0")
+
+    def types(table: str) -> dict:
+        df = spark.read.parquet(str(lake / "guild_game" / table))
+        return {f.name: f.dataType.simpleString() for f in df.schema.fields}
+
+    assert {k: v for k, v in types("sword_purchases").items()
+            if k in ("sword_type", "color", "quantity", "price", "timestamp")} == {
+        "sword_type": "string", "color": "string", "quantity": "bigint", "price": "double",
+        "timestamp": "timestamp"}
+    assert {k: v for k, v in types("guild_joins").items()
+            if k in ("guild_name", "officer", "level")} == {
+        "guild_name": "string", "officer": "boolean", "level": "bigint"}
+    assert {k: v for k, v in types("inventory_snapshots").items()
+            if k in ("player", "gold", "hp", "online", "sword", "items")} == {
+        "player": "string", "gold": "bigint", "hp": "double", "online": "boolean",
+        "sword": "string", "items": "string"}
+
+    swords = spark.read.parquet(str(lake / "guild_game" / "sword_purchases"))
+    assert swords.where("quantity > 1").count() == 10  # a number, not a string
+    assert swords.agg({"price": "sum"}).collect()[0][0] == 95.0
+    joins = spark.read.parquet(str(lake / "guild_game" / "guild_joins"))
+    assert sorted((r["guild_name"], r["officer"]) for r in joins.collect()) == [
+        ("Camelot", False), ("Knights of Ni", True)]
+    inv = spark.read.parquet(str(lake / "guild_game" / "inventory_snapshots"))
+    row = inv.selectExpr("get_json_object(sword, '$.type') AS t", "gold + 1 AS g").first()
+    assert (row["t"], row["g"]) == ("longsword", 4032)

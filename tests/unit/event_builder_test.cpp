@@ -135,6 +135,24 @@ TEST(JsonStringTest, KeepsValidUtf8AndMapsStrayBytesAsLatin1) {
   EXPECT_EQ(json("\xf4\x90\x80\x80"), "\"\xc3\xb4\xc2\x90\xc2\x80\xc2\x80\"");  // > U+10FFFF
 }
 
+// The encoder looks at 8 bytes at a time: each ASCII byte, at each place of
+// strings of several lengths, is written as it is written alone.
+TEST(JsonStringTest, EveryAsciiByteAtEveryPlace) {
+  for (int c = 0; c < 0x80; ++c) {
+    const std::string alone = json(std::string(1, static_cast<char>(c)));
+    const std::string body = alone.substr(1, alone.size() - 2);
+    for (size_t len : {1u, 7u, 8u, 9u, 16u, 23u}) {
+      for (size_t at = 0; at < len; ++at) {
+        std::string s(len, 'a');
+        s[at] = static_cast<char>(c);
+        std::string want = "\"";
+        want.append(at, 'a').append(body).append(len - at - 1, 'a').push_back('"');
+        ASSERT_EQ(json(s), want) << "byte " << c << " at " << at << " of " << len;
+      }
+    }
+  }
+}
+
 // Every byte string, whatever it holds, encodes to valid UTF-8 that starts and
 // ends with a quote and has no raw control characters.
 TEST(JsonStringTest, AnyBytesGiveValidUtf8) {
