@@ -10,7 +10,8 @@
 # Targets: a target is one running server, keyed by name: T_URL, T_PID; per
 # target, OK / BAD are the 2xx / non-2xx answers the clients read and SLACK how
 # many more requests the server may have taken without a client reading the
-# answer. bench_wrk/finish_wrk leave RPS/P50/P99[KEY-wrk], bench_ab [KEY-ab].
+# answer. T_WRK_SCRIPT, if set for a target, is the wrk Lua script its requests
+# come from (bench/post.lua: a POST with a JSON body). bench_wrk/finish_wrk leave RPS/P50/P99[KEY-wrk], bench_ab [KEY-ab].
 
 # ---------------------------------------------------------------- settings
 WRK_SECONDS=${WRK_SECONDS:-10}
@@ -29,7 +30,7 @@ BUSY_ROUNDS=0
 BROKER_PID=""  # kafka.sh: the broker, ours but not a child (setsid); counted apart
 
 declare -a CHILDREN=() PROBLEMS=() AB_NOTES=()
-declare -A T_URL=() T_PID=() OK=() BAD=() SLACK=()
+declare -A T_URL=() T_PID=() OK=() BAD=() SLACK=() T_WRK_SCRIPT=()
 declare -A RPS=() P50=() P99=() ROUND_RPS=() ROUND_P50=() ROUND_P99=() ALL_RPS=() CPU_NOTE=()
 declare -A BUSY_RPS=() BUSY_P50=() BUSY_P99=() AB_CPU=()
 
@@ -222,10 +223,12 @@ to_ms() {  # wrk latency: 512.00us | 1.20ms | 2.01s | 1.50m
 # answer: one per connection at wrk's deadline, plus socket errors).
 R_RPS="" R_P50="" R_P99="" R_OK=0 R_BAD=0 R_SLACK=0 R_ERR=""
 
-run_wrk() {  # run_wrk URL SECONDS OUT: keep-alive load
+run_wrk() {  # run_wrk URL SECONDS OUT [SCRIPT]: keep-alive load, from a wrk Lua script if given
   local url=$1 secs=$2 out=$3 rc=0
+  local -a script=()
+  [[ -n ${4:-} ]] && script=(-s "$4")
   timeout $((secs + 30)) wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${secs}s" --latency \
-    -H "$HOST_HEADER" "$url" >"$out" 2>&1 || rc=$?
+    "${script[@]}" -H "$HOST_HEADER" "$url" >"$out" 2>&1 || rc=$?
   R_ERR="" R_RPS="" R_P50="" R_P99="" R_OK=0 R_BAD=0 R_SLACK=0
   if ((rc != 0)) || ! grep -q ' requests in ' "$out"; then
     R_ERR="wrk failed (rc $rc): $(tail -n1 "$out")"
@@ -288,7 +291,7 @@ tally() {  # tally KEY: add the last client run's counts to KEY
 
 warm_wrk() {  # warm_wrk KEY SECONDS
   log "$1: wrk warm-up ${2}s"
-  run_wrk "${T_URL[$1]}" "$2" "$WORK/$1.warm"
+  run_wrk "${T_URL[$1]}" "$2" "$WORK/$1.warm" "${T_WRK_SCRIPT[$1]:-}"
   tally "$1"
   [[ -z $R_ERR ]] || PROBLEMS+=("$1 wrk warm-up: $R_ERR")
 }
@@ -302,7 +305,7 @@ bench_wrk() {
   while :; do
     log "$key: wrk round $round, ${secs}s"
     cpu_begin "${T_PID[$key]}"
-    run_wrk "${T_URL[$key]}" "$secs" "$WORK/$key-$round.wrk"
+    run_wrk "${T_URL[$key]}" "$secs" "$WORK/$key-$round.wrk" "${T_WRK_SCRIPT[$key]:-}"
     cpu_end "${T_PID[$key]}"
     tally "$key"
     [[ -z $R_ERR ]] || PROBLEMS+=("$key wrk round $round: $R_ERR")

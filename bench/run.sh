@@ -29,14 +29,16 @@ bench_start questlog-bench
 declare -A T_DATA=() CHECK=()
 QUESTLOG_PENDING=""
 
-# start_questlog KEY DURABILITY: fresh data dir and port; fails if it will not start.
+# start_questlog KEY DURABILITY [ROUTES]: fresh data dir and port; fails if it will not start.
 start_questlog() {
   local key=$1 dur=$2 port pid
+  local -a routes=()
+  [[ -n ${3:-} ]] && routes=(--routes "$3")
   port=$(free_port)
   T_DATA[$key]=$WORK/data-$key
   mkdir -p "${T_DATA[$key]}"
   "$QUESTLOG" serve --listen "127.0.0.1:$port" --data "${T_DATA[$key]}" --durability "$dur" \
-    >"$WORK/$key.log" 2>&1 &
+    "${routes[@]}" >"$WORK/$key.log" 2>&1 &
   pid=$!
   track_server "$key" "$port" "$pid"
   if ! wait_port "$port" "$pid"; then
@@ -108,8 +110,35 @@ for dur in write fsync; do
   WRK_KEYS+=("questlog-$dur-wrk")
 done
 
+# A route with a path parameter and a JSON body (issue 12): wrk POSTs the example
+# game's 200-byte inventory snapshot (bench/post.lua, config/inventory.json) to
+# /inventory/alice, of config/guild_game.toml for questlog; nginx answers the
+# same requests from the same process as above.
+POST_PATH=inventory/alice POST_BODY=$'Inventory saved!\n'
+T_URL[nginx-post]=${T_URL[nginx]}$POST_PATH T_PID[nginx-post]=${T_PID[nginx]}
+OK[nginx-post]=0 BAD[nginx-post]=0 SLACK[nginx-post]=0 T_WRK_SCRIPT[nginx-post]=bench/post.lua
+# check_post URL: one POST of the body with curl; succeeds on 200 with POST_BODY.
+check_post() {
+  local got
+  got=$(curl -sS --max-time 15 -H "$HOST_HEADER" -H 'Content-Type: application/json' \
+    --data-binary @config/inventory.json -o "$WORK/body" -w '%{http_code}' "$1") || return 1
+  [[ $got == 200 ]] && cmp -s "$WORK/body" <(printf '%s' "$POST_BODY")
+}
+check_post "${T_URL[nginx-post]}" || { echo "bench: nginx does not answer POST /$POST_PATH" >&2; exit 1; }
+WRK_KEYS+=(nginx-post)
+if [[ -z $QUESTLOG_PENDING ]] && start_questlog questlog-post write config/guild_game.toml; then
+  T_URL[questlog-post]+=$POST_PATH T_WRK_SCRIPT[questlog-post]=bench/post.lua
+  if check_post "${T_URL[questlog-post]}"; then
+    OK[questlog-post]=$((OK[questlog-post] + 1))
+  else
+    PROBLEMS+=("questlog: POST /$POST_PATH is not 200 with the body of config/guild_game.toml")
+  fi
+  WRK_KEYS+=(questlog-post)
+fi
+
 # ---------------------------------------------------------- wrk, interleaved
-# Rounds in turn (nginx, write, fsync, nginx, ...); the table shows the median round.
+# Rounds in turn (nginx, write, fsync, nginx POST, questlog POST, nginx, ...); the
+# table shows the median round.
 wrk_in_turn "$WRK_ROUNDS" "$WRK_SECONDS" "${WRK_KEYS[@]}"
 for key in "${WRK_KEYS[@]}"; do
   [[ $key == questlog-* ]] && stop_questlog "$key"
@@ -129,9 +158,10 @@ fi
 IDLE_AFTER=$(busy_pct)
 
 # ------------------------------------------------------------------- report
-row() {  # row KEY SERVER DURABILITY TOOL(wrk|ab) NGINX_KEY
+row() {  # row KEY SERVER DURABILITY TOOL(wrk|ab) NGINX_KEY [LABEL]
   local key=$1 tool="ab -c1, new connection per request"
   [[ $4 == wrk ]] && tool="wrk -c$WRK_CONNS keep-alive, median of $WRK_ROUNDS"
+  [[ -n ${6:-} ]] && tool=$6
   if [[ $2 == questlog && -n $QUESTLOG_PENDING && -z ${RPS[$key-$4]:-} ]]; then
     echo "| $2 | $3 | $tool | pending | pending | pending | pending | pending |"
     return
@@ -164,6 +194,8 @@ report() {
   echo "nginx -c bench/nginx.conf.in -g 'daemon off;'   # worker_processes auto, access_log off, return 200"
   echo "build/questlog serve --listen 127.0.0.1:PORT --data FRESH_DIR --durability write|fsync"
   echo "wrk -t$WRK_THREADS -c$WRK_CONNS -d${WRK_SECONDS}s --latency -H '$HOST_HEADER' http://127.0.0.1:PORT/"
+  echo "build/questlog serve --listen 127.0.0.1:PORT --data FRESH_DIR --routes config/guild_game.toml   # the POST rows"
+  echo "wrk -t$WRK_THREADS -c$WRK_CONNS -d${WRK_SECONDS}s --latency -s bench/post.lua -H '$HOST_HEADER' http://127.0.0.1:PORT/$POST_PATH"
   echo "ab -n $AB_N -c 1 -H '$HOST_HEADER' -e p.csv http://127.0.0.1:PORT/"
   echo "kill -TERM \$SERVER; build/questlog tail --data FRESH_DIR -o beginning -e | wc -l"
   echo '```'
@@ -176,6 +208,9 @@ report() {
   row questlog-write-ab questlog write ab nginx-ab
   row questlog-fsync-wrk questlog fsync wrk nginx
   row questlog-fsync-ab questlog fsync ab nginx-ab
+  local post="wrk -c$WRK_CONNS keep-alive, POST /inventory/{player} with a 200-byte JSON body, median of $WRK_ROUNDS"
+  row nginx-post nginx - wrk nginx-post "$post"
+  row questlog-post questlog write wrk nginx-post "$post"
   echo
   if [[ -n $QUESTLOG_PENDING ]]; then
     echo "questlog rows pending: \`questlog serve\` did not start ($QUESTLOG_PENDING)."
@@ -185,6 +220,14 @@ report() {
     awk -v r="$r" 'BEGIN { exit !(r >= 0.8) }' && verdict="met"
     echo "Goal: questlog at default durability (write) >= 0.8x nginx requests/s under wrk" \
       "-c$WRK_CONNS keep-alive: **$verdict** (${r}x)."
+  fi
+  if [[ ${RPS[questlog-post-wrk]:-} =~ ^[0-9.]+$ && ${RPS[nginx-post-wrk]:-} =~ ^[0-9.]+$ ]]; then
+    local rp verdict_post="not met"
+    rp=$(awk -v a="${RPS[questlog-post-wrk]}" -v b="${RPS[nginx-post-wrk]}" 'BEGIN { printf "%.2f", a / b }')
+    awk -v r="$rp" 'BEGIN { exit !(r >= 0.8) }' && verdict_post="met"
+    echo
+    echo "Goal: the same on a route with a path parameter and a 200-byte JSON body (POST" \
+      "/inventory/{player}), against nginx answering the same requests: **$verdict_post** (${rp}x)."
   fi
   echo
   echo "wrk requests/s per round (\"*\": other programs on the machine took more than $OTHER_MAX_PCT% of the" \
