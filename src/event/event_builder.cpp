@@ -19,11 +19,14 @@ bool equal_without_case(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-void canonical_header_name(std::string_view raw, std::string& out) {
+namespace {
+
+// canonical_header_name, returning whether the name needs no JSON escaping.
+bool canonicalize(std::string_view raw, std::string& out) {
   const size_t at = out.size();
   out.resize(at + raw.size());
   char* dst = out.data() + at;
-  bool prev_letter = false;
+  bool prev_letter = false, plain = true;
   for (char c : raw) {
     if (c == '_') c = '-';
     bool letter = is_letter(c);
@@ -32,10 +35,16 @@ void canonical_header_name(std::string_view raw, std::string& out) {
       if (!prev_letter && !upper) c = static_cast<char>(c - 'a' + 'A');
       if (prev_letter && upper) c = static_cast<char>(c - 'A' + 'a');
     }
+    plain = plain && c > 0x20 && c < 0x7F && c != '"' && c != '\\';
     *dst++ = c;
     prev_letter = letter;
   }
+  return plain;
 }
+
+}  // namespace
+
+void canonical_header_name(std::string_view raw, std::string& out) { canonicalize(raw, out); }
 
 void EventBuilder::reset() {
   arena_.clear();
@@ -45,7 +54,7 @@ void EventBuilder::reset() {
 void EventBuilder::add_header(std::string_view raw_name, std::string_view raw_value) {
   Header h{};
   h.name_at = arena_.size();
-  canonical_header_name(raw_name, arena_);
+  h.plain_name = canonicalize(raw_name, arena_);
   h.name_len = arena_.size() - h.name_at;
   h.value_at = arena_.size();
   arena_.append(raw_value);
@@ -73,7 +82,7 @@ void EventBuilder::build(std::span<const Field> route_fields, std::string& out) 
 }
 
 bool EventBuilder::append_headers(std::string& out, bool first, std::span<const char> skip) const {
-  emitted_.assign(headers_.size(), false);
+  emitted_.assign(headers_.size(), 0);
   for (size_t i = 0; i < headers_.size(); ++i) {
     if (emitted_[i] || skip[i]) continue;
     std::string_view n = name(headers_[i]);
@@ -84,14 +93,20 @@ bool EventBuilder::append_headers(std::string& out, bool first, std::span<const 
       if (!repeated) joined_.assign(v);
       repeated = true;
       joined_.append(", ").append(value(headers_[j]));
-      emitted_[j] = true;
+      emitted_[j] = 1;
     }
     if (repeated) v = joined_;
     if (v.empty() && (n == "Content-Type" || n == "Content-Length")) continue;
     if (!first) out.push_back(',');
     first = false;
-    append_json_string(out, n);
-    out.push_back(':');
+    if (headers_[i].plain_name) {
+      out.push_back('"');
+      out.append(n);
+      out.append("\":");
+    } else {
+      append_json_string(out, n);
+      out.push_back(':');
+    }
     append_json_string(out, v);
   }
   return first;

@@ -1,6 +1,7 @@
 // Builds one event the way the seed's log_to_kafka does: the route's fields,
 // then every request header (`event.update(request.headers)` under Flask), as
-// one flat JSON object. See DESIGN.md, "The event".
+// one flat JSON object. See DESIGN.md, "The event". A route with parameters or
+// a JSON body adds its sources between the two (http/event_assembler.h).
 #pragma once
 
 #include <span>
@@ -50,6 +51,7 @@ class EventBuilder {
  private:
   struct Header {
     size_t name_at, name_len, value_at, value_len;
+    bool plain_name;  // the name needs no JSON escaping (a token, as every parsed name is)
   };
   std::string_view name(const Header& h) const { return {arena_.data() + h.name_at, h.name_len}; }
   std::string_view value(const Header& h) const {
@@ -58,9 +60,9 @@ class EventBuilder {
 
   std::string arena_;  // canonical names and raw values of this request
   std::vector<Header> headers_;
-  mutable std::vector<char> skip_;  // build()'s: the headers a route field shadows
-  mutable std::vector<bool> emitted_;
-  mutable std::string joined_;  // a repeated header's values
+  mutable std::vector<char> skip_;     // build()'s: the headers a route field shadows
+  mutable std::vector<char> emitted_;  // append_headers': joined into an earlier one
+  mutable std::string joined_;         // a repeated header's values
 };
 
 }  // namespace questlog::event

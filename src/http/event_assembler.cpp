@@ -189,10 +189,40 @@ bool append_typed_value(std::string& out, ParamType type, std::string_view text,
   return false;
 }
 
+// A hash of a folded name, to sort names by. Equal names hash alike; names
+// that differ may too, which costs a comparison of their bytes, never a wrong
+// answer (see build()).
+uint64_t hash_name(std::string_view f) {
+  constexpr uint64_t kMul = 0xFF51AFD7ED558CCDull;
+  auto mix = [](uint64_t h) {
+    h *= kMul;
+    return h ^ (h >> 32);
+  };
+  const auto* p = reinterpret_cast<const unsigned char*>(f.data());
+  const size_t n = f.size();
+  uint64_t h = mix(0x9E3779B97F4A7C15ull ^ n);
+  size_t i = 0;
+  uint64_t w;
+  for (; i + 8 <= n; i += 8) {
+    std::memcpy(&w, p + i, 8);
+    h = mix(h ^ w);
+  }
+  if (i < n) {
+    w = 0;
+    if (n >= 8) {
+      std::memcpy(&w, p + n - 8, 8);  // the last 8 bytes, overlapping
+    } else {
+      for (size_t k = 0; k < n; ++k) w |= uint64_t{p[k]} << (8 * k);
+    }
+    h = mix(h ^ w);
+  }
+  return h;
+}
+
 struct EventAssembler::Impl {
-  // A key some source offers: its folded name is folds[fold_at, +fold_len).
+  // A key some source offers, its folded name folds[fold_at, +fold_len).
+  // Candidates are added in order of precedence: by source, then as they come.
   struct Candidate {
-    uint64_t hash;  // of the folded name: sorting compares it before the bytes
     uint32_t fold_at, fold_len;
     uint32_t index;  // within its source
     Source source;
@@ -206,7 +236,8 @@ struct EventAssembler::Impl {
 
   std::string folds;
   std::vector<Candidate> candidates;
-  std::string names;  // decoded query parameter names
+  std::vector<std::pair<uint64_t, uint32_t>> order;  // (hash, candidate) to sort
+  std::string names;                                 // decoded query parameter names
   std::vector<QueryParam> query;
   std::vector<std::pair<std::string_view, simdjson::dom::element>> body_members;
   std::vector<char> body_keep;
@@ -215,19 +246,13 @@ struct EventAssembler::Impl {
   simdjson::dom::parser parser;
   simdjson::dom::object object;
 
-  std::string_view fold(const Candidate& c) const { return {folds.data() + c.fold_at, c.fold_len}; }
+  std::string_view fold(uint32_t c) const {
+    return {folds.data() + candidates[c].fold_at, candidates[c].fold_len};
+  }
 
   // Takes folds[at, end) as the folded name of a key of `source`.
   void add_folded(size_t at, Source source, size_t index) {
-    std::string_view f(folds.data() + at, folds.size() - at);
-    uint64_t h = 0x9E3779B97F4A7C15ull ^ f.size();
-    for (size_t i = 0; i < f.size(); i += 8) {
-      uint64_t w = 0;
-      std::memcpy(&w, f.data() + i, std::min<size_t>(8, f.size() - i));
-      h = (h ^ w) * 0xFF51AFD7ED558CCDull;
-      h ^= h >> 32;
-    }
-    candidates.push_back({h, static_cast<uint32_t>(at), static_cast<uint32_t>(f.size()),
+    candidates.push_back({static_cast<uint32_t>(at), static_cast<uint32_t>(folds.size() - at),
                           static_cast<uint32_t>(index), source});
   }
   void add(std::string_view name, bool folded, Source source, size_t index) {
@@ -238,7 +263,43 @@ struct EventAssembler::Impl {
       append_fold_case(name, folds);
     add_folded(at, source, index);
   }
+
+  // Candidates order[begin, end) have one name, the first the winner. Marks
+  // the others left out; returns false, with `error`, for a repeated body key.
+  bool settle(size_t begin, size_t end, std::string& error);
 };
+
+bool EventAssembler::Impl::settle(size_t begin, size_t end, std::string& error) {
+  const Candidate& winner = candidates[order[begin].second];
+  const Candidate* body_key = winner.source == kBody ? &winner : nullptr;
+  for (size_t k = begin + 1; k < end; ++k) {
+    const Candidate& c = candidates[order[k].second];
+    switch (c.source) {
+      case kQuery:  // a repeated parameter, or one an earlier source has
+        query[c.index].keep = false;
+        break;
+      case kBody:
+        if (body_key) {
+          std::string_view a = body_members[body_key->index].first, b = body_members[c.index].first;
+          error = a == b ? fmt::format("the JSON body has the key {} twice", excerpt(a))
+                         : fmt::format(
+                               "the JSON body has the keys {} and {}, which differ only in case "
+                               "(Spark does not allow both)",
+                               excerpt(a), excerpt(b));
+          return false;
+        }
+        body_key = &c;
+        body_keep[c.index] = 0;
+        break;
+      case kHeader:  // repeated headers are joined; others give way
+        if (winner.source != kHeader) header_skip[c.index] = 1;
+        break;
+      default:  // kField, kPath: never second (checked at load)
+        break;
+    }
+  }
+  return true;
+}
 
 EventAssembler::EventAssembler() : impl_(std::make_unique<Impl>()) {}
 EventAssembler::~EventAssembler() = default;
@@ -328,48 +389,23 @@ bool EventAssembler::build(const Route& route, const RouteMatch& m, std::string_
     p.add(headers.header_name(i), false, kHeader, i);
   p.header_skip.assign(headers.header_count(), 0);
 
-  // Equal names next to each other, the winner first. Sorting keeps this
-  // O(n log n) whatever the client sends (1,000 query parameters, a body of
-  // many keys); the hash makes most comparisons one of two integers.
-  std::sort(p.candidates.begin(), p.candidates.end(),
-            [&p](const Impl::Candidate& x, const Impl::Candidate& y) {
-              if (x.hash != y.hash) return x.hash < y.hash;
-              if (int c = p.fold(x).compare(p.fold(y)); c != 0) return c < 0;
-              return x.source != y.source ? x.source < y.source : x.index < y.index;
-            });
-  for (size_t g = 0; g < p.candidates.size();) {
-    const Impl::Candidate& winner = p.candidates[g];
-    const Impl::Candidate* body_key = winner.source == kBody ? &winner : nullptr;
-    size_t next = g + 1;
-    for (; next < p.candidates.size(); ++next) {
-      const Impl::Candidate& c = p.candidates[next];
-      if (c.hash != winner.hash || p.fold(c) != p.fold(winner)) break;
-      switch (c.source) {
-        case kQuery:  // a repeated parameter, or one an earlier source has
-          p.query[c.index].keep = false;
-          break;
-        case kBody:
-          if (body_key) {
-            std::string_view a = p.body_members[body_key->index].first,
-                             b = p.body_members[c.index].first;
-            error_ = a == b ? fmt::format("the JSON body has the key {} twice", excerpt(a))
-                            : fmt::format(
-                                  "the JSON body has the keys {} and {}, which differ only in "
-                                  "case (Spark does not allow both)",
-                                  excerpt(a), excerpt(b));
-            return false;
-          }
-          body_key = &c;
-          p.body_keep[c.index] = 0;
-          break;
-        case kHeader:  // repeated headers are joined; others give way
-          if (winner.source != kHeader) p.header_skip[c.index] = 1;
-          break;
-        default:  // kField, kPath: never second (checked at load)
-          break;
-      }
-    }
-    g = next;
+  // Equal names next to each other, the winner first: sorted by hash, name
+  // (compared only when hashes are equal) and precedence. O(n log n) whatever
+  // the client sends (1,000 query parameters, a body of many keys).
+  p.order.clear();
+  for (uint32_t i = 0; i < p.candidates.size(); ++i) p.order.emplace_back(hash_name(p.fold(i)), i);
+  std::sort(p.order.begin(), p.order.end(), [&p](const auto& a, const auto& b) {
+    if (a.first != b.first) return a.first < b.first;
+    if (int c = p.fold(a.second).compare(p.fold(b.second)); c != 0) return c < 0;
+    return a.second < b.second;
+  });
+  for (size_t g = 0; g < p.order.size();) {
+    size_t end = g + 1;
+    while (end < p.order.size() && p.order[end].first == p.order[g].first &&
+           p.fold(p.order[end].second) == p.fold(p.order[g].second))
+      ++end;
+    if (end - g > 1 && !p.settle(g, end, error_)) return false;
+    g = end;
   }
 
   // The event, source by source.
@@ -381,14 +417,19 @@ bool EventAssembler::build(const Route& route, const RouteMatch& m, std::string_
     event::append_json_string(out, k);
     out.push_back(':');
   };
+  auto json_key = [&](std::string_view k) {  // `"name":`, encoded at load
+    if (!first) out.push_back(',');
+    first = false;
+    out.append(k);
+  };
   std::string_view why;
-  for (const event::Field& f : route.fields) {
-    key(f.name);
-    out.append(f.json_value);
+  for (size_t i = 0; i < route.fields.size(); ++i) {
+    json_key(route.field_keys[i]);
+    out.append(route.fields[i].json_value);
   }
   for (size_t i = 0; i < route.path_params.size(); ++i) {
     const Param& param = route.path_params[i];
-    key(param.name);
+    json_key(param.json_key);
     p.text.clear();
     append_utf8_replacing(p.text, m.param(i));
     if (!append_typed_value(out, param.type, p.text, why)) {
@@ -399,8 +440,10 @@ bool EventAssembler::build(const Route& route, const RouteMatch& m, std::string_
   for (const Impl::QueryParam& q : p.query) {
     if (!q.keep) continue;
     const Param* declared = q.declared >= 0 ? &route.query_params[q.declared] : nullptr;
-    key(declared ? std::string_view(declared->name)
-                 : std::string_view(p.names.data() + q.name_at, q.name_len));
+    if (declared)
+      json_key(declared->json_key);
+    else
+      key(std::string_view(p.names.data() + q.name_at, q.name_len));
     p.bytes.clear();
     append_query_component(q.raw_value, p.bytes);
     p.text.clear();

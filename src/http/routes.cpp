@@ -135,6 +135,14 @@ class RouteReader {
     if (!s.ok()) return s;
     for (const Key& k : keys_)
       if (k.kind == "event field") r_.folded_fields.push_back(k.folded);
+    auto json_key = [](const std::string& name) {
+      std::string key;
+      event::append_json_string(key, name);
+      return key + ':';
+    };
+    for (const event::Field& f : r_.fields) r_.field_keys.push_back(json_key(f.name));
+    for (Param& p : r_.path_params) p.json_key = json_key(p.name);
+    for (Param& p : r_.query_params) p.json_key = json_key(p.name);
     return std::move(r_);
   }
 
@@ -254,7 +262,7 @@ class RouteReader {
                            "a path parameter is a whole segment, as in "
                            "/purchase_a_sword/{sword_type}; '" +
                                std::string(seg) + "' is not one");
-        Param p{std::string(seg.substr(1, seg.size() - 2)), {}, ParamType::string};
+        Param p{std::string(seg.substr(1, seg.size() - 2)), {}, ParamType::string, {}};
         if (Status st = add_key(v, "path parameter", p.name); !st.ok()) return st;
         p.folded = keys_.back().folded;
         s.param = static_cast<int>(r_.path_params.size());
@@ -277,7 +285,7 @@ class RouteReader {
           auto name = q.value<std::string>();
           if (!name) return error(q, "query must be a list of parameter names or \"*\"");
           if (Status s = add_key(q, "query parameter", *name); !s.ok()) return s;
-          r_.query_params.push_back({*name, keys_.back().folded, ParamType::string});
+          r_.query_params.push_back({*name, keys_.back().folded, ParamType::string, {}});
         }
       } else {
         return error(*v, "query must be a list of parameter names or \"*\"");
@@ -301,7 +309,7 @@ class RouteReader {
         if (qp.name == name) p = &qp;
       if (!p && r_.all_query) {  // a query parameter this route keeps, as all others
         if (Status s = add_key(tk, "query parameter", name); !s.ok()) return s;
-        r_.query_params.push_back({name, keys_.back().folded, ParamType::string});
+        r_.query_params.push_back({name, keys_.back().folded, ParamType::string, {}});
         p = &r_.query_params.back();
       }
       if (!p)

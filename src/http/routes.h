@@ -28,6 +28,7 @@ struct Param {
   std::string name;    // as the routes file spells it: the event's key
   std::string folded;  // fold_case(name): parameter names compare without case
   ParamType type = ParamType::string;
+  std::string json_key;  // `"name":`, as the event writes it
 };
 
 // What a route does with a request body.
@@ -42,6 +43,7 @@ struct Route {
   std::string body;
   std::vector<event::Field> fields;        // the event's own fields, in file order
   std::vector<std::string> folded_fields;  // fold_case of each field name
+  std::vector<std::string> field_keys;     // `"name":` of each field, as the event writes it
 
   // Path segments after the leading '/': a literal, or the index of a path
   // parameter (`param >= 0`).

@@ -108,6 +108,17 @@ TEST(EventBuilderTest, EmptyContentHeadersAreLeftOutOthersKept) {
   EXPECT_EQ(out, R"({"X-Empty":""})");
 }
 
+TEST(EventBuilderTest, NamesThatAreNoTokensAreStillJson) {
+  // The HTTP parser only passes tokens; the builder does not count on it.
+  EventBuilder b;
+  b.add_header("a\"b", "1");
+  b.add_header("x\\y z", "2");
+  b.add_header(std::string("c\x01", 2), "3");
+  std::string out;
+  b.build({}, out);
+  EXPECT_EQ(out, R"({"A\"B":"1","X\\Y Z":"2","C\u0001":"3"})");
+}
+
 TEST(EventBuilderTest, ResetForgetsThePreviousRequest) {
   EventBuilder b;
   b.add_header("A", "1");
