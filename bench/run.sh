@@ -187,7 +187,7 @@ report() {
   fi
   echo
   echo "Loopback only; wrk and the server share the $(nproc) cores. wrk: each server warmed up for" \
-    "${WARM_SECONDS}s, then $WRK_ROUNDS rounds of ${WRK_SECONDS}s taken in turn (nginx, write, fsync, nginx, ...);" \
+    "${WARM_SECONDS}s, then $WRK_ROUNDS rounds of ${WRK_SECONDS}s taken in turn (nginx, write, fsync, nginx POST, questlog POST, nginx, ...);" \
     "the table shows the median round. ab: $AB_WARM_N requests of warm-up, then the measured run."
   echo
   echo '```'

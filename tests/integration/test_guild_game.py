@@ -243,3 +243,31 @@ def test_the_tables_have_a_column_type_per_parameter_type(game, bin_path, tmp_pa
         assert json.loads(row["sword"]) == snapshot["sword"]  # nested: JSON text
         assert json.loads(row["items"]) == snapshot["items"]
         assert (row["gold"], row["hp"], row["online"]) == (4031, 87.5, True)
+
+
+def test_a_thousand_query_parameters(start_server, bin_path, tmp_path):
+    """A `query = "*"` route takes 1,000 parameters as 1,000 keys, a thousand repeats as
+    one (the first), and a target past the header limit gets 431 and logs nothing."""
+    routes = tmp_path / "all.toml"
+    routes.write_text('[[route]]\npath = "/"\n\n[[route]]\npath = "/all/{p}"\nquery = "*"\n'
+                      'event = { event_type = "all" }\n')
+    server = start_server("--routes", str(routes))
+    names = "&".join(str(i) for i in range(1000))
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+
+    def status(target: str) -> int:
+        conn.request("GET", target, headers={"User-Agent": UA})
+        resp = conn.getresponse()
+        resp.read()
+        return resp.status
+
+    assert status("/all/x?" + names) == 200
+    assert status("/all/y?" + "&".join(f"{'K' if i % 2 else 'k'}={i}" for i in range(1000))) == 200
+    assert status("/all/z?" + "&".join(f"param{i}={i}" for i in range(1000))) == 431
+    conn.close()
+    first, second = tail_lines(bin_path, server.data)
+    got = pairs(first)
+    assert got[:2] == [["event_type", "all"], ["p", "x"]]
+    assert got[2:1002] == [[str(i), ""] for i in range(1000)]
+    assert pairs(second)[:3] == [["event_type", "all"], ["p", "y"], ["k", "0"]]
+    assert not any(k in ("k", "K") for k, _ in pairs(second)[3:])
