@@ -4,6 +4,7 @@
 // bodies are read and dropped.
 #pragma once
 
+#include <algorithm>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/basic_parser.hpp>
 #include <string>
@@ -79,8 +80,11 @@ class RequestParser final : public boost::beast::http::basic_parser<true> {
     head_.route = routes_.match(origin_form(head_.target), head_.match);
     head_.keep_body = head_.route && head_.route->takes_body(head_.method);
   }
+  // Memory for what a Content-Length announces, up to what a connection keeps;
+  // a larger body grows as it arrives, not as a client announces it.
   void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override {
-    if (head_.keep_body && length) head_.body.reserve(static_cast<size_t>(*length));
+    if (head_.keep_body && length)
+      head_.body.reserve(static_cast<size_t>(std::min<std::uint64_t>(*length, kKeptBodyCapacity)));
   }
   std::size_t on_body_impl(string_view body, error_code&) override {
     if (head_.keep_body) head_.body.append(body.data(), body.size());
@@ -93,6 +97,7 @@ class RequestParser final : public boost::beast::http::basic_parser<true> {
   }
   void on_finish_impl(error_code&) override {}
 
+  static constexpr size_t kKeptBodyCapacity = RequestHead::kKeptBodyCapacity;
   RequestHead& head_;
   const RouteTable& routes_;
 };
