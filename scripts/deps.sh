@@ -5,7 +5,8 @@
 set -euo pipefail
 
 build_pkgs=(cmake ninja-build g++ make pkg-config libboost1.81-dev libtomlplusplus-dev
-            libcli11-dev libfmt-dev libsimdjson-dev libsnappy-dev libzstd-dev libgtest-dev librdkafka-dev)
+            libcli11-dev libfmt-dev libsimdjson-dev libsnappy-dev libzstd-dev libgtest-dev librdkafka-dev
+            libcurl4-openssl-dev)
 test_pkgs=(libgtest-dev googletest libbenchmark-dev clang-format curl apache2-utils wrk
            nginx python3 python3-venv openjdk-17-jre-headless openjdk-17-jdk-headless maven kcat
            python3-flask python3-kafka)

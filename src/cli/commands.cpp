@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cli/extract.h"
+#include "cli/ls.h"
 #include "cli/serve.h"
 #include "cli/tail.h"
 
@@ -21,6 +22,8 @@ int run(int argc, char** argv) {
   add_tail(app, tail_args);
   ExtractArgs extract_args;
   add_extract(app, extract_args);
+  LsArgs ls_args;
+  add_ls(app, ls_args);
 
   try {
     app.parse(argc, argv);
@@ -37,6 +40,7 @@ int run(int argc, char** argv) {
   if (app.got_subcommand("serve")) return run_serve(serve_args);
   if (app.got_subcommand("tail")) return run_tail(tail_args);
   if (app.got_subcommand("extract")) return run_extract(extract_args);
+  if (app.got_subcommand("ls")) return run_ls(ls_args);
   return 2;
 }
 

@@ -7,9 +7,11 @@
 #include <cstdio>
 
 #include "cli/fail.h"
+#include "cli/lake_args.h"
 #include "cli/log_path.h"
 #include "extract/extract.h"
 #include "extract/job.h"
+#include "io/webhdfs_uri.h"
 #include "log/kafka/kafka_config.h"
 #include "log/kafka/kafka_reader.h"
 
@@ -20,10 +22,12 @@ void add_extract(CLI::App& app, ExtractArgs& a) {
       "extract", "Run an extract job (TOML): events from the log into Parquet tables");
   c->add_option("job", a.job, "Job file, e.g. jobs/separate_events.toml")->required();
   c->add_option("--data", a.data, "Directory of the embedded event log")->capture_default_str();
-  c->add_option("--lake", a.lake, "Directory the tables are written under")->capture_default_str();
+  c->add_option("--lake", a.lake, kLakeHelp)->capture_default_str();
   c->add_option("-b,--kafka", a.kafka, "Kafka bootstrap brokers (instead of the embedded log)");
   c->add_option("-X", a.properties,
-                "librdkafka property for --kafka, prop=value (repeatable; -X list prints them)");
+                "prop=value: a librdkafka property for --kafka (-X list prints them), or "
+                "user.name=NAME, the HDFS user of a webhdfs:// lake (default: $HADOOP_USER_NAME, "
+                "else the local user); repeatable");
   c->add_option("--show", a.show, "Rows every table prints, like show(N) (overrides the job)")
       ->check(CLI::NonNegativeNumber);
   c->add_option("--threads", a.threads, "Threads parsing records (0: one per core)")
@@ -40,7 +44,13 @@ void add_extract(CLI::App& app, ExtractArgs& a) {
 
 int run_extract(const ExtractArgs& a) {
   if (log::kafka::show_properties_if_asked(a.properties)) return 0;
-  if (!a.properties.empty() && a.kafka.empty())
+  std::vector<std::string> kafka_properties = a.properties;
+  std::string hdfs_user;
+  if (Status s = take_webhdfs_user(kafka_properties, hdfs_user); !s.ok()) return fail(s);
+  if (!hdfs_user.empty() && !io::is_uri(a.lake))
+    return fail("-X user.name: is the HDFS user of a webhdfs:// lake; --lake " + a.lake +
+                " is a directory");
+  if (!kafka_properties.empty() && a.kafka.empty())
     return fail("-X: librdkafka properties need --kafka");
   auto job = extract::load_job(a.job);
   if (!job.ok()) return fail(job.status());
@@ -54,7 +64,7 @@ int run_extract(const ExtractArgs& a) {
     log::kafka::KafkaReaderOptions k;
     k.brokers = a.kafka;
     k.topic = job->topic;
-    k.properties = a.properties;
+    k.properties = kafka_properties;
     o.open_source = [k]() -> Result<std::unique_ptr<log::RecordSource>> {
       auto reader = log::kafka::KafkaReader::open(k);
       if (!reader.ok()) return reader.status();
@@ -62,6 +72,10 @@ int run_extract(const ExtractArgs& a) {
     };
   }
   o.lake = a.lake;
+  o.lake_options.user = hdfs_user;
+  o.lake_options.note = [](const std::string& line) {
+    std::fprintf(stderr, "questlog: %s\n", line.c_str());
+  };
   if (a.show >= 0) o.show = a.show;
   o.strict = a.strict;
   o.skip_damaged = a.skip_damaged;

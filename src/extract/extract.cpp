@@ -210,6 +210,20 @@ Status stage_table(TableRun& t, const FieldNames& names, int64_t end, uint64_t b
   return {};
 }
 
+// Runs `fn` on every table, each on a thread of its own (the last on this
+// one); the first failure in table order is returned.
+Status for_each_table(std::vector<TableRun>& tables, const std::function<Status(TableRun&)>& fn) {
+  std::vector<Status> results(tables.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i + 1 < tables.size(); ++i)
+    threads.emplace_back([&, i] { results[i] = fn(tables[i]); });
+  if (!tables.empty()) results.back() = fn(tables.back());
+  for (std::thread& t : threads) t.join();
+  for (const Status& s : results)
+    if (!s.ok()) return s;
+  return {};
+}
+
 // The job's range in a partition holding [p.start, p.end) when the source opened.
 log::PartitionRange resolve_range(const Job& job, const log::PartitionRange& p) {
   int64_t start = p.start, end = p.end;
@@ -293,9 +307,15 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
   const auto began = std::chrono::steady_clock::now();
   FieldNames& names = *job.names;
   // Every path under the lake resolves beneath it, following no link (table_dir.h).
-  std::unique_ptr<io::FileSystem> own_lake =
-      o.lake_fs ? nullptr : TableDir::lake_file_system(o.lake);
-  io::FileSystem& lake = o.lake_fs ? *o.lake_fs : *own_lake;
+  Lake own_lake;
+  if (o.lake_fs) {
+    own_lake.location = o.lake;
+  } else {
+    auto opened_lake = open_lake(o.lake, o.lake_options);
+    if (!opened_lake.ok()) return opened_lake.status();
+    own_lake = std::move(opened_lake).value();
+  }
+  io::FileSystem& lake = o.lake_fs ? *o.lake_fs : *own_lake.fs;
   const fs::path spill_dir = ".staging";
 
   auto opened = o.open_source
@@ -331,7 +351,11 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
     t.show = o.show ? *o.show : spec.show;
     t.start = start;
     t.rows = std::make_unique<RowBuffer>(lake, spill_dir);
-    if (t.relative.empty()) continue;
+  }
+  // Lock each table and finish what a crashed run left, the tables side by
+  // side (on HDFS each step is a round trip to the namenode).
+  Status opened_tables = for_each_table(tables, [&](TableRun& t) -> Status {
+    if (t.relative.empty()) return {};
     auto dir = TableDir::open(lake, t.relative);
     if (!dir.ok()) return dir.status();
     t.dir = std::move(dir).value();
@@ -346,7 +370,9 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
         t.start = std::min(**committed, end);
       }
     }
-  }
+    return {};
+  });
+  if (!opened_tables.ok()) return opened_tables;
 
   // One pass from the earliest offset any table needs (that the log holds).
   int64_t pass_start = end;
@@ -535,12 +561,11 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
   for (const Status& s : staged)
     if (!s.ok()) return s;
 
-  // Publish.
-  for (TableRun& t : tables) {
-    if (t.staged) {
-      if (Status s = t.dir->commit(); !s.ok()) return s;
-    }
-  }
+  // Publish, the tables side by side: each is published whole or not at all
+  // on its own (table_dir.h).
+  Status published = for_each_table(
+      tables, [](TableRun& t) -> Status { return t.staged ? t.dir->commit() : Status(); });
+  if (!published.ok()) return published;
   if (rejects.staged) {
     if (Status s = rejects.dir->commit(); !s.ok()) return s;
   }
@@ -573,7 +598,7 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
     for (const log::SkippedRange& k : t.skipped)
       std::fprintf(o.err, "questlog: table %s: skipped %s: %s\n", t.name.c_str(),
                    log::describe_offsets(k.start, k.end).c_str(), k.where.c_str());
-    if (t.dir) r.path = (o.lake / t.relative).lexically_normal().string();
+    if (t.dir) r.path = own_lake.describe(t.relative);
     std::string line = "questlog: table " + t.name + ": " + plural(t.count, "row", "rows");
     if (t.dir) {
       line += ", " + plural(r.files, "file", "files") + ", " + plural(r.bytes, "byte", "bytes") +
@@ -592,7 +617,7 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
     std::fprintf(o.err, "questlog: %s rejected (%s %s) -> %s\n",
                  plural(report.rejected, "record", "records").c_str(),
                  report.rejected == 1 ? "at" : "the first at", first_reject.c_str(),
-                 (o.lake / rejects.relative).lexically_normal().string().c_str());
+                 own_lake.describe(rejects.relative).c_str());
   return report;
 }
 

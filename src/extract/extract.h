@@ -19,8 +19,8 @@
 // instead of stopping the job (with `strict`, the first one stops it). Each
 // event is transformed, then offered to every table; a table keeps the events
 // its `where` matches. Rows are buffered with their table's growing schema and
-// spilled to a temporary file under <lake>/.staging past `memory_budget`, then
-// written with the final schema.
+// spilled to a temporary file under <lake>/.staging (on HDFS: under $TMPDIR)
+// past `memory_budget`, then written with the final schema.
 //
 // The log must hold what a job reads: damage or a missing segment in the range
 // fails the job (skip_damaged: skips it, naming it), and so does an
@@ -44,6 +44,7 @@
 #include <vector>
 
 #include "extract/job.h"
+#include "extract/lake.h"
 #include "io/file_system.h"
 #include "log/record_source.h"
 #include "util/status.h"
@@ -54,9 +55,11 @@ struct ExtractOptions {
   std::filesystem::path log_dir;  // the embedded log partition to read (DATA/<topic>/0)
   // Opens the log to read instead of log_dir (Kafka). Called once, when the job starts.
   std::function<Result<std::unique_ptr<log::RecordSource>>()> open_source;
-  std::filesystem::path lake = "./lake";
-  // The lake's file system instead of TableDir::lake_file_system(lake) (tests
-  // put an io::FaultFileSystem here); must outlive the call.
+  // A directory or webhdfs://NAMENODE:HTTP_PORT/PATH (lake.h).
+  std::string lake = "./lake";
+  LakeOptions lake_options;  // WebHDFS's user, retry notes
+  // The lake's file system instead of open_lake(lake) (tests put an
+  // io::FaultFileSystem here); must outlive the call.
   io::FileSystem* lake_fs = nullptr;
   std::optional<int64_t> show;           // overrides every table's show
   bool strict = false;                   // a record that is not a JSON object fails the job

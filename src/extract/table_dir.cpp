@@ -100,11 +100,11 @@ Status TableDir::Impl::publish_files(const fs::path& ready) {
 }
 
 Status TableDir::Impl::recover() {
-  auto there = lake.kind(staging_root);
-  if (!there.ok()) return there.status();
-  if (!*there) return {};
   auto entries = lake.list(staging_root);
-  if (!entries.ok()) return entries.status();
+  if (!entries.ok()) {
+    if (entries.status().code() == Errc::not_found) return {};  // nothing staged
+    return entries.status();
+  }
   for (const io::DirEntry& e : *entries) {
     const fs::path path = staging_root / e.name;
     if (e.kind != io::FileKind::directory) {
@@ -166,8 +166,9 @@ Result<std::unique_ptr<TableDir>> TableDir::open(io::FileSystem& lake,
   auto lock = lake.lock(staging / (key + ".lock"));
   if (!lock.ok()) {
     if (lock.status().code() == Errc::busy)
-      return Status::error(
-          Errc::busy, lake.describe(impl->table) + ": another extract is writing this table now");
+      return Status::error(Errc::busy, lake.describe(impl->table) +
+                                           ": another extract is writing this table now (" +
+                                           lock.status().message() + ")");
     return lock.status();
   }
   impl->lock = std::move(lock).value();

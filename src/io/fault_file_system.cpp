@@ -355,6 +355,12 @@ Result<std::vector<DirEntry>> FaultFileSystem::list(const fs::path& dir) {
   return base_.list(dir);
 }
 
+Result<std::vector<FileStatus>> FaultFileSystem::list_status(const fs::path& dir) {
+  auto v = step(Op::list, dir);
+  if (v.error != 0) return v.status;
+  return base_.list_status(dir);
+}
+
 Result<std::vector<fs::path>> FaultFileSystem::list_files(const fs::path& dir) {
   auto v = step(Op::list_files, dir);
   if (v.error != 0) return v.status;

@@ -51,7 +51,7 @@ enum class Op {
   remove,
   remove_all,
   kind,
-  list,
+  list,  // list and list_status
   list_files,
   lock,
   touch,
@@ -150,6 +150,7 @@ class FaultFileSystem final : public FileSystem {
   Status remove_all(const std::filesystem::path& path) override;
   Result<std::optional<FileKind>> kind(const std::filesystem::path& path) override;
   Result<std::vector<DirEntry>> list(const std::filesystem::path& dir) override;
+  Result<std::vector<FileStatus>> list_status(const std::filesystem::path& dir) override;
   Result<std::vector<std::filesystem::path>> list_files(const std::filesystem::path& dir) override;
   Result<std::unique_ptr<FileLock>> lock(const std::filesystem::path& path) override;
   Status touch(const std::filesystem::path& path) override;

@@ -45,6 +45,15 @@ struct DirEntry {
   bool operator==(const DirEntry&) const = default;
 };
 
+// An entry of a directory with its size and modification time (of the entry
+// itself: a link's own, not its target's).
+struct FileStatus {
+  std::string name;
+  FileKind kind = FileKind::other;
+  uint64_t size = 0;        // bytes; meaningful for regular files
+  int64_t modified_ms = 0;  // milliseconds since the Unix epoch
+};
+
 enum class OpenMode {
   read,            // an existing file, read only
   read_write,      // an existing file, read and write
@@ -145,6 +154,8 @@ class FileSystem {
   virtual Result<std::optional<FileKind>> kind(const std::filesystem::path& path) = 0;
   // The entries of directory `dir` (without "." and ".."), sorted by name.
   virtual Result<std::vector<DirEntry>> list(const std::filesystem::path& dir) = 0;
+  // list() with each entry's size and modification time, sorted by name.
+  virtual Result<std::vector<FileStatus>> list_status(const std::filesystem::path& dir) = 0;
   // Every regular file under `dir`, as paths relative to it, sorted. Symbolic
   // links are neither followed nor listed.
   virtual Result<std::vector<std::filesystem::path>> list_files(

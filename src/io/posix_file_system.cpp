@@ -506,6 +506,28 @@ Result<std::vector<DirEntry>> PosixFileSystem::list(const fs::path& dir) {
   return read_entries(fd->fd, describe(dir));
 }
 
+Result<std::vector<FileStatus>> PosixFileSystem::list_status(const fs::path& dir) {
+  auto fd = open_path(dir, O_RDONLY | O_DIRECTORY, 0, Root::existing);
+  if (!fd.ok()) return fd.status();
+  auto entries = read_entries(fd->fd, describe(dir));
+  if (!entries.ok()) return entries.status();
+  std::vector<FileStatus> out;
+  for (const DirEntry& e : *entries) {
+    struct stat st {};
+    if (::fstatat(fd->fd, e.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) continue;  // removed meanwhile
+      return failure(dir / e.name, "stat", errno);
+    }
+    FileStatus f;
+    f.name = e.name;
+    f.kind = kind_of(st.st_mode);
+    f.size = static_cast<uint64_t>(st.st_size);
+    f.modified_ms = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
 Status PosixFileSystem::walk_files(int dir, const fs::path& prefix, const fs::path& shown,
                                    std::vector<fs::path>& out) {
   auto entries = read_entries(dir, describe(shown));

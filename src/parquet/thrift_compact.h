@@ -1,7 +1,8 @@
-// A minimal encoder for the Thrift compact protocol, the encoding of every
-// Parquet page header and of the file footer. Only what parquet.thrift needs
-// to be *written* is here: structs, lists, bool, i16/i32/i64 (zigzag varints)
-// and binary. There is no decoder; readers are pyarrow, DuckDB and Spark.
+// The Thrift compact protocol, the encoding of every Parquet page header and
+// of the file footer. The encoder has what parquet.thrift needs to be
+// *written*: structs, lists, bool, i16/i32/i64 (zigzag varints) and binary.
+// The decoder reads any compact-protocol struct far enough to pick out fields
+// by id and skip the rest (`questlog ls` reads num_rows from footers).
 //
 // Wire format (thrift/doc/specs/thrift-compact-protocol.md):
 //   varint       unsigned LEB128, 7 bits a byte, low group first
@@ -18,6 +19,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -84,6 +86,49 @@ class CompactWriter {
   std::vector<uint8_t>& out_;
   int16_t last_id_[kMaxDepth] = {};
   int depth_ = 0;  // open structs; last_id_[depth_ - 1] is the innermost
+};
+
+// Reads one Thrift compact message from a byte span. Call next_field() in a
+// loop inside begin_struct()/end_struct(); read the fields you want with the
+// read_*() of their type and skip() the others. Errors are sticky: reading past
+// the end, a varint over 10 bytes, a bad type, nesting deeper than 64 make
+// ok() false, after which every read returns 0 or empty and next_field()
+// returns false.
+//
+// The span must outlive the reader (read_binary() points into it).
+class CompactReader {
+ public:
+  explicit CompactReader(std::span<const uint8_t> in) : in_(in) {}
+
+  void begin_struct();
+  void end_struct();
+  // The next field of the current struct: false at its stop byte (or on error).
+  // A bool field's value is its type (bool_true or bool_false).
+  bool next_field(int16_t& id, CType& type);
+
+  int64_t read_i64();  // i16, i32 and i64 alike (zigzag varints)
+  int32_t read_i32() { return static_cast<int32_t>(read_i64()); }
+  std::string_view read_binary();
+  // A list or set header: the element type and count.
+  void read_list_header(CType& element, uint32_t& size);
+  // Skips a value of `type`: a field's (`in_list` false) or a list element's,
+  // whose bools take a byte each.
+  void skip(CType type, bool in_list = false);
+
+  bool ok() const { return ok_; }
+  size_t position() const { return pos_; }
+
+ private:
+  uint64_t varint();
+  uint8_t byte();
+  void fail() { ok_ = false; }
+
+  static constexpr int kMaxDepth = 64;
+  std::span<const uint8_t> in_;
+  size_t pos_ = 0;
+  bool ok_ = true;
+  int16_t last_id_[kMaxDepth] = {};
+  int depth_ = 0;
 };
 
 }  // namespace questlog::parquet::thrift

@@ -16,6 +16,7 @@ enum class Errc {
   corruption,        // bytes on disk fail their checksum or framing
   busy,              // resource held elsewhere (log locked, queue full)
   not_found,
+  already_exists,  // a create that must not replace found something there
 };
 
 class Status {
