@@ -177,9 +177,8 @@ struct WebHdfsClient::Impl {
     return u + params;
   }
 
-  void wait(int attempt) {
-    auto d = client.options_.first_retry_wait * (1 << std::min(attempt, 10));
-    std::this_thread::sleep_for(d);
+  static void wait(std::chrono::milliseconds first, int attempt) {
+    std::this_thread::sleep_for(first * (1 << std::min(attempt, 10)));
   }
 
   // A namenode request, sent again while the namenode refuses connections (or,
@@ -197,7 +196,7 @@ struct WebHdfsClient::Impl {
             Errc::io_error,
             fmt::format("{}: {}: no answer from the namenode {} ({})", client.describe(path), op,
                         client.namenode_.authority(), r.curl_error));
-      wait(attempt);
+      wait(client.options_.namenode_retry_wait, attempt);
     }
   }
 
@@ -232,16 +231,47 @@ struct WebHdfsClient::Impl {
   }
 
   // Step one of CREATE or OPEN: the datanode URL the namenode redirects to.
+  // `may_pass`: set when the namenode refused with an error that may pass (it
+  // found no datanode to write to, say), not one it would repeat.
   Result<std::string> redirect(const char* method, const std::string& path, std::string_view op,
-                               const std::string& params) {
+                               const std::string& params, bool* may_pass = nullptr) {
     auto r = namenode(method, path, op, params);
     if (!r.ok()) return r.status();
-    if (r->status != 307) return refused(path, op, *r, "the namenode");
+    if (r->status != 307) {
+      auto e = parse_remote_exception(r->body);
+      if (may_pass) *may_pass = e && retryable(*e);
+      return refused(path, op, *r, "the namenode");
+    }
     if (r->location.rfind("http://", 0) != 0 && r->location.rfind("https://", 0) != 0)
       return Status::error(Errc::io_error,
                            fmt::format("{}: {}: the namenode redirected to '{}', not a datanode",
                                        client.describe(path), op, r->location));
     return std::move(r->location);
+  }
+
+  // Both steps of one CREATE. `again`: whether a failure may pass (a datanode
+  // that failed or refused for a reason HDFS would not repeat, a namenode that
+  // found no datanode).
+  Status create_once(const std::string& path, const std::string& params, uint64_t size,
+                     const BodyReader& body, bool& again) {
+    auto target = redirect("PUT", path, "CREATE", params, &again);
+    if (!target.ok()) return target.status();
+    const std::string datanode = authority_of(*target);
+    Upload up{&body, size, 0, {}};
+    Response r = perform("PUT", *target, &up);
+    if (!r.transport_failed() && (r.status == 201 || r.status == 200)) return {};
+    if (r.transport_failed()) {
+      again = up.error.ok();  // not when our side could not read the data
+      return Status::error(Errc::io_error,
+                           fmt::format("{}: CREATE: the datanode {} failed ({})",
+                                       client.describe(path), datanode, r.curl_error));
+    }
+    auto e = parse_remote_exception(r.body);
+    again = e ? retryable(*e) : r.status >= 500;
+    return Status::error(
+        e ? errc_for(*e) : Errc::io_error,
+        fmt::format("{}: CREATE refused by the datanode {}: {}", client.describe(path), datanode,
+                    describe_failure(r.status, e, r.body)));
   }
 };
 
@@ -347,38 +377,17 @@ Status WebHdfsClient::create(const std::string& path, uint64_t size, const BodyR
       auto gone = remove(path, false);
       if (!gone.ok() && gone.status().code() != Errc::not_found) return gone.status();
     }
-    auto target = impl_->redirect("PUT", path, "CREATE", params);
-    if (!target.ok()) return target.status();
-    const std::string datanode = authority_of(*target);
-    Upload up{&body, size, 0, {}};
-    Response r = impl_->perform("PUT", *target, &up);
-    if (!r.transport_failed() && (r.status == 201 || r.status == 200)) return {};
-
-    std::string why;
-    Errc code = Errc::io_error;
-    bool again = true;
-    if (r.transport_failed()) {
-      why = fmt::format("{}: CREATE: the datanode {} failed ({})", describe(path), datanode,
-                        r.curl_error);
-      if (!up.error.ok()) again = false;  // our side could not read the data
-    } else {
-      auto e = parse_remote_exception(r.body);
-      why = fmt::format("{}: CREATE refused by the datanode {}: {}", describe(path), datanode,
-                        describe_failure(r.status, e, r.body));
-      if (e) {
-        code = errc_for(*e);
-        again = retryable(*e);
-      }
-      if (r.status >= 400 && r.status < 500 && !e) again = false;
-    }
-    if (!again) return Status::error(code, why);
+    bool again = false;
+    Status failed = impl_->create_once(path, params, size, body, again);
+    if (failed.ok() || !again) return failed;
     if (attempt + 1 >= attempts)
-      return Status::error(code, fmt::format("{} (after {} attempts)", why, attempts));
-    auto wait = options_.first_retry_wait * (1 << std::min(attempt, 10));
+      return Status::error(failed.code(),
+                           fmt::format("{} (after {} attempts)", failed.message(), attempts));
+    auto wait = options_.write_retry_wait * (1 << std::min(attempt, 10));
     if (options_.note)
-      options_.note(fmt::format("{}; writing it again in {:.1f} s (attempt {} of {})", why,
-                                std::chrono::duration<double>(wait).count(), attempt + 2,
-                                attempts));
+      options_.note(fmt::format("{}; writing it again in {:.1f} s (attempt {} of {})",
+                                failed.message(), std::chrono::duration<double>(wait).count(),
+                                attempt + 2, attempts));
     std::this_thread::sleep_for(wait);
   }
 }
@@ -415,7 +424,7 @@ Result<std::string> WebHdfsClient::open(const std::string& path, uint64_t offset
           fmt::format("{}: OPEN: the datanode {} failed ({}) (after {} attempts)", describe(path),
                       authority_of(*target), r.curl_error, attempts));
     }
-    impl_->wait(attempt);
+    Impl::wait(options_.write_retry_wait, attempt);
   }
 }
 

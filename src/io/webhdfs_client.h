@@ -16,11 +16,13 @@
 //
 // Retries: a request the namenode never received (connection refused) is sent
 // again, `namenode_attempts` times in all, waits doubling from
-// `first_retry_wait`; reads are retried on any transport failure. A CREATE
+// `namenode_retry_wait`; reads are retried on any transport failure. A CREATE
 // whose datanode step fails (the datanode refused the connection, died
-// mid-write, or answered with an error HDFS would not repeat) is started again
+// mid-write, or answered with an error that may pass, not one HDFS would
+// repeat such as a permission, quota or safe-mode refusal) is started again
 // from the namenode, `write_attempts` times in all, the path first deleted
-// (so that a half-written file's lease does not block the new one). Each retry
+// (so that a half-written file's lease does not block the new one), waits
+// doubling from `write_retry_wait` (0.5 + 1 + 2 + 4 s by default). Each retry
 // is reported through `note`.
 //
 // Thread-safe: requests may run on several threads at once (curl handles are
@@ -43,13 +45,14 @@
 namespace questlog::io {
 
 struct WebHdfsOptions {
-  std::string user;                                   // user.name; empty: none sent
-  int namenode_attempts = 3;                          // tries of a namenode request
-  int write_attempts = 5;                             // tries of a CREATE
-  std::chrono::milliseconds first_retry_wait{500};    // then 1 s, 2 s, ...
-  std::chrono::milliseconds connect_timeout{10'000};  // per connection
-  std::chrono::seconds stall_timeout{60};             // no byte for this long: failed
-  std::function<void(const std::string& line)> note;  // retries, for stderr
+  std::string user;                                    // user.name; empty: none sent
+  int namenode_attempts = 3;                           // tries of a namenode request
+  std::chrono::milliseconds namenode_retry_wait{200};  // before the 2nd; doubling
+  int write_attempts = 5;                              // tries of a CREATE (and an OPEN)
+  std::chrono::milliseconds write_retry_wait{500};     // before the 2nd; doubling
+  std::chrono::milliseconds connect_timeout{10'000};   // per connection
+  std::chrono::seconds stall_timeout{60};              // no byte for this long: failed
+  std::function<void(const std::string& line)> note;   // retries, for stderr
 };
 
 // An entry of GETFILESTATUS or LISTSTATUS.

@@ -1,6 +1,7 @@
 """notebooks/seed_analysis.ipynb, executed headless (nbclient, a real ipykernel) on the
-seed session's tables: once on the local lake questlog wrote, once on the same tables
-copied onto the test HDFS (QUESTLOG_LAKE=webhdfs://..., Spark over hdfs://). The
+seed session's tables: once on the local lake questlog wrote, once on the tables the
+same jobs wrote to the test HDFS (extract --lake webhdfs://...; the notebook reads them
+with QUESTLOG_LAKE=webhdfs://..., Spark over hdfs://). The
 checks are on what it computed (its results.json and its printed answers: rows per
 table, purchases per host, events per minute and type), and on the PNG plots."""
 
@@ -28,16 +29,26 @@ TABLES = ("sword_purchases", "default_hits", "purchases")
 
 
 @pytest.fixture(scope="module")
-def seed_lake(bin_path, tmp_path_factory) -> Path:
+def seed_data(bin_path, tmp_path_factory) -> Path:
     """The seed's session (10 default hits and 10 sword purchases from each of two
-    hosts, 5 knives), then the seed's two writing jobs into a local lake."""
-    root = tmp_path_factory.mktemp("seed")
-    data = log_seed_session(bin_path, root / "data")
+    hosts, 5 knives) in an embedded log."""
+    return log_seed_session(bin_path, tmp_path_factory.mktemp("seed") / "data")
+
+
+def run_seed_jobs(bin_path: str, data: Path, lake: str) -> None:
+    """The seed's two writing jobs, into `lake` (a directory or a webhdfs:// URI)."""
     for job in ("separate_events.toml", "filtered_writes.toml"):
         r = run_questlog(bin_path, "extract", str(REPO / "jobs" / job), "--data", str(data),
-                         "--lake", str(root / "lake"), timeout=60)
+                         "--lake", lake, timeout=60)
         assert r.returncode == 0, r.stderr.decode()
-    return root / "lake"
+
+
+@pytest.fixture(scope="module")
+def seed_lake(bin_path, seed_data: Path, tmp_path_factory) -> Path:
+    """The seed's jobs' tables in a local lake."""
+    lake = tmp_path_factory.mktemp("seed-lake") / "lake"
+    run_seed_jobs(bin_path, seed_data, str(lake))
+    return lake
 
 
 def expected_per_minute(lake: Path) -> list[dict]:
@@ -106,11 +117,13 @@ def test_notebook_on_the_local_lake(seed_lake: Path, tmp_path: Path, monkeypatch
     check(results, printed, out, seed_lake)
 
 
-def test_notebook_on_hdfs(seed_lake: Path, hdfs: Hdfs, tmp_path: Path, monkeypatch):
-    # questlog cannot write to HDFS yet: the same tables go there over WebHDFS.
-    for table in TABLES:
-        assert hdfs.put_tree(seed_lake / table, f"/tmp/notebook-lake/{table}") == 2  # part + _SUCCESS
+def test_notebook_on_hdfs(bin_path, seed_data: Path, seed_lake: Path, hdfs: Hdfs, tmp_path: Path,
+                         monkeypatch):
     lake = f"{hdfs.webhdfs}/tmp/notebook-lake"
+    run_seed_jobs(bin_path, seed_data, lake)
+    for table in TABLES:
+        names = sorted(e["pathSuffix"] for e in hdfs.list(f"/tmp/notebook-lake/{table}"))
+        assert len(names) == 2 and names[0] == "_SUCCESS", names  # part file + _SUCCESS
     results, printed, out = execute(tmp_path, monkeypatch, lake, QUESTLOG_HDFS=hdfs.rpc)
     assert results["lake"] == lake
     assert f"lake: HDFS {lake} (Spark: {hdfs.rpc}/tmp/notebook-lake" in printed, printed[:2000]

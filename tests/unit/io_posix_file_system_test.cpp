@@ -1,5 +1,6 @@
 // PosixFileSystem: files, directories, locks, and a root that keeps every path
 // beneath it without following a symbolic link.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -192,6 +193,29 @@ TEST(IoPosixFileSystemTest, ListGivesKindsSortedAndListFilesWalksWithoutLinks) {
   EXPECT_EQ(fs.list("nothing").status().code(), Errc::not_found);
 }
 
+TEST(IoPosixFileSystemTest, ListStatusGivesSizesAndTimesOfTheEntriesThemselves) {
+  TempDir dir;
+  PosixFileSystem fs(dir.path(), {});
+  write_file(dir.path() / "t" / "b", "12345");
+  write_file(dir.path() / "t" / "a" / "x", "");
+  stdfs::create_symlink(dir.path() / "t" / "b", dir.path() / "t" / "c");
+  struct timespec times[2] = {{0, UTIME_OMIT}, {1700000000, 250000000}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, (dir.path() / "t" / "b").c_str(), times, 0), 0);
+  auto entries = fs.list_status("t");
+  ASSERT_TRUE(entries.ok()) << entries.status().message();
+  ASSERT_EQ(entries->size(), 3u);
+  EXPECT_EQ((*entries)[0].name, "a");
+  EXPECT_EQ((*entries)[0].kind, FileKind::directory);
+  EXPECT_EQ((*entries)[1].name, "b");
+  EXPECT_EQ((*entries)[1].kind, FileKind::regular);
+  EXPECT_EQ((*entries)[1].size, 5u);
+  EXPECT_EQ((*entries)[1].modified_ms, 1700000000250);
+  EXPECT_EQ((*entries)[2].name, "c");
+  EXPECT_EQ((*entries)[2].kind, FileKind::symlink);  // the link, not its target
+  EXPECT_NE((*entries)[2].modified_ms, 1700000000250);
+  EXPECT_EQ(fs.list_status("nothing").status().code(), Errc::not_found);
+}
+
 TEST(IoPosixFileSystemTest, RemoveAllRemovesLinksNotWhatTheyPointTo) {
   TempDir dir;
   PosixFileSystem fs(dir.path(), {});  // not even `beneath` follows links here
@@ -344,6 +368,7 @@ TEST_F(IoBeneathTest, ALinkInTheMiddleOfAPathIsRefusedByEveryOperation) {
   expect_refused(fs_.remove_all("evil/d"), "evil/d", "evil");
   expect_refused(fs_.kind("evil/f").status(), "evil/f", "evil");
   expect_refused(fs_.list("evil/d").status(), "evil/d", "evil");
+  expect_refused(fs_.list_status("evil/d").status(), "evil/d", "evil");
   expect_refused(fs_.list_files("evil/d").status(), "evil/d", "evil");
   expect_refused(fs_.lock("evil/x.lock").status(), "evil/x.lock", "evil");
   expect_refused(fs_.touch("evil/d/_SUCCESS"), "evil/d/_SUCCESS", "evil");

@@ -125,7 +125,8 @@ WebHdfsOptions fast(std::vector<std::string>* notes = nullptr) {
   o.user = "alice";
   o.write_attempts = 3;
   o.namenode_attempts = 2;
-  o.first_retry_wait = std::chrono::milliseconds(1);
+  o.namenode_retry_wait = std::chrono::milliseconds(1);
+  o.write_retry_wait = std::chrono::milliseconds(1);
   if (notes) o.note = [notes](const std::string& line) { notes->push_back(line); };
   return o;
 }
@@ -226,6 +227,39 @@ TEST(WebHdfsClientTest, ARefusalHdfsWouldRepeatIsNotRetried) {
   EXPECT_TRUE(
       has(s.message(), ": AccessControlException: Permission denied: user=alice, access=WRITE"))
       << s.message();
+}
+
+TEST(WebHdfsClientTest, ANamenodeThatFindsNoDatanodeIsAskedAgain) {
+  ScriptedServer dn([](const Seen&) { return answer(201, ""); });
+  int creates = 0;
+  ScriptedServer nn([&](const Seen& s) {
+    if (has(s.target, "op=DELETE")) return answer(200, R"({"boolean":false})");
+    if (++creates == 1)
+      return answer(
+          403,
+          R"({"RemoteException":{"exception":"IOException","message":"Failed to find datanode, suggest to check cluster health."}})");
+    return answer(307, "",
+                  "http://127.0.0.1:" + std::to_string(dn.port()) + "/webhdfs/v1/p?op=CREATE");
+  });
+  std::vector<std::string> notes;
+  WebHdfsClient client({"127.0.0.1", nn.port(), "/"}, fast(&notes));
+  Status s = client.create("/p", "x", true);
+  ASSERT_TRUE(s.ok()) << s.message();
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_TRUE(
+      has(notes[0], "/p: CREATE refused by the namenode: IOException: Failed to find datanode"))
+      << notes[0];
+  EXPECT_EQ(dn.seen().size(), 1u);
+
+  // Safe mode, though, is not asked again.
+  ScriptedServer safe([](const Seen&) {
+    return answer(
+        403,
+        R"({"RemoteException":{"exception":"SafeModeException","message":"Cannot create file /p. Name node is in safe mode."}})");
+  });
+  WebHdfsClient refused({"127.0.0.1", safe.port(), "/"}, fast(&notes));
+  EXPECT_TRUE(has(refused.create("/p", "x", true).message(), "SafeModeException"));
+  EXPECT_EQ(safe.seen().size(), 1u);
 }
 
 TEST(WebHdfsClientTest, WithoutOverwriteAnExistingFileIsAlreadyExists) {
