@@ -91,6 +91,7 @@ bench: build venv
 	bash bench/run.sh
 	bash bench/extract.sh
 	bash bench/kafka.sh
+	bash bench/hdfs.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -11,7 +11,7 @@
 //   at any point leaves one of them whole. (On a file system without
 //   RENAME_EXCHANGE the swap is three renames, io::FileSystem::exchange; a
 //   crash between them leaves no table for a moment, and the next open()
-//   moves the new one in.)
+//   moves the new one in. HDFS is such a file system: io/webhdfs_file_system.h.)
 // - append and incremental: the staging directory is marked ready, then each
 //   file is renamed into the table and _SUCCESS is refreshed. If the process
 //   dies between the mark and the last rename, the next open() finishes the
@@ -20,15 +20,17 @@
 //   same way.
 //
 // The table's directories and the directory holding its entry are fsynced
-// before commit() returns ok, so a published table survives a power cut too.
+// before commit() returns ok, so a published table survives a power cut too
+// (on HDFS the namenode has logged each rename when it answers).
 //
 // Incremental tables remember the offsets they cover in their file names,
 // part-<start>-<end>-<uuid>-c000.<codec>.parquet (20-digit offsets, end
 // exclusive): the rename that publishes a file is also the commit of its
 // offsets. committed_end() reads them back.
 //
-// One writer per table at a time: open() takes an flock on
-// <lake>/.staging/<table key>.lock, held until the TableDir is destroyed.
+// One writer per table at a time: open() takes the lock
+// <lake>/.staging/<table key>.lock (an flock; on HDFS a lock directory,
+// io/webhdfs_file_system.h), held until the TableDir is destroyed.
 //
 // Links: every path is resolved beneath the lake without following a symbolic
 // link (lake_file_system()). A table path that meets one (lake/evil -> /x with

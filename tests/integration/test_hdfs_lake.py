@@ -320,7 +320,7 @@ def test_kill_9_during_an_hdfs_overwrite_leaves_a_readable_table(bin_path, hdfs:
         seed_events(bin_path, data, 5000)  # each run's table has 2,000 more swords than the last
         before, after = swords, swords + 2000
         p = start_extract(bin_path, job, data, lake)
-        delay = rng.uniform(0, took * 1.2)
+        delay = rng.uniform(0, took)
         time.sleep(delay)  # a random point of the run, not a wait for anything
         p.send_signal(signal.SIGKILL)
         p.wait(30)

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# make bench, part 4: questlog extract to HDFS (--lake webhdfs://) against extract
+# to the local lake, and against copying the same Parquet bytes to HDFS with
+# Hadoop's own shell (scripts/hdfs.sh dfs -put: the ceiling). Prints a markdown
+# table and writes it to bench/results/hdfs.md.
+#
+# The HDFS is a single-node MiniDFSCluster (scripts/hdfs.sh) in a temporary
+# directory on free loopback ports, stopped at the end. The events: EVENTS
+# (default 1,000,000) of the seed's shapes (build/append_raw --seed), split by
+# jobs/separate_events.toml into two tables. RUNS (default 5) runs of each, taken
+# in turn (local, HDFS, local, ...) so drift hits both alike; medians of wall time.
+# Also: a bare WebHDFS upload of the same two files with curl (both steps, no
+# JVM), and how many HDFS runs met the namenode's 0.4 s back-off on a file close.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+BUILD=${BUILD:-build}
+EVENTS=${EVENTS:-1000000}
+RUNS=${RUNS:-5}
+RESULTS_DIR=bench/results
+WORK=$(mktemp -d "${BENCH_TMPDIR:-/var/tmp}/questlog-hdfs-bench.XXXXXX")
+HDFS="$WORK/hdfs"
+cleanup() {
+  bash scripts/hdfs.sh stop "$HDFS" >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+log() { printf '[bench hdfs] %s\n' "$*" >&2; }
+mkdir -p "$RESULTS_DIR"
+
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+now() { date +%s.%N; }
+secs() { echo "$2 - $1" | bc -l | xargs printf '%.3f'; }
+
+log "starting a single-node HDFS in $HDFS"
+bash scripts/hdfs.sh start "$HDFS" 0 0 >/dev/null
+read -r _rpc http <"$HDFS/ports"
+nn="127.0.0.1:$http"
+lake="webhdfs://$nn/bench"
+backoffs() { grep -c "is COMMITTED but not COMPLETE" "$HDFS/logs/hdfs.log" || true; }
+
+log "appending $EVENTS seed-shaped events"
+"$BUILD/append_raw" --seed "$EVENTS" "$WORK/data" >/dev/null
+job=jobs/separate_events.toml
+
+local_times=() hdfs_times=() hdfs_backoffs=0
+for ((i = 0; i < RUNS; i++)); do
+  t0=$(now)
+  "$BUILD/questlog" extract "$job" --data "$WORK/data" --lake "$WORK/lake" --show 0 2>/dev/null
+  local_times+=("$(secs "$t0" "$(now)")")
+  before=$(backoffs)
+  t0=$(now)
+  "$BUILD/questlog" extract "$job" --data "$WORK/data" --lake "$lake" --show 0 2>"$WORK/err" ||
+    { cat "$WORK/err" >&2; exit 1; }
+  hdfs_times+=("$(secs "$t0" "$(now)")")
+  [ "$(backoffs)" -gt "$before" ] && hdfs_backoffs=$((hdfs_backoffs + 1))
+done
+local_secs=$(printf '%s\n' "${local_times[@]}" | median)
+hdfs_secs=$(printf '%s\n' "${hdfs_times[@]}" | median)
+hdfs_best=$(printf '%s\n' "${hdfs_times[@]}" | sort -g | head -1)
+parts=("$WORK"/lake/sword_purchases/part-*.parquet "$WORK"/lake/default_hits/part-*.parquet)
+bytes=$(du -cb "${parts[@]}" | tail -1 | cut -f1)
+rows=$("$BUILD/questlog" ls "$lake" | awk 'NR > 2 {n += $1} END {print n}')
+
+# The ceiling: Hadoop's shell puts the same two files (JVM start included).
+put_times=()
+for ((i = 0; i < RUNS; i++)); do
+  t0=$(now)
+  HDFS_DIR="$HDFS" bash scripts/hdfs.sh dfs -put -f "${parts[@]}" /bench/ 2>/dev/null
+  put_times+=("$(secs "$t0" "$(now)")")
+done
+put_secs=$(printf '%s\n' "${put_times[@]}" | median)
+
+# The bytes alone over WebHDFS: curl, both steps, one file after the other.
+curl_put() {  # local_file hdfs_path
+  local loc
+  loc=$(curl -sf -o /dev/null -D - -X PUT \
+    "http://$nn/webhdfs/v1$2?op=CREATE&overwrite=true&user.name=$(id -un)" |
+    sed -n 's/^[Ll]ocation: \(.*\)\r$/\1/p')
+  curl -sf -o /dev/null -X PUT -H 'Content-Type: application/octet-stream' -H 'Expect:' \
+    --data-binary @"$1" "$loc"
+}
+curl_times=()
+for ((i = 0; i < RUNS; i++)); do
+  t0=$(now)
+  curl_put "${parts[0]}" /bench/curl-0.parquet
+  curl_put "${parts[1]}" /bench/curl-1.parquet
+  curl_times+=("$(secs "$t0" "$(now)")")
+done
+curl_secs=$(printf '%s\n' "${curl_times[@]}" | median)
+
+ratio() { echo "$1 / $2" | bc -l | xargs printf '%.2f'; }
+{
+  echo "## extract to HDFS: the seed's separate_events split of $EVENTS events"
+  echo
+  echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(uname -r), $(date -u +%FT%RZ); load average before: $(cut -d' ' -f1-3 /proc/loadavg) (a shared machine: other work ran beside it)."
+  echo "Command: \`make bench\` (bench/hdfs.sh). HDFS: Hadoop 3.5.0's MiniDFSCluster (scripts/hdfs.sh), one namenode and one datanode on loopback. Median of $RUNS runs, wall clock, local and HDFS runs in turn."
+  echo
+  echo "| what | seconds | vs extract to the local lake |"
+  echo "|---|---:|---:|"
+  echo "| questlog extract --lake ./lake (local) | $local_secs | 1.00x |"
+  echo "| questlog extract --lake webhdfs://$nn/bench | $hdfs_secs | $(ratio "$hdfs_secs" "$local_secs")x |"
+  echo "| the same, best of $RUNS | $hdfs_best | $(ratio "$hdfs_best" "$local_secs")x |"
+  echo "| scripts/hdfs.sh dfs -put of the same 2 files ($bytes bytes; JVM start included) | $put_secs | $(ratio "$put_secs" "$local_secs")x |"
+  echo "| curl, WebHDFS CREATE of the same 2 files, both steps, one after the other | $curl_secs | $(ratio "$curl_secs" "$local_secs")x |"
+  echo
+  echo "Rows on HDFS after the runs (questlog ls): $rows. HDFS runs in which the namenode answered a file close with its 0.4 s back-off (\"COMMITTED but not COMPLETE\" in its log): $hdfs_backoffs of $RUNS."
+  echo "Every run: local ${local_times[*]}; HDFS ${hdfs_times[*]}; dfs -put ${put_times[*]}; curl ${curl_times[*]}."
+  echo
+  echo "Goal (issue 10): extract to HDFS within 1.5x of extract to the local lake at 1M events."
+} | tee "$RESULTS_DIR/hdfs.md"
