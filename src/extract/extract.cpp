@@ -618,6 +618,12 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
                  plural(report.rejected, "record", "records").c_str(),
                  report.rejected == 1 ? "at" : "the first at", first_reject.c_str(),
                  own_lake.describe(rejects.relative).c_str());
+  // Unlock the tables side by side (on HDFS each is a round trip).
+  rejects.dir.reset();
+  (void)for_each_table(tables, [](TableRun& t) {
+    t.dir.reset();
+    return Status();
+  });
   return report;
 }
 
