@@ -4,12 +4,14 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "io/file_system.h"
 #include "log/embedded/segment.h"
 #include "util/status.h"
 
@@ -20,6 +22,9 @@ struct WriterOptions {
   // A segment rolls once it holds at least this many bytes. Small enough that
   // finding the end (a scan of the last segment, there is no index) stays cheap.
   uint64_t segment_bytes = 16ull << 20;
+  // Where the log's files live (a test puts an io::FaultFileSystem here); must
+  // outlive the writer.
+  std::reference_wrapper<io::FileSystem> file_system = io::local_file_system();
 };
 
 // What open() found and repaired.
