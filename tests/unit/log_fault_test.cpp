@@ -299,6 +299,7 @@ struct RollFault {
   const char* name;
   Op op;
 };
+void PrintTo(const RollFault& f, std::ostream* os) { *os << f.name; }
 
 class LogRollFaultTest : public ::testing::TestWithParam<RollFault> {};
 
