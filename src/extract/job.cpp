@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <set>
 
+#include "io/file_system.h"
 #include "util/toml_file.h"
 
 namespace questlog::extract {
@@ -405,7 +406,7 @@ Result<Job> parse_job(std::string_view text, const std::string& source) {
 }
 
 Result<Job> load_job(const std::string& path) {
-  auto text = read_file(path);
+  auto text = io::read_file(io::local_file_system(), path);
   if (!text.ok()) return text.status();
   return parse_job(*text, path);
 }

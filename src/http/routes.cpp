@@ -8,6 +8,7 @@
 
 #include "event/json.h"
 #include "http/url_decode.h"
+#include "io/file_system.h"
 #include "util/case_fold.h"
 #include "util/toml_file.h"
 
@@ -417,7 +418,7 @@ Result<RouteTable> RouteTable::parse(std::string_view text, const std::string& s
 }
 
 Result<RouteTable> RouteTable::load(const std::string& path) {
-  auto text = read_file(path);
+  auto text = io::read_file(io::local_file_system(), path);
   if (!text.ok()) return text.status();
   return parse(*text, path);
 }

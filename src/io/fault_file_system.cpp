@@ -45,6 +45,18 @@ void drop_tree(std::set<fs::path>& set, const fs::path& at) {
   for (auto it = set.begin(); it != set.end();) it = is_under(*it, at) ? set.erase(it) : ++it;
 }
 
+void move_tree(std::map<fs::path, uint64_t>& map, const fs::path& from, const fs::path& to) {
+  std::vector<std::pair<fs::path, uint64_t>> hit;
+  for (const auto& [p, v] : map)
+    if (is_under(p, from)) hit.emplace_back(p, v);
+  for (const auto& [p, v] : hit) map.erase(p);
+  for (const auto& [p, v] : hit) map[rebase(p, from, to)] = v;
+}
+
+void drop_tree(std::map<fs::path, uint64_t>& map, const fs::path& at) {
+  for (auto it = map.begin(); it != map.end();) it = is_under(it->first, at) ? map.erase(it) : ++it;
+}
+
 class FaultFile final : public File {
  public:
   FaultFile(FaultFileSystem& fs, std::unique_ptr<File> base, fs::path path, bool tracked)
@@ -80,14 +92,21 @@ class FaultFile final : public File {
     auto v = fs_.step(Op::truncate, path_, {}, name());
     if (v.error != 0) return v.status;
     Status s = base_->truncate(size);
-    if (tracked_) fs_.file_written(path_);
+    if (tracked_) fs_.file_cut(path_, size);
     return s;
   }
   Status sync() override {
     auto v = fs_.step(Op::sync, path_, {}, name());
     if (v.error != 0) return v.status;
+    // What the sync makes durable: the bytes there when it begins.
+    std::optional<uint64_t> size;
+    if (tracked_) {
+      auto now = base_->size();
+      if (!now.ok()) return now.status();
+      size = *now;
+    }
     Status s = base_->sync();
-    if (s.ok() && tracked_) fs_.file_synced(path_);
+    if (s.ok() && tracked_) fs_.file_synced(path_, size);
     return s;
   }
   Status close() override {
@@ -238,9 +257,18 @@ void FaultFileSystem::file_written(const fs::path& path) {
   unsynced_files_.insert(normal(path));
 }
 
-void FaultFileSystem::file_synced(const fs::path& path) {
+void FaultFileSystem::file_cut(const fs::path& path, uint64_t size) {
+  std::lock_guard lock(mu_);
+  const fs::path p = normal(path);
+  unsynced_files_.insert(p);
+  auto it = durable_.find(p);
+  if (it != durable_.end() && it->second > size) it->second = size;
+}
+
+void FaultFileSystem::file_synced(const fs::path& path, std::optional<uint64_t> size) {
   std::lock_guard lock(mu_);
   unsynced_files_.erase(normal(path));
+  if (size) durable_[normal(path)] = *size;
 }
 
 void FaultFileSystem::entries_changed(const fs::path& path) {
@@ -253,8 +281,12 @@ void FaultFileSystem::moved(const fs::path& from, const fs::path& to) {
   fs::path f = normal(from), t = normal(to);
   drop_tree(unsynced_files_, t);
   drop_tree(unsynced_dirs_, t);
+  drop_tree(durable_, t);
+  drop_tree(created_, t);
   move_tree(unsynced_files_, f, t);
   move_tree(unsynced_dirs_, f, t);
+  move_tree(durable_, f, t);
+  move_tree(created_, f, t);
   unsynced_dirs_.insert(f.parent_path());
   unsynced_dirs_.insert(t.parent_path());
 }
@@ -264,6 +296,8 @@ void FaultFileSystem::dropped(const fs::path& path) {
   fs::path p = normal(path);
   drop_tree(unsynced_files_, p);
   drop_tree(unsynced_dirs_, p);
+  drop_tree(durable_, p);
+  drop_tree(created_, p);
   unsynced_dirs_.insert(p.parent_path());
 }
 
@@ -272,11 +306,25 @@ std::string FaultFileSystem::describe(const fs::path& path) const { return base_
 Result<std::unique_ptr<File>> FaultFileSystem::open(const fs::path& path, OpenMode mode) {
   auto v = step(Op::open, path);
   if (v.error != 0) return v.status;
+  const bool creates = mode == OpenMode::open_or_create || mode == OpenMode::truncate;
+  bool existed = true;
+  if (creates) {
+    auto there = base_.kind(path);
+    existed = !there.ok() || there->has_value();
+  }
   auto f = base_.open(path, mode);
   if (!f.ok()) return f.status();
-  const bool creates = mode == OpenMode::open_or_create || mode == OpenMode::truncate;
   if (creates) entries_changed(path);
   if (mode == OpenMode::truncate) file_written(path);
+  {
+    std::lock_guard lock(mu_);
+    const fs::path p = normal(path);
+    if (!existed) created_.insert(p);
+    if (mode == OpenMode::truncate)
+      durable_[p] = 0;
+    else
+      durable_.emplace(p, (*f)->append_position());
+  }
   return std::unique_ptr<File>(new FaultFile(*this, std::move(f).value(), path, true));
 }
 
@@ -300,9 +348,52 @@ Status FaultFileSystem::sync_dir(const fs::path& dir) {
   Status s = base_.sync_dir(dir);
   if (s.ok()) {
     std::lock_guard lock(mu_);
-    unsynced_dirs_.erase(normal(dir));
+    const fs::path d = normal(dir);
+    unsynced_dirs_.erase(d);
+    std::erase_if(created_, [&](const fs::path& p) { return p.parent_path() == d; });
   }
   return s;
+}
+
+Status FaultFileSystem::power_loss(Loss loss) {
+  std::set<fs::path> written, created;
+  std::map<fs::path, uint64_t> synced;
+  {
+    std::lock_guard lock(mu_);
+    crashed_ = true;
+    written.swap(unsynced_files_);
+    created.swap(created_);
+    synced = durable_;
+  }
+  Status first;
+  auto note = [&](Status s) {
+    if (first.ok() && !s.ok()) first = std::move(s);
+  };
+  for (const fs::path& p : created) {
+    written.erase(p);
+    Status s = base_.remove(p);
+    if (s.code() != Errc::not_found) note(s);
+  }
+  for (const fs::path& p : written) {
+    auto it = synced.find(p);
+    const uint64_t keep = it == synced.end() ? 0 : it->second;
+    auto f = base_.open(p, OpenMode::read_write);
+    if (!f.ok()) {
+      if (f.status().code() != Errc::not_found) note(f.status());
+      continue;
+    }
+    auto size = (*f)->size();
+    if (!size.ok()) {
+      note(size.status());
+      continue;
+    }
+    if (*size <= keep) continue;
+    if (loss == Loss::cut)
+      note((*f)->truncate(keep));
+    else
+      note((*f)->write_at(keep, std::string(*size - keep, '\0')));
+  }
+  return first;
 }
 
 Status FaultFileSystem::rename(const fs::path& from, const fs::path& to) {

@@ -11,7 +11,8 @@
 // bytes, then fails. A crash is a process crash (kill -9): the operation it hits
 // and every later one fail ("simulated crash") and change nothing, while what
 // the earlier ones did stays, as the kernel's page cache keeps it. Reopen the
-// directory with the real FileSystem to see what a restart would.
+// directory with the real FileSystem to see what a restart would. A power loss
+// (power_loss()) is a crash that also loses what was not synced.
 //
 // Thread-safe: rules, counters and tracking are guarded by a mutex; the wrapped
 // file system's calls run outside it.
@@ -22,6 +23,7 @@
 #include <deque>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -119,6 +121,21 @@ class FaultFileSystem final : public FileSystem {
   // Forgets the rules, the failing step and the crash; counters stay.
   void clear();
 
+  // What a power loss leaves of the bytes written to a file since its last sync.
+  enum class Loss {
+    cut,    // nothing: the file is back to its size at that sync
+    zeros,  // zeros: its size reached the disk, its data did not
+  };
+  // A power loss now (LevelDB's FaultInjectionTestEnv): a crash, as crash_at(),
+  // that also loses what was not synced. Each file written or truncated
+  // through this file system since its last sync keeps only its bytes below
+  // the size it had at that sync (at its first opening here if none; 0 for
+  // OpenMode::truncate) and below every size it was cut to since; the bytes
+  // after that are cut or zeroed as `loss` says. Each file created here in a
+  // directory not synced since is removed. Renames and removals stay as done.
+  // Returns the first error of the real file system.
+  Status power_loss(Loss loss = Loss::cut);
+
   bool crashed() const;
   // Operations started so far, of any kind, failed ones included.
   uint64_t steps() const;
@@ -165,9 +182,11 @@ class FaultFileSystem final : public FileSystem {
   // Counts and judges one operation (used by the files it opens too).
   Verdict step(Op op, const std::filesystem::path& a, const std::filesystem::path& b = {},
                const std::string& shown = {});
-  // Tracking, for the files it opens.
+  // Tracking, for the files it opens: `size` is the file's size when the sync
+  // began (what it made durable).
   void file_written(const std::filesystem::path& path);
-  void file_synced(const std::filesystem::path& path);
+  void file_synced(const std::filesystem::path& path, std::optional<uint64_t> size = {});
+  void file_cut(const std::filesystem::path& path, uint64_t size);
 
  private:
   struct Rule {
@@ -192,6 +211,10 @@ class FaultFileSystem final : public FileSystem {
   std::function<void(Op, const std::filesystem::path&, const std::filesystem::path&)> observer_;
   std::set<std::filesystem::path> unsynced_files_;
   std::set<std::filesystem::path> unsynced_dirs_;
+  // For power_loss(): each tracked file's bytes known to be on disk (a prefix),
+  // and the files created in a directory not synced since.
+  std::map<std::filesystem::path, uint64_t> durable_;
+  std::set<std::filesystem::path> created_;
 };
 
 }  // namespace questlog::io

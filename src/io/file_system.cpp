@@ -8,4 +8,19 @@ Status File::append(std::string_view data) {
   return s;
 }
 
+Result<std::string> read_file(FileSystem& fs, const std::filesystem::path& path) {
+  auto file = fs.open(path, OpenMode::read);
+  if (!file.ok()) return file.status();
+  constexpr size_t kChunk = 64 << 10;
+  std::string out;
+  for (;;) {
+    const size_t have = out.size();
+    out.resize(have + kChunk);
+    auto got = (*file)->read_at(have, out.data() + have, kChunk);
+    if (!got.ok()) return got.status();
+    out.resize(have + *got);
+    if (*got < kChunk) return out;
+  }
+}
+
 }  // namespace questlog::io

@@ -63,9 +63,9 @@ enum class OpenMode {
 
 // An open file. Closed (without syncing) when destroyed.
 //
-// Thread-safety: write_at, read_at, size and sync may run on several threads
-// at once (they name their position, as pwrite and pread do); append, truncate
-// and close must not run concurrently with any other call.
+// Thread-safety: write_at, read_at, size, truncate and sync may run on several
+// threads at once (they name their position or size, as pwrite, pread and
+// ftruncate do); append and close must not run concurrently with any other call.
 class File {
  public:
   virtual ~File() = default;
@@ -177,5 +177,8 @@ class FileSystem {
 // The process's file system: paths as the process sees them, links followed.
 // Lives as long as the process.
 FileSystem& local_file_system();
+
+// The whole of the file at `path`, read through `fs` (a configuration file).
+Result<std::string> read_file(FileSystem& fs, const std::filesystem::path& path);
 
 }  // namespace questlog::io

@@ -1,5 +1,5 @@
-// Reading the TOML files people write (routes, jobs): every error is one line
-// naming the source and the line, "routes.toml:3: <what>".
+// Parsing the TOML files people write (routes, jobs; read with io::read_file):
+// every error is one line naming the source and the line, "routes.toml:3: <what>".
 #pragma once
 
 #include <toml++/toml.h>
@@ -10,9 +10,6 @@
 #include "util/status.h"
 
 namespace questlog {
-
-// The whole file's bytes; the error names `path`.
-Result<std::string> read_file(const std::string& path);
 
 // Parses `text`; `source` names it in the error.
 Result<toml::table> parse_toml(std::string_view text, const std::string& source);

@@ -8,16 +8,22 @@
 #include <string>
 #include <vector>
 
+#include "io/fault_file_system.h"
 #include "log_test_util.h"
 
 namespace questlog::log::embedded {
 namespace {
 
+using io::Fault;
+using io::Op;
+
 class EmbeddedEventLogTest : public ::testing::Test {
  protected:
+  // The log's files go through `disk_`, where a test may slow or fail them.
   std::unique_ptr<EmbeddedEventLog> open(EventLogOptions o) {
     WriterOptions wo;
     wo.dir = dir_;
+    wo.file_system = disk_;
     auto w = LogWriter::open(wo);
     EXPECT_TRUE(w.ok()) << w.status().message();
     return std::make_unique<EmbeddedEventLog>(std::move(w).value(), o);
@@ -29,8 +35,14 @@ class EmbeddedEventLogTest : public ::testing::Test {
     return out;
   }
 
+  // Every fdatasync of a segment takes at least `delay`: a slow disk.
+  void slow_syncs(std::chrono::milliseconds delay) {
+    disk_.inject(Fault::on(Op::sync).path(".log").and_every_later().error(0).delay(delay));
+  }
+
   testing::TempDir tmp_;
   const std::filesystem::path& dir_ = tmp_.path();
+  io::FaultFileSystem disk_{io::local_file_system()};
 };
 
 TEST_F(EmbeddedEventLogTest, WriteDurabilityAcknowledgesInlineAfterTheWrite) {
@@ -50,7 +62,7 @@ TEST_F(EmbeddedEventLogTest, WriteDurabilityAcknowledgesInlineAfterTheWrite) {
 TEST_F(EmbeddedEventLogTest, FsyncDurabilityAcknowledgesEveryAppendAfterAGroupCommit) {
   EventLogOptions o;
   o.durability = Durability::fsync;
-  o.fault_sync_delay = std::chrono::milliseconds(20);
+  slow_syncs(std::chrono::milliseconds(20));
   auto log = open(o);
   std::atomic<int> acked{0};
   std::vector<std::thread> threads;
@@ -79,7 +91,7 @@ TEST_F(EmbeddedEventLogTest, FsyncBacklogPastTheBoundIsBusyAndNotLogged) {
   EventLogOptions o;
   o.durability = Durability::fsync;
   o.max_unsynced_events = 2;
-  o.fault_sync_delay = std::chrono::milliseconds(300);
+  slow_syncs(std::chrono::milliseconds(300));
   auto log = open(o);
   std::vector<std::promise<Status>> done(5);
   for (int i = 0; i < 5; ++i) {
@@ -101,7 +113,7 @@ TEST_F(EmbeddedEventLogTest, FsyncBacklogPastTheBoundIsBusyAndNotLogged) {
 TEST_F(EmbeddedEventLogTest, CloseAnswersEveryPendingAcknowledgement) {
   EventLogOptions o;
   o.durability = Durability::fsync;
-  o.fault_sync_delay = std::chrono::milliseconds(100);
+  slow_syncs(std::chrono::milliseconds(100));
   auto log = open(o);
   std::atomic<int> answered{0};
   for (int i = 0; i < 10; ++i) {

@@ -141,5 +141,54 @@ TEST_F(IoFaultFileSystemTest, TracksWhatIsNotSyncedAcrossRenames) {
   EXPECT_TRUE(fault_.unsynced_files().empty());
 }
 
+TEST_F(IoFaultFileSystemTest, APowerLossKeepsOnlyWhatWasSynced) {
+  {
+    std::ofstream(dir_.path() / "old") << "before";  // there before: durable
+  }
+  ASSERT_TRUE(fault_.create_dirs("d").ok());
+  auto old = fault_.open("old", OpenMode::read_write);
+  ASSERT_TRUE(old.ok());
+  ASSERT_TRUE((*old)->append(" after").ok());
+
+  auto synced = create("d/synced");  // created, synced, and its directory synced
+  ASSERT_TRUE(synced->append("one").ok());
+  ASSERT_TRUE(synced->sync().ok());
+  ASSERT_TRUE(fault_.sync_dir("d").ok());
+  ASSERT_TRUE(synced->append(" two").ok());
+
+  auto unnamed = create("d/unnamed");  // synced, but its directory entry is not
+  ASSERT_TRUE(unnamed->append("x").ok());
+  ASSERT_TRUE(unnamed->sync().ok());
+
+  ASSERT_TRUE(fault_.power_loss().ok());
+  EXPECT_TRUE(fault_.crashed());
+  EXPECT_FALSE(synced->append("!").ok());
+  EXPECT_EQ(read_file(dir_.path() / "old"), "before");
+  EXPECT_EQ(read_file(dir_.path() / "d/synced"), "one");
+  EXPECT_FALSE(stdfs::exists(dir_.path() / "d/unnamed"));
+  EXPECT_TRUE(fault_.unsynced_files().empty());
+}
+
+TEST_F(IoFaultFileSystemTest, APowerLossMayLeaveZerosWhereTheDataDidNotReachTheDisk) {
+  auto f = create("f");
+  ASSERT_TRUE(fault_.sync_dir("").ok());
+  ASSERT_TRUE(f->append("kept").ok());
+  ASSERT_TRUE(f->sync().ok());
+  ASSERT_TRUE(f->append("lost").ok());
+  ASSERT_TRUE(fault_.power_loss(FaultFileSystem::Loss::zeros).ok());
+  EXPECT_EQ(read_file(dir_.path() / "f"), std::string("kept\0\0\0\0", 8));
+}
+
+TEST_F(IoFaultFileSystemTest, APowerLossAfterAnUnsyncedCutKeepsOnlyWhatWasBelowIt) {
+  auto f = create("f");
+  ASSERT_TRUE(fault_.sync_dir("").ok());
+  ASSERT_TRUE(f->append("abcdef").ok());
+  ASSERT_TRUE(f->sync().ok());
+  ASSERT_TRUE(f->truncate(2).ok());
+  ASSERT_TRUE(f->write_at(2, "XY").ok());
+  ASSERT_TRUE(fault_.power_loss().ok());
+  EXPECT_EQ(read_file(dir_.path() / "f"), "ab");
+}
+
 }  // namespace
 }  // namespace questlog::io

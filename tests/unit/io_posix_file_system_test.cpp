@@ -103,6 +103,28 @@ TEST(IoPosixFileTest, OpenModes) {
   EXPECT_EQ((*ro)->write_at(0, "x").code(), Errc::io_error);  // not open for writing
 }
 
+TEST(IoPosixFileTest, ReadFileReadsAWholeFileOfAnySize) {
+  TempDir dir;
+  std::string big(200'000, '\0');  // several of read_file's chunks, not a whole number
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7);
+  write_file(dir.path() / "big", big);
+  write_file(dir.path() / "empty", "");
+  auto got = io::read_file(local_file_system(), dir.path() / "big");
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  EXPECT_EQ(*got, big);
+  auto empty = io::read_file(local_file_system(), dir.path() / "empty");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(*empty, "");
+  auto missing = io::read_file(local_file_system(), dir.path() / "none.toml");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), Errc::not_found);
+  EXPECT_EQ(missing.status().message(),
+            (dir.path() / "none.toml").string() + ": No such file or directory");
+  auto directory = io::read_file(local_file_system(), dir.path());
+  ASSERT_FALSE(directory.ok());
+  EXPECT_EQ(directory.status().code(), Errc::io_error);
+}
+
 TEST(IoPosixFileSystemTest, CreateDirsSaysWhetherItCreatedAnything) {
   TempDir dir;
   FileSystem& fs = local_file_system();

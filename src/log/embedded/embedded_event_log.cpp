@@ -53,8 +53,6 @@ void EmbeddedEventLog::sync_loop() {
     }
     // Every waiter in `batch` finished its write before it was queued, so this
     // fdatasync covers all of them.
-    if (options_.fault_sync_delay.count() > 0)
-      std::this_thread::sleep_for(options_.fault_sync_delay);
     Status s = writer_->sync();
     size_t n = 0;
     for (auto& w : batch) {

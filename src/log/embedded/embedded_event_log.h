@@ -3,7 +3,6 @@
 // for a group commit, where one fdatasync covers every append made before it.
 #pragma once
 
-#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -22,8 +21,6 @@ struct EventLogOptions {
   // Errc::busy at once (serve turns that into 503 with Retry-After). A batch
   // larger than the bound is taken when nothing else waits.
   size_t max_unsynced_events = 65536;
-  // Failure probe for tests: each group commit takes at least this long.
-  std::chrono::milliseconds fault_sync_delay{0};
 };
 
 class EmbeddedEventLog final : public EventLog {

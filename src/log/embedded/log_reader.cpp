@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <optional>
-#include <system_error>
 #include <utility>
 
 #include "log/embedded/segment.h"
@@ -14,8 +13,8 @@ namespace fs = std::filesystem;
 using Outcome = SegmentReader::Outcome;
 
 // The segments of `dir`, at least one, or why there are none.
-Result<std::vector<SegmentFile>> segments_of(const fs::path& dir) {
-  auto segments = list_segments(dir);
+Result<std::vector<SegmentFile>> segments_of(io::FileSystem& fs, const fs::path& dir) {
+  auto segments = list_segments(fs, dir);
   if (!segments.ok()) {
     if (segments.status().code() == Errc::not_found) {
       return Status::error(Errc::not_found, dir.string() + ": no such log directory");
@@ -31,8 +30,11 @@ Result<std::vector<SegmentFile>> segments_of(const fs::path& dir) {
 }  // namespace
 
 struct LogReader::Impl {
-  fs::path dir;
-  ReaderOptions options;
+  Impl(fs::path d, ReaderOptions o) : dir(std::move(d)), options(o), files(o.file_system) {}
+
+  const fs::path dir;
+  const ReaderOptions options;
+  io::FileSystem& files;                 // options.file_system
   std::optional<SegmentReader> segment;  // where next() reads
   int64_t skip_below = 0;                // next() passes over records before this offset
   std::vector<SkippedRange> skipped;     // not yet taken
@@ -57,10 +59,11 @@ Result<std::optional<SegmentFile>> LogReader::Impl::segment_after() {
   // never rolls an empty one, so that file is the usual answer.
   if (segment->next_offset() > base) {
     SegmentFile named = segment_in(dir, segment->next_offset());
-    std::error_code ec;
-    if (fs::exists(named.path, ec)) return std::optional<SegmentFile>(named);
+    auto there = files.kind(named.path);
+    if (!there.ok()) return there.status();
+    if (*there) return std::optional<SegmentFile>(named);
   }
-  auto segments = list_segments(dir);
+  auto segments = list_segments(files, dir);
   if (!segments.ok()) return segments.status();
   for (const SegmentFile& f : *segments)
     if (f.base_offset > base) return std::optional<SegmentFile>(f);
@@ -113,7 +116,7 @@ Status LogReader::Impl::pass_damage(Outcome outcome,
 }
 
 Status LogReader::Impl::move_to(const SegmentFile& file) {
-  auto opened = SegmentReader::open(file);
+  auto opened = SegmentReader::open(files, file);
   if (!opened.ok()) return opened.status();
   segment = std::move(opened.value());
   return {};
@@ -186,28 +189,27 @@ LogReader::LogReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 LogReader::~LogReader() = default;
 
 Result<std::unique_ptr<LogReader>> LogReader::open(const fs::path& dir, ReaderOptions options) {
-  auto segments = segments_of(dir);
+  io::FileSystem& files = options.file_system;
+  auto segments = segments_of(files, dir);
   if (!segments.ok()) return segments.status();
-  auto first = SegmentReader::open(segments->front());
+  auto first = SegmentReader::open(files, segments->front());
   if (!first.ok()) return first.status();
-  auto impl = std::make_unique<Impl>();
-  impl->dir = dir;
-  impl->options = options;
+  auto impl = std::make_unique<Impl>(dir, options);
   impl->segment = std::move(first.value());
   impl->skip_below = impl->segment->next_offset();
   return std::unique_ptr<LogReader>(new LogReader(std::move(impl)));
 }
 
 Result<int64_t> LogReader::start_offset() {
-  auto segments = segments_of(impl_->dir);
+  auto segments = segments_of(impl_->files, impl_->dir);
   if (!segments.ok()) return segments.status();
   return segments->front().base_offset;
 }
 
 Result<int64_t> LogReader::end_offset() {
-  auto segments = segments_of(impl_->dir);
+  auto segments = segments_of(impl_->files, impl_->dir);
   if (!segments.ok()) return segments.status();
-  auto last = SegmentReader::open(segments->back());
+  auto last = SegmentReader::open(impl_->files, segments->back());
   if (!last.ok()) return last.status();
   Record record;
   for (;;) {
@@ -227,7 +229,7 @@ Result<int64_t> LogReader::end_offset() {
 
 Status LogReader::seek(int64_t offset) {
   Impl& r = *impl_;
-  auto segments = segments_of(r.dir);
+  auto segments = segments_of(r.files, r.dir);
   if (!segments.ok()) return segments.status();
   // The segment with the greatest base offset <= offset, or the first.
   auto holder = segments->begin();
@@ -237,7 +239,7 @@ Status LogReader::seek(int64_t offset) {
   bool ahead_in_same_segment =
       r.segment->file().base_offset == holder->base_offset && r.segment->next_offset() <= offset;
   if (!ahead_in_same_segment) {
-    auto opened = SegmentReader::open(*holder);
+    auto opened = SegmentReader::open(r.files, *holder);
     if (!opened.ok()) return opened.status();
     r.segment = std::move(opened.value());
   }

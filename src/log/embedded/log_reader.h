@@ -8,9 +8,11 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <vector>
 
+#include "io/file_system.h"
 #include "log/record.h"
 #include "log/record_source.h"
 #include "util/status.h"
@@ -21,6 +23,9 @@ struct ReaderOptions {
   // Read past damaged records and missing segments instead of failing there;
   // take_skipped() names each range passed over.
   bool skip_damaged = false;
+  // Where the log's files are read (a test puts an io::FaultFileSystem here);
+  // must outlive the reader.
+  std::reference_wrapper<io::FileSystem> file_system = io::local_file_system();
 };
 
 class LogReader {

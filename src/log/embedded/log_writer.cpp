@@ -1,15 +1,7 @@
 #include "log/embedded/log_writer.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <atomic>
-#include <cerrno>
-#include <cstring>
 #include <mutex>
-#include <system_error>
 #include <vector>
 
 #include "log/embedded/format.h"
@@ -24,63 +16,43 @@ namespace fs = std::filesystem;
 // A batch buffer grown past this (by a very large value) is released after use.
 constexpr size_t kKeepBufferBytes = 4 << 20;
 
-Status fsync_dir(const fs::path& dir) {
-  auto fd = open_file(dir, O_RDONLY | O_DIRECTORY);
-  if (!fd.ok()) return fd.status();
-  if (::fsync(fd->get()) != 0) return errno_status(dir.string() + ": fsync", errno);
-  return {};
+// The pid the lock file at `path` names (io::FileSystem::lock writes it), or "unknown".
+std::string holder_of(io::FileSystem& files, const fs::path& path) {
+  auto file = files.open(path, io::OpenMode::read);
+  if (!file.ok()) return "unknown";
+  char pid[32];
+  auto got = (*file)->read_at(0, pid, sizeof pid);
+  if (!got.ok()) return "unknown";
+  std::string holder(pid, *got);
+  while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+  return holder.empty() ? "unknown" : holder;
 }
 
-// Writes data[0, n) at `position`, through short writes and interruptions.
-Status write_all(int fd, const char* data, size_t n, uint64_t position, const fs::path& path) {
-  while (n > 0) {
-    ssize_t wrote = ::pwrite(fd, data, n, static_cast<off_t>(position));
-    if (wrote < 0) {
-      if (errno == EINTR) continue;
-      return errno_status(path.string() + ": write", errno);
-    }
-    if (wrote == 0) return errno_status(path.string() + ": write", EIO);
-    data += wrote;
-    n -= static_cast<size_t>(wrote);
-    position += static_cast<uint64_t>(wrote);
-  }
-  return {};
-}
-
-// Holds `dir`'s lock file locked for as long as the returned Fd lives.
-Result<Fd> lock_dir(const fs::path& dir) {
-  fs::path path = dir / format::kLockFileName;
-  auto fd = open_file(path, O_RDWR | O_CREAT);
-  if (!fd.ok()) return fd.status();
-  if (::flock(fd->get(), LOCK_EX | LOCK_NB) != 0) {
-    if (errno != EWOULDBLOCK) return errno_status(path.string() + ": flock", errno);
-    char pid[32] = {};
-    ssize_t got = ::pread(fd->get(), pid, sizeof(pid) - 1, 0);
-    std::string holder = got > 0 ? std::string(pid, static_cast<size_t>(got)) : "";
-    while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
-    return Status::error(Errc::busy, dir.string() + " is locked by another questlog writer (pid " +
-                                         (holder.empty() ? "unknown" : holder) + ")");
-  }
-  std::string pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(fd->get(), 0) != 0) return errno_status(path.string() + ": ftruncate", errno);
-  Status wrote = write_all(fd->get(), pid.data(), pid.size(), 0, path);
-  if (!wrote.ok()) return wrote;
-  return std::move(fd.value());
+// Holds `dir`'s lock file locked for as long as the returned lock lives.
+Result<std::unique_ptr<io::FileLock>> lock_dir(io::FileSystem& files, const fs::path& dir) {
+  const fs::path path = dir / format::kLockFileName;
+  auto lock = files.lock(path);
+  if (lock.ok() || lock.status().code() != Errc::busy) return lock;
+  return Status::error(Errc::busy, files.describe(dir) +
+                                       " is locked by another questlog writer (pid " +
+                                       holder_of(files, path) + ")");
 }
 
 }  // namespace
 
 struct LogWriter::Impl {
-  WriterOptions options;
-  Fd dir_lock;  // held for the writer's lifetime
+  explicit Impl(const WriterOptions& o) : options(o), files(o.file_system) {}
+
+  const WriterOptions options;
+  io::FileSystem& files;
+  std::unique_ptr<io::FileLock> dir_lock;  // held for the writer's lifetime
   RecoveryReport report;
   std::atomic<int64_t> next_offset{0};
 
   std::mutex mu;  // guards everything below
   // The active segment. sync() holds a reference while it runs outside `mu`, so a
-  // roll cannot close the descriptor under it.
-  std::shared_ptr<const Fd> segment;
-  fs::path segment_path;
+  // roll cannot close the file under it.
+  std::shared_ptr<io::File> segment;
   uint64_t segment_size = 0;  // appends go at this byte
   bool roll_pending = false;  // the segment is full but the last roll failed
   Status broken;              // a failed append could not be cut back: refuse appends
@@ -90,11 +62,11 @@ struct LogWriter::Impl {
   Status recover(const SegmentFile& last);
   Status start_segment(int64_t base_offset);
   Status roll();
-  Status sync_active(const Fd& fd, const fs::path& path);
+  Status sync_active(io::File& file);
 };
 
 Status LogWriter::Impl::recover(const SegmentFile& last) {
-  auto reader = SegmentReader::open(last);
+  auto reader = SegmentReader::open(files, last);
   if (!reader.ok()) return reader.status();
   // Read to the end, resuming past damage with valid records after it; stop at
   // the first record not accepted with none after it: the torn tail.
@@ -117,32 +89,28 @@ Status LogWriter::Impl::recover(const SegmentFile& last) {
     reader->resume_at(**resume);
   }
 
-  auto fd = open_file(last.path, O_RDWR);
-  if (!fd.ok()) return fd.status();
-  struct stat st {};
-  if (::fstat(fd->get(), &st) != 0) return errno_status(last.path.string() + ": fstat", errno);
-  uint64_t good = reader->position();
-  uint64_t size = static_cast<uint64_t>(st.st_size);
-  if (size > good) {
-    if (::ftruncate(fd->get(), static_cast<off_t>(good)) != 0) {
-      return errno_status(last.path.string() + ": ftruncate", errno);
-    }
-    if (::fdatasync(fd->get()) != 0) return errno_status(last.path.string() + ": fsync", errno);
-    report.truncated_bytes = size - good;
-    report.detail = reader->describe(outcome) + "; cut " + std::to_string(size - good) +
+  auto file = files.open(last.path, io::OpenMode::read_write);
+  if (!file.ok()) return file.status();
+  auto size = (*file)->size();
+  if (!size.ok()) return size.status();
+  const uint64_t good = reader->position();
+  if (*size > good) {
+    if (Status s = (*file)->truncate(good); !s.ok()) return s;
+    if (Status s = (*file)->sync(); !s.ok()) return s;
+    report.truncated_bytes = *size - good;
+    report.detail = reader->describe(outcome) + "; cut " + std::to_string(*size - good) +
                     " bytes, next offset " + std::to_string(reader->next_offset());
   }
   next_offset = reader->next_offset();
   if (report.damaged.empty()) {
-    segment = std::make_shared<const Fd>(std::move(fd.value()));
-    segment_path = last.path;
+    segment = std::move(file).value();
     segment_size = good;
     return {};
   }
 
   // Damage with valid records after it is no torn tail: keep every byte, seal
   // the segment as a roll would, and continue after its greatest offset.
-  if (::fdatasync(fd->get()) != 0) return errno_status(last.path.string() + ": fsync", errno);
+  if (Status s = (*file)->sync(); !s.ok()) return s;
   const Damage& first = report.damaged.front();
   const size_t more = report.damaged.size() - 1;
   const std::string past = more == 0   ? ""
@@ -160,39 +128,35 @@ Status LogWriter::Impl::recover(const SegmentFile& last) {
 
 // Creates the segment whose first record will be `base_offset` and makes it active.
 Status LogWriter::Impl::start_segment(int64_t base_offset) {
-  SegmentFile file = segment_in(options.dir, base_offset);
-  auto fd = open_file(file.path, O_RDWR | O_CREAT);
-  if (!fd.ok()) return fd.status();
-  struct stat st {};
-  if (::fstat(fd->get(), &st) != 0) return errno_status(file.path.string() + ": fstat", errno);
-  if (st.st_size != 0) {
+  const fs::path path = segment_in(options.dir, base_offset).path;
+  auto file = files.open(path, io::OpenMode::open_or_create);
+  if (!file.ok()) return file.status();
+  auto size = (*file)->size();
+  if (!size.ok()) return size.status();
+  if (*size != 0) {
     // Only an earlier roll that failed after creating the file leaves one behind, empty.
-    return Status::error(Errc::corruption, file.path.string() + ": new segment already holds " +
-                                               std::to_string(st.st_size) + " bytes");
+    return Status::error(Errc::corruption, (*file)->name() + ": new segment already holds " +
+                                               std::to_string(*size) + " bytes");
   }
-  Status synced = fsync_dir(options.dir);
-  if (!synced.ok()) return synced;
-  segment = std::make_shared<const Fd>(std::move(fd.value()));
-  segment_path = file.path;
+  if (Status s = files.sync_dir(options.dir); !s.ok()) return s;
+  segment = std::move(file).value();
   segment_size = 0;
   return {};
 }
 
-Status LogWriter::Impl::sync_active(const Fd& fd, const fs::path& path) {
-  if (::fdatasync(fd.get()) != 0) {
-    Status failed = errno_status(path.string() + ": fsync", errno);
-    std::lock_guard lock(mu);
-    if (sync_error.ok()) sync_error = failed;
-    return sync_error;
-  }
-  return {};
+Status LogWriter::Impl::sync_active(io::File& file) {
+  Status s = file.sync();
+  if (s.ok()) return s;
+  std::lock_guard lock(mu);
+  if (sync_error.ok()) sync_error = std::move(s);
+  return sync_error;
 }
 
 // Seals the active segment (durably) and starts the next. Called with `mu` held.
 Status LogWriter::Impl::roll() {
   if (!sync_error.ok()) return sync_error;
-  if (::fdatasync(segment->get()) != 0) {
-    sync_error = errno_status(segment_path.string() + ": fsync", errno);
+  if (Status s = segment->sync(); !s.ok()) {
+    sync_error = std::move(s);
     return sync_error;
   }
   Status started = start_segment(next_offset.load());
@@ -204,26 +168,21 @@ LogWriter::LogWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 LogWriter::~LogWriter() {
   std::lock_guard lock(impl_->mu);
-  if (impl_->segment) (void)::fdatasync(impl_->segment->get());
+  if (impl_->segment) (void)impl_->segment->sync();
   // Members go in reverse order: the segment closes before the lock is released.
 }
 
 Result<std::unique_ptr<LogWriter>> LogWriter::open(const WriterOptions& options) {
-  auto impl = std::make_unique<Impl>();
-  impl->options = options;
-  std::error_code ec;
-  if (fs::create_directories(options.dir, ec)) {
-    Status synced =
-        fsync_dir(options.dir.parent_path().empty() ? fs::path(".") : options.dir.parent_path());
-    if (!synced.ok()) return synced;
-  }
-  if (ec) return Status::error(Errc::io_error, options.dir.string() + ": " + ec.message());
+  auto impl = std::make_unique<Impl>(options);
+  io::FileSystem& files = impl->files;
+  // Creates the directory and its missing parents, each synced.
+  if (auto made = files.create_dirs(options.dir); !made.ok()) return made.status();
 
-  auto lock = lock_dir(options.dir);
+  auto lock = lock_dir(files, options.dir);
   if (!lock.ok()) return lock.status();
-  impl->dir_lock = std::move(lock.value());
+  impl->dir_lock = std::move(lock).value();
 
-  auto segments = list_segments(options.dir);
+  auto segments = list_segments(files, options.dir);
   if (!segments.ok()) return segments.status();
   Status ready = segments->empty() ? impl->start_segment(0) : impl->recover(segments->back());
   if (!ready.ok()) return ready;
@@ -263,13 +222,12 @@ Result<int64_t> LogWriter::append(std::span<const std::string_view> values, int6
     p += format::record_size(v.size());
   }
 
-  Status wrote = write_all(w.segment->get(), w.batch.data(), total, w.segment_size, w.segment_path);
+  Status wrote = w.segment->write_at(w.segment_size, std::string_view(w.batch.data(), total));
   if (w.batch.size() > kKeepBufferBytes) w.batch = {};
   if (!wrote.ok()) {
-    if (::ftruncate(w.segment->get(), static_cast<off_t>(w.segment_size)) != 0) {
-      w.broken = Status::error(Errc::io_error, w.segment_path.string() +
-                                                   ": cannot cut back a failed append (" +
-                                                   std::strerror(errno) + "); reopen the log");
+    if (Status cut = w.segment->truncate(w.segment_size); !cut.ok()) {
+      w.broken = Status::error(Errc::io_error,
+                               cut.message() + " (cutting back a failed append); reopen the log");
     }
     return wrote;
   }
@@ -286,16 +244,14 @@ Result<int64_t> LogWriter::append(std::span<const std::string_view> values, int6
 }
 
 Status LogWriter::sync() {
-  std::shared_ptr<const Fd> fd;
-  fs::path path;
+  std::shared_ptr<io::File> file;
   {
     std::lock_guard lock(impl_->mu);
     if (!impl_->sync_error.ok()) return impl_->sync_error;
-    fd = impl_->segment;
-    path = impl_->segment_path;
+    file = impl_->segment;
   }
   // Records in earlier segments were made durable when their segment rolled.
-  return impl_->sync_active(*fd, path);
+  return impl_->sync_active(*file);
 }
 
 int64_t LogWriter::next_offset() const { return impl_->next_offset.load(); }

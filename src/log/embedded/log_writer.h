@@ -1,15 +1,19 @@
 // The single writer of an embedded log partition (DATA/<topic>/<partition>/).
-// Segments, record framing and recovery are described in docs/formats.md.
+// Segments, record framing and recovery are described in docs/formats.md. All
+// I/O goes through WriterOptions::file_system; tests/unit/log_fault_test.cpp
+// holds every durability claim below to faults injected there.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "io/file_system.h"
 #include "log/embedded/segment.h"
 #include "util/status.h"
 
@@ -20,6 +24,9 @@ struct WriterOptions {
   // A segment rolls once it holds at least this many bytes. Small enough that
   // finding the end (a scan of the last segment, there is no index) stays cheap.
   uint64_t segment_bytes = 16ull << 20;
+  // Where the log's files live (a test puts an io::FaultFileSystem here); must
+  // outlive the writer.
+  std::reference_wrapper<io::FileSystem> file_system = io::local_file_system();
 };
 
 // What open() found and repaired.
@@ -52,13 +59,18 @@ class LogWriter {
   LogWriter& operator=(const LogWriter&) = delete;
 
   // Appends `values` as consecutive records, all stamped `timestamp_ms`, with one
-  // write(2), and returns the offset of the first. Thread-safe (serialised).
-  // When it returns ok the records are in the operating system's page cache: they
-  // survive a crash of this process, not of the machine, and readers in other
-  // processes can see them. On failure none of the batch is visible: the segment
-  // is cut back to where it was, and the next append may succeed. (A reader that
-  // polled during the failed write may already have returned part of it; the next
-  // append reuses those offsets.)
+  // write (io::File::write_at), and returns the offset of the first. Thread-safe
+  // (serialised). When it returns ok the records are in the operating system's
+  // page cache: they survive a crash of this process, not of the machine, and
+  // readers in other processes can see them. On failure none of the batch is
+  // visible: the segment is cut back to where it was, and the next append may
+  // succeed with the same offsets. (A reader that polled during the failed write
+  // may already have returned part of it; the next append reuses those offsets.)
+  // If the cut fails too, this and every later append fail, saying to reopen the
+  // log; reopening keeps the records of the batch that reached the file whole, as
+  // after a crash during the write. When the append fills the segment, the
+  // segment rolls; a failed roll is retried before the next append, which fails
+  // if it fails again.
   Result<int64_t> append(std::span<const std::string_view> values, int64_t timestamp_ms);
 
   // Makes every record appended before the call durable (fdatasync). Thread-safe,

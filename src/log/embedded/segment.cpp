@@ -1,13 +1,7 @@
 #include "log/embedded/segment.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
-#include <system_error>
 
 namespace questlog::log::embedded {
 namespace {
@@ -20,62 +14,27 @@ constexpr size_t kChunkBytes = 1 << 20;
 
 }  // namespace
 
-Fd::~Fd() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
-Fd& Fd::operator=(Fd&& other) noexcept {
-  if (this != &other) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = other.fd_;
-    other.fd_ = -1;
-  }
-  return *this;
-}
-
-Result<Fd> open_file(const fs::path& path, int flags, unsigned mode) {
-  int fd;
-  do {
-    fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
-  } while (fd < 0 && errno == EINTR);
-  if (fd < 0) {
-    int err = errno;
-    if (err == ENOENT) {
-      return Status::error(Errc::not_found, path.string() + ": " + std::strerror(err));
-    }
-    return errno_status(path.string() + ": open", err);
-  }
-  return Fd(fd);
-}
-
-Result<std::vector<SegmentFile>> list_segments(const fs::path& dir) {
-  std::error_code ec;
-  fs::directory_iterator it(dir, ec);
-  if (ec) {
-    Errc code = ec == std::errc::no_such_file_or_directory ? Errc::not_found : Errc::io_error;
-    return Status::error(code, dir.string() + ": " + ec.message());
-  }
+Result<std::vector<SegmentFile>> list_segments(io::FileSystem& fs, const fs::path& dir) {
+  auto entries = fs.list(dir);
+  if (!entries.ok()) return entries.status();
   std::vector<SegmentFile> segments;
-  for (; it != fs::directory_iterator(); it.increment(ec)) {
-    fs::path name = it->path().filename();
-    if (auto base = format::parse_segment_file_name(name.native())) {
-      segments.push_back({*base, it->path()});
-    }
+  for (const io::DirEntry& e : *entries) {
+    if (auto base = format::parse_segment_file_name(e.name))
+      segments.push_back({*base, dir / e.name});
   }
-  if (ec) return Status::error(Errc::io_error, dir.string() + ": " + ec.message());
   std::sort(segments.begin(), segments.end(), [](const SegmentFile& a, const SegmentFile& b) {
     return a.base_offset < b.base_offset;
   });
   return segments;
 }
 
-SegmentReader::SegmentReader(SegmentFile file, Fd fd)
-    : file_(std::move(file)), fd_(std::move(fd)), next_offset_(file_.base_offset) {}
+SegmentReader::SegmentReader(SegmentFile file, std::unique_ptr<io::File> data)
+    : file_(std::move(file)), data_(std::move(data)), next_offset_(file_.base_offset) {}
 
-Result<SegmentReader> SegmentReader::open(SegmentFile file) {
-  auto fd = open_file(file.path, O_RDONLY);
-  if (!fd.ok()) return fd.status();
-  return SegmentReader(std::move(file), std::move(fd.value()));
+Result<SegmentReader> SegmentReader::open(io::FileSystem& fs, SegmentFile file) {
+  auto data = fs.open(file.path, io::OpenMode::read);
+  if (!data.ok()) return data.status();
+  return SegmentReader(std::move(file), std::move(data).value());
 }
 
 Result<bool> SegmentReader::fill(size_t n) {
@@ -88,17 +47,12 @@ Result<bool> SegmentReader::fill(size_t n) {
   buffered_ = have;
   if (buffer_.size() < n)
     buffer_.resize(std::max(kChunkBytes, (n + kChunkBytes - 1) / kChunkBytes * kChunkBytes));
-  while (buffered_ < n) {
-    ssize_t got = ::pread(fd_.get(), buffer_.data() + buffered_, buffer_.size() - buffered_,
-                          static_cast<off_t>(buffer_start_ + buffered_));
-    if (got < 0) {
-      if (errno == EINTR) continue;
-      return errno_status(file_.path.string() + ": read", errno);
-    }
-    if (got == 0) return false;
-    buffered_ += static_cast<size_t>(got);
-  }
-  return true;
+  // One read fills the buffer, or stops short at the end of the file.
+  auto got = data_->read_at(buffer_start_ + buffered_, buffer_.data() + buffered_,
+                            buffer_.size() - buffered_);
+  if (!got.ok()) return got.status();
+  buffered_ += *got;
+  return buffered_ >= n;
 }
 
 SegmentReader::Outcome SegmentReader::reject(Outcome outcome) {
@@ -178,11 +132,7 @@ void SegmentReader::resume_at(const Resume& resume) {
   next_offset_ = resume.offset;
 }
 
-Result<uint64_t> SegmentReader::size() const {
-  struct stat st {};
-  if (::fstat(fd_.get(), &st) != 0) return errno_status(file_.path.string() + ": fstat", errno);
-  return static_cast<uint64_t>(st.st_size);
-}
+Result<uint64_t> SegmentReader::size() const { return data_->size(); }
 
 std::string SegmentReader::describe(Outcome outcome) const {
   return file_.path.string() + ": " + why(outcome);

@@ -1,39 +1,22 @@
 // The parts of a partition directory that LogWriter and LogReader share: its
 // segment files, and a sequential, checksum-verifying reader of one segment.
+// All I/O goes through the io::FileSystem passed in, which must outlive what
+// is opened with it.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "io/file_system.h"
 #include "log/embedded/format.h"
 #include "log/record.h"
 #include "util/status.h"
 
 namespace questlog::log::embedded {
-
-// An open file descriptor, closed when this goes away.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd();
-  Fd(Fd&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
-  Fd& operator=(Fd&& other) noexcept;
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-
-  int get() const { return fd_; }
-
- private:
-  int fd_ = -1;
-};
-
-// open(2) as a value: Errc::not_found when the file (or a parent) is missing,
-// Errc::io_error for anything else, each message naming `path`.
-Result<Fd> open_file(const std::filesystem::path& path, int flags, unsigned mode = 0644);
 
 struct SegmentFile {
   int64_t base_offset = 0;  // offset of the segment's first record
@@ -46,7 +29,8 @@ inline SegmentFile segment_in(const std::filesystem::path& dir, int64_t base_off
 
 // The segment files in `dir` by increasing base offset; other files are ignored.
 // Errc::not_found when `dir` does not exist.
-Result<std::vector<SegmentFile>> list_segments(const std::filesystem::path& dir);
+Result<std::vector<SegmentFile>> list_segments(io::FileSystem& fs,
+                                               const std::filesystem::path& dir);
 
 // Bytes [begin, end) of a segment that hold no valid record, between a record
 // that was not accepted and the next valid one (or the end of the file), and
@@ -75,8 +59,8 @@ class SegmentReader {
     bad_offset,    // a record whose offset is not the next one
   };
 
-  // Opens `file` read-only; reading starts at its first byte.
-  static Result<SegmentReader> open(SegmentFile file);
+  // Opens `file` read-only through `fs`; reading starts at its first byte.
+  static Result<SegmentReader> open(io::FileSystem& fs, SegmentFile file);
 
   // On Outcome::record, `out.value` points into this reader's buffer and stays
   // valid until the next call. Any other outcome leaves `out` alone and the
@@ -112,7 +96,7 @@ class SegmentReader {
   Result<uint64_t> size() const;
 
  private:
-  SegmentReader(SegmentFile file, Fd fd);
+  SegmentReader(SegmentFile file, std::unique_ptr<io::File> data);
   // Makes `n` bytes from position_ available in buffer_; false when the file ends first.
   Result<bool> fill(size_t n);
   const char* at_position() const { return buffer_.data() + (position_ - buffer_start_); }
@@ -121,7 +105,7 @@ class SegmentReader {
   void restart_at(uint64_t position);
 
   SegmentFile file_;
-  Fd fd_;
+  std::unique_ptr<io::File> data_;
   std::vector<char> buffer_;  // holds file bytes [buffer_start_, buffer_start_ + buffered_)
   uint64_t buffer_start_ = 0;
   size_t buffered_ = 0;
