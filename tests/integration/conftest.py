@@ -132,6 +132,28 @@ def slow_sync_env(delay_ms: int) -> dict:
     return {"LD_PRELOAD": str(lib), "QUESTLOG_TEST_SYNC_DELAY_MS": str(delay_ms)}
 
 
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory):
+    """One local Spark session for every test that reads our tables with Spark
+    (starting one costs seconds and a JVM)."""
+    if shutil.which("java") is None:
+        pytest.fail("java is missing: `make test` installs openjdk-17-jre-headless")
+    from pyspark.sql import SparkSession
+
+    session = (
+        SparkSession.builder.master("local[1]")
+        .appName("questlog-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.driver.memory", "1g")
+        .config("spark.local.dir", str(tmp_path_factory.mktemp("spark-local")))
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"

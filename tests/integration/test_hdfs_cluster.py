@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import ipaddress
 import os
-import shutil
 import socket
 from pathlib import Path
 
@@ -87,26 +86,6 @@ def test_safe_mode_refuses_writes_and_allows_reads(hdfs: Hdfs):
     finally:
         assert b"Safe mode is OFF" in hdfs.dfsadmin("-safemode", "leave").stdout
     hdfs.create("/tmp/safemode/after.txt", b"after\n", user="alice")
-
-
-@pytest.fixture(scope="module")
-def spark(tmp_path_factory):
-    if shutil.which("java") is None:
-        pytest.fail("java is missing: `make test` installs openjdk-17-jre-headless")
-    from pyspark.sql import SparkSession
-
-    session = (
-        SparkSession.builder.master("local[1]")
-        .appName("questlog-hdfs-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.driver.memory", "1g")
-        .config("spark.local.dir", str(tmp_path_factory.mktemp("spark-local")))
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
 
 
 def test_spark_reads_parquet_from_hdfs(hdfs: Hdfs, spark):

@@ -11,7 +11,6 @@ import io
 import os
 import random
 import re
-import shutil
 import signal
 import subprocess
 import threading
@@ -119,26 +118,6 @@ def ls_rows(out: str) -> dict[str, tuple[int, int, int]]:
         f = line.split()
         table[f[5]] = (int(f[0]), int(f[1]), int(f[2]))
     return table
-
-
-@pytest.fixture(scope="module")
-def spark(tmp_path_factory):
-    if shutil.which("java") is None:
-        pytest.fail("java is missing: `make test` installs openjdk-17-jre-headless")
-    from pyspark.sql import SparkSession
-
-    session = (
-        SparkSession.builder.master("local[1]")
-        .appName("questlog-hdfs-lake-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.driver.memory", "1g")
-        .config("spark.local.dir", str(tmp_path_factory.mktemp("spark-local")))
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
 
 
 @pytest.fixture(scope="module")

@@ -1,13 +1,12 @@
 """Spark (pyspark, local mode) reads the Parquet files questlog writes, with the
 types and exact values written: the third independent reader after pyarrow and
-DuckDB. One SparkSession serves the whole module (it takes ~10 s to start)."""
+DuckDB. One SparkSession (conftest.py) serves every Spark test of the run (it takes ~10 s to start)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
 import random
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -18,25 +17,6 @@ REPO = Path(__file__).resolve().parents[2]
 
 def tools_dir() -> Path:
     return Path(os.environ.get("QUESTLOG_TOOLS_DIR") or REPO / "build")
-
-
-@pytest.fixture(scope="module")
-def spark():
-    if shutil.which("java") is None:
-        pytest.fail("java is missing: `make test` installs openjdk-17-jre-headless")
-    from pyspark.sql import SparkSession
-
-    session = (
-        SparkSession.builder.master("local[1]")
-        .appName("questlog-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.driver.memory", "1g")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
 
 
 def escape(s: str) -> str:
