@@ -26,6 +26,10 @@
 # dfs and dfsadmin talk to the cluster in $HDFS_DIR (default: .hdfs at the
 # repository root), else hdfs://127.0.0.1:8020; `-fs hdfs://HOST:PORT` right
 # after dfs picks another. HADOOP_USER_NAME=NAME runs them as NAME.
+#
+# HDFS_SET="KEY=VALUE ..." at start sets Hadoop properties on the cluster beyond
+# the ones HdfsServer.java sets (bench/hdfs.sh uses it to measure
+# dfs.namenode.file.close.num-committed-allowed=1).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -34,7 +38,6 @@ version="$(sed -n 's:.*<hadoop.version>\(.*\)</hadoop.version>.*:\1:p' "$here/hd
 cache="${QUESTLOG_CACHE:-$repo/.cache}"
 libs="$cache/hadoop-$version/libs"
 classes="$cache/hadoop-$version/classes"
-conf="$cache/hadoop-$version/conf"
 conf="$cache/hadoop-$version/conf"
 source="$here/hdfs/HdfsServer.java"
 
@@ -144,7 +147,7 @@ start() {  # dir [rpc_port http_port]
       -Djava.io.tmpdir="$dir/tmp" \
       -Dorg.slf4j.simpleLogger.showDateTime=true \
       -Dorg.slf4j.simpleLogger.dateTimeFormat="yyyy-MM-dd'T'HH:mm:ss.SSS" \
-      -cp "$classes:$libs/*" HdfsServer "$dir" "$rpc" "$http" \
+      -cp "$classes:$libs/*" HdfsServer "$dir" "$rpc" "$http" ${HDFS_SET:-} \
       >>"$dir/logs/hdfs.log" 2>&1 </dev/null &
     pid=$!
     echo "$pid" >"$dir/pid"

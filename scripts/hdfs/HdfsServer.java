@@ -57,8 +57,8 @@ public final class HdfsServer {
   }
 
   public static void main(String[] args) throws Exception {
-    if (args.length != 3) {
-      System.err.println("usage: HdfsServer DIR NN_RPC_PORT NN_HTTP_PORT");
+    if (args.length < 3) {
+      System.err.println("usage: HdfsServer DIR NN_RPC_PORT NN_HTTP_PORT [KEY=VALUE...]");
       System.exit(2);
     }
     Path dir = Paths.get(args[0]).toAbsolutePath();
@@ -99,6 +99,16 @@ public final class HdfsServer {
     // not after Hadoop's 10.5 minutes.
     conf.setInt("dfs.namenode.heartbeat.recheck-interval", 2000);
     conf.setInt("dfs.heartbeat.interval", 1);
+    // Properties given on the command line (hdfs.sh's HDFS_SET) win over the above.
+    for (int i = 3; i < args.length; ++i) {
+      int eq = args[i].indexOf('=');
+      if (eq <= 0) {
+        System.err.println("HdfsServer: not KEY=VALUE: " + args[i]);
+        System.exit(2);
+      }
+      conf.set(args[i].substring(0, eq), args[i].substring(eq + 1));
+      System.err.println("HdfsServer: set " + args[i]);
+    }
 
     MiniDFSCluster cluster =
         new MiniDFSCluster.Builder(conf, data.toFile())
