@@ -323,13 +323,11 @@ def test_incremental_after_kill9_neither_loses_nor_duplicates(bin_path, tmp_path
 def test_one_pass_over_a_million_events(bin_path, tmp_path):
     data, lake = tmp_path / "data", tmp_path / "lake"
     seed_events(bin_path, data, 1_000_000)
-    t = time.monotonic()
     r = extract_ok(bin_path, JOBS / "separate_events.toml", data, lake, "--show", "0")
-    elapsed = time.monotonic() - t
     assert "questlog: table sword_purchases: 400000 rows, 1 file," in r.stderr.decode()
     assert "questlog: table default_hits: 400000 rows, 1 file," in r.stderr.decode()
     assert pq.read_metadata(next((lake / "default_hits").glob("part-*"))).num_rows == 400_000
-    assert elapsed < 5, elapsed  # about 0.25 s on two cores; generous for a loaded CI machine
+    # How fast: make bench (bench/extract.sh), not a timed test.
 
 
 def test_the_range_end_is_fixed_when_the_job_starts(bin_path, tmp_path):

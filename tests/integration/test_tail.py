@@ -71,6 +71,26 @@ class Follower:
             return True
         raise AssertionError(f"unexpected line {extra!r}")
 
+    def wait_reading(self, timeout: float = 10.0) -> None:
+        """Waits until tail has a segment of the log open: it has found where to
+        start (-o end included) and waits there for more."""
+        fds = f"/proc/{self.proc.pid}/fd"
+
+        def reading():
+            for fd in os.listdir(fds):
+                try:
+                    if os.readlink(os.path.join(fds, fd)).endswith(".log"):
+                        return True
+                except FileNotFoundError:
+                    pass
+            return False
+
+        deadline = time.monotonic() + timeout
+        while not reading():
+            assert self.proc.poll() is None, self.proc.stderr.read()
+            assert time.monotonic() < deadline, "tail did not open the log"
+            time.sleep(0.01)
+
     def cpu_seconds(self) -> float:
         with open(f"/proc/{self.proc.pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
@@ -163,7 +183,7 @@ def test_tail_follows_new_events_as_they_arrive(five, bin_path, procs):
 
 def test_tail_follow_from_end_prints_only_new_events(five, bin_path, procs):
     f = Follower(procs, bin_path, five.data, "-o", "end")
-    time.sleep(0.3)  # let it seek to the end before the new events
+    f.wait_reading()  # it has found the end before the new events
     assert f.nothing_more(0.2)
     send(five, 3, start=100)
     assert ids(f.take(3)) == ["100", "101", "102"]
