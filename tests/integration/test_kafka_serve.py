@@ -422,7 +422,11 @@ def assert_outage_bounds(client: OneAtATime, began: float, ended: float, timeout
     assert max(waits) < timeout_ms / 1000 + 2.0, sorted(waits)[-5:]
     fast_503s = [r for r in during if r[3] == 503 and r[2] - r[1] < 0.5]
     assert len(fast_503s) >= 10, f"the breaker did not answer at once: {statuses}, waits {sorted(waits)[-5:]}"
-    assert any(b"Kafka is failing deliveries" in r[4] for r in fast_503s), {r[4] for r in fast_503s}
+    # Each fast 503 says why: the breaker (deliveries failing), or, when the
+    # surviving broker is too slow for the readiness probe too (seen at a load
+    # average of 15 on two cores), the probe.
+    reasons = (b"Kafka is failing deliveries", b"Kafka is not reachable")
+    assert all(any(x in r[4] for x in reasons) for r in fast_503s), {r[4] for r in fast_503s}
 
 
 def test_lost_quorum_every_request_answered_within_the_timeout_then_at_once(kafka_cluster, start_server):
