@@ -31,13 +31,12 @@ def test_sigterm_during_slow_fsync_still_answers_200_and_exits_0(start_server, b
         assert early == b"", "answered before its fsync finished"
         c.sock.settimeout(8)
         server.signal(signal.SIGTERM)
-        t0 = time.monotonic()
         r = c.read_response()
         assert r.status == 200 and r.body == b"Sword Purchased!\n"
         assert (r.header("Connection") or "").lower() == "close"
         assert c.is_closed(timeout=3)
-    assert server.wait(timeout=5) == 0
-    assert time.monotonic() - t0 < 3
+    # Within the sync's second plus a busy machine's slack, not the 75 s idle timeout.
+    assert server.wait(timeout=8) == 0
     assert "stopped" in server.stderr, server.stderr
     lines = tail_lines(bin_path, data_dir)
     assert [json.loads(x)["X-Request-Id"] for x in lines] == ["slow"]
