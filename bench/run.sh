@@ -19,6 +19,7 @@ BENCH_NAME=bench
 source bench/lib.sh
 
 QUESTLOG=${QUESTLOG:-build/questlog}
+FSYNC_FLOOR=${FSYNC_FLOOR:-build/fsync_floor}
 
 need_tools nginx wrk ab curl python3
 bench_start questlog-bench
@@ -86,6 +87,9 @@ FS_TYPE=$(findmnt -no FSTYPE -T "$WORK" 2>/dev/null || stat -f -c %T "$WORK")
 IDLE_BEFORE=$(busy_pct)
 log "machine: $MACHINE; ${IDLE_BEFORE}% busy before start; temp dir $WORK ($FS_TYPE)"
 [[ $FS_TYPE == tmpfs ]] && log "warning: $WORK is tmpfs, where fsync costs nothing; set BENCH_TMPDIR to a disk"
+# The disk's floor for --durability fsync (bench/fsync_floor.cpp), in the same temp dir.
+log "fdatasync floor: $FSYNC_FLOOR $WORK 2000 4096"
+FLOOR=$("$FSYNC_FLOOR" "$WORK" 2000 4096 2>&1) || FLOOR="fsync_floor failed: $FLOOR"
 
 # ------------------------------------------- servers for the keep-alive runs
 NGINX_PREFIX=$WORK/nginx
@@ -198,6 +202,15 @@ report() {
   echo "wrk -t$WRK_THREADS -c$WRK_CONNS -d${WRK_SECONDS}s --latency -s bench/post.lua -H '$HOST_HEADER' http://127.0.0.1:PORT/$POST_PATH"
   echo "ab -n $AB_N -c 1 -H '$HOST_HEADER' -e p.csv http://127.0.0.1:PORT/"
   echo "kill -TERM \$SERVER; build/questlog tail --data FRESH_DIR -o beginning -e | wc -l"
+  echo '```'
+  echo
+  echo "The disk's fdatasync floor, before the servers started (\`build/fsync_floor DIR 2000 4096\`:" \
+    "4 KiB written then made durable, 2000 times; append = at the end of a growing file," \
+    "overwrite = into a file already written with zeros and synced, dsync = the same as one" \
+    "pwritev2(RWF_DSYNC)):"
+  echo
+  echo '```'
+  echo "$FLOOR"
   echo '```'
   echo
   echo "| server | durability | tool | requests/s | p50 ms | p99 ms | ratio to nginx (same tool) | events logged == 200s |"
