@@ -1,5 +1,6 @@
 #include "io/fault_file_system.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <thread>
@@ -45,15 +46,17 @@ void drop_tree(std::set<fs::path>& set, const fs::path& at) {
   for (auto it = set.begin(); it != set.end();) it = is_under(*it, at) ? set.erase(it) : ++it;
 }
 
-void move_tree(std::map<fs::path, uint64_t>& map, const fs::path& from, const fs::path& to) {
-  std::vector<std::pair<fs::path, uint64_t>> hit;
+template <typename V>
+void move_tree(std::map<fs::path, V>& map, const fs::path& from, const fs::path& to) {
+  std::vector<std::pair<fs::path, V>> hit;
   for (const auto& [p, v] : map)
     if (is_under(p, from)) hit.emplace_back(p, v);
   for (const auto& [p, v] : hit) map.erase(p);
-  for (const auto& [p, v] : hit) map[rebase(p, from, to)] = v;
+  for (auto& [p, v] : hit) map[rebase(p, from, to)] = std::move(v);
 }
 
-void drop_tree(std::map<fs::path, uint64_t>& map, const fs::path& at) {
+template <typename V>
+void drop_tree(std::map<fs::path, V>& map, const fs::path& at) {
   for (auto it = map.begin(); it != map.end();) it = is_under(it->first, at) ? map.erase(it) : ++it;
 }
 
@@ -68,14 +71,18 @@ class FaultFile final : public File {
 
   Status write_at(uint64_t offset, std::string_view data) override {
     auto v = fs_.step(Op::write, path_, {}, name());
-    if (v.error != 0) {
-      if (!v.torn_bytes) return v.status;
-      Status s = base_->write_at(offset, data.substr(0, std::min(*v.torn_bytes, data.size())));
-      if (tracked_) fs_.file_written(path_);
-      return s.ok() ? v.status : s;
+    if (v.error != 0 && !v.torn_bytes) return v.status;
+    if (v.torn_bytes) data = data.substr(0, std::min(*v.torn_bytes, data.size()));
+    // For power_loss(): what the write replaces, to put back if no sync covers it.
+    std::optional<uint64_t> undo;
+    if (tracked_) {
+      auto had = overwritten(offset, data.size());
+      if (!had.ok()) return had.status();
+      undo = fs_.file_overwriting(path_, offset, std::move(had).value());
     }
     Status s = base_->write_at(offset, data);
-    if (tracked_) fs_.file_written(path_);
+    if (tracked_) fs_.file_written(path_, undo);
+    if (v.error != 0) return s.ok() ? v.status : s;
     return s;
   }
   Result<size_t> read_at(uint64_t offset, char* out, size_t n) override {
@@ -98,15 +105,18 @@ class FaultFile final : public File {
   Status sync() override {
     auto v = fs_.step(Op::sync, path_, {}, name());
     if (v.error != 0) return v.status;
-    // What the sync makes durable: the bytes there when it begins.
+    // What the sync makes durable: the bytes there when it begins, and the
+    // writes finished by then.
     std::optional<uint64_t> size;
+    std::vector<uint64_t> covered;
     if (tracked_) {
       auto now = base_->size();
       if (!now.ok()) return now.status();
       size = *now;
+      covered = fs_.finished_writes(path_);
     }
     Status s = base_->sync();
-    if (s.ok() && tracked_) fs_.file_synced(path_, size);
+    if (s.ok() && tracked_) fs_.file_synced(path_, size, covered);
     return s;
   }
   Status close() override {
@@ -116,6 +126,18 @@ class FaultFile final : public File {
   }
 
  private:
+  // The bytes of [offset, offset + n) that are in the file now (fewer past its end).
+  Result<std::string> overwritten(uint64_t offset, size_t n) {
+    auto size = base_->size();
+    if (!size.ok()) return size.status();
+    if (offset >= *size) return std::string();
+    std::string had(static_cast<size_t>(std::min<uint64_t>(n, *size - offset)), '\0');
+    auto got = base_->read_at(offset, had.data(), had.size());
+    if (!got.ok()) return got.status();
+    had.resize(*got);
+    return had;
+  }
+
   FaultFileSystem& fs_;
   std::unique_ptr<File> base_;
   fs::path path_;
@@ -252,9 +274,30 @@ FaultFileSystem::Verdict FaultFileSystem::step(Op op, const fs::path& a, const f
   return v;
 }
 
-void FaultFileSystem::file_written(const fs::path& path) {
+void FaultFileSystem::file_written(const fs::path& path, std::optional<uint64_t> undo) {
   std::lock_guard lock(mu_);
-  unsynced_files_.insert(normal(path));
+  const fs::path p = normal(path);
+  unsynced_files_.insert(p);
+  if (!undo) return;
+  for (Undo& u : undo_[p])
+    if (u.id == *undo) u.finished = true;
+}
+
+uint64_t FaultFileSystem::file_overwriting(const fs::path& path, uint64_t offset, std::string had) {
+  std::lock_guard lock(mu_);
+  const uint64_t id = ++undo_ids_;
+  if (!had.empty()) undo_[normal(path)].push_back({id, offset, std::move(had), false});
+  return id;
+}
+
+std::vector<uint64_t> FaultFileSystem::finished_writes(const fs::path& path) {
+  std::lock_guard lock(mu_);
+  std::vector<uint64_t> ids;
+  auto it = undo_.find(normal(path));
+  if (it == undo_.end()) return ids;
+  for (const Undo& u : it->second)
+    if (u.finished) ids.push_back(u.id);
+  return ids;
 }
 
 void FaultFileSystem::file_cut(const fs::path& path, uint64_t size) {
@@ -265,10 +308,20 @@ void FaultFileSystem::file_cut(const fs::path& path, uint64_t size) {
   if (it != durable_.end() && it->second > size) it->second = size;
 }
 
-void FaultFileSystem::file_synced(const fs::path& path, std::optional<uint64_t> size) {
+void FaultFileSystem::file_synced(const fs::path& path, std::optional<uint64_t> size,
+                                  const std::vector<uint64_t>& covered) {
   std::lock_guard lock(mu_);
-  unsynced_files_.erase(normal(path));
-  if (size) durable_[normal(path)] = *size;
+  const fs::path p = normal(path);
+  if (size) durable_[p] = *size;
+  auto it = undo_.find(p);
+  if (it != undo_.end()) {
+    std::erase_if(it->second, [&](const Undo& u) {
+      return std::find(covered.begin(), covered.end(), u.id) != covered.end();
+    });
+    if (it->second.empty()) undo_.erase(it);
+  }
+  // A write that ran during the sync is not covered by it.
+  if (undo_.count(p) == 0) unsynced_files_.erase(p);
 }
 
 void FaultFileSystem::entries_changed(const fs::path& path) {
@@ -283,6 +336,8 @@ void FaultFileSystem::moved(const fs::path& from, const fs::path& to) {
   drop_tree(unsynced_dirs_, t);
   drop_tree(durable_, t);
   drop_tree(created_, t);
+  drop_tree(undo_, t);
+  move_tree(undo_, f, t);
   move_tree(unsynced_files_, f, t);
   move_tree(unsynced_dirs_, f, t);
   move_tree(durable_, f, t);
@@ -298,6 +353,7 @@ void FaultFileSystem::dropped(const fs::path& path) {
   drop_tree(unsynced_dirs_, p);
   drop_tree(durable_, p);
   drop_tree(created_, p);
+  drop_tree(undo_, p);
   unsynced_dirs_.insert(p.parent_path());
 }
 
@@ -358,17 +414,23 @@ Status FaultFileSystem::sync_dir(const fs::path& dir) {
 Status FaultFileSystem::power_loss(Loss loss) {
   std::set<fs::path> written, created;
   std::map<fs::path, uint64_t> synced;
+  std::map<fs::path, std::vector<Undo>> undo;
   {
     std::lock_guard lock(mu_);
     crashed_ = true;
     written.swap(unsynced_files_);
     created.swap(created_);
     synced = durable_;
+    undo.swap(undo_);
   }
   Status first;
   auto note = [&](Status s) {
     if (first.ok() && !s.ok()) first = std::move(s);
   };
+  // Bytes appended during a sync are not covered by it: look at every file
+  // whose durable size is known, not only those written since their last sync.
+  for (const auto& [p, size] : synced) written.insert(p);
+  for (const auto& [p, writes] : undo) written.insert(p);
   for (const fs::path& p : created) {
     written.erase(p);
     Status s = base_.remove(p);
@@ -386,6 +448,15 @@ Status FaultFileSystem::power_loss(Loss loss) {
     if (!size.ok()) {
       note(size.status());
       continue;
+    }
+    // Writes over bytes already there that no sync covered: the old bytes
+    // come back, latest write first.
+    if (auto u = undo.find(p); u != undo.end()) {
+      for (auto w = u->second.rbegin(); w != u->second.rend(); ++w) {
+        if (w->offset >= *size) continue;
+        const size_t n = static_cast<size_t>(std::min<uint64_t>(w->had.size(), *size - w->offset));
+        note((*f)->write_at(w->offset, std::string_view(w->had).substr(0, n)));
+      }
     }
     if (*size <= keep) continue;
     if (loss == Loss::cut)

@@ -127,11 +127,14 @@ class FaultFileSystem final : public FileSystem {
     zeros,  // zeros: its size reached the disk, its data did not
   };
   // A power loss now (LevelDB's FaultInjectionTestEnv): a crash, as crash_at(),
-  // that also loses what was not synced. Each file written or truncated
-  // through this file system since its last sync keeps only its bytes below
-  // the size it had at that sync (at its first opening here if none; 0 for
-  // OpenMode::truncate) and below every size it was cut to since; the bytes
-  // after that are cut or zeroed as `loss` says. Each file created here in a
+  // that also loses what was not synced. Every write over bytes that were
+  // already in a file (a preallocated segment) that no successful sync covered
+  // (one that began after the write finished) is undone: the old bytes come
+  // back. Then each file written or truncated through this file system since
+  // its last sync keeps only its bytes below the size it had at that sync (at
+  // its first opening here if none; 0 for OpenMode::truncate) and below every
+  // size it was cut to since; the bytes after that are cut or zeroed as `loss`
+  // says. Each file created here in a
   // directory not synced since is removed. Renames and removals stay as done.
   // Returns the first error of the real file system.
   Status power_loss(Loss loss = Loss::cut);
@@ -182,13 +185,26 @@ class FaultFileSystem final : public FileSystem {
   // Counts and judges one operation (used by the files it opens too).
   Verdict step(Op op, const std::filesystem::path& a, const std::filesystem::path& b = {},
                const std::string& shown = {});
-  // Tracking, for the files it opens: `size` is the file's size when the sync
-  // began (what it made durable).
-  void file_written(const std::filesystem::path& path);
-  void file_synced(const std::filesystem::path& path, std::optional<uint64_t> size = {});
+  // Tracking, for the files it opens. A write first hands over the bytes it
+  // replaces (file_overwriting() returns its id), then reports itself done
+  // (file_written()); a sync takes the ids of the writes done when it began
+  // (finished_writes()) and reports them covered with the file's size at that
+  // moment (what it made durable).
+  uint64_t file_overwriting(const std::filesystem::path& path, uint64_t offset, std::string had);
+  void file_written(const std::filesystem::path& path, std::optional<uint64_t> undo = {});
+  std::vector<uint64_t> finished_writes(const std::filesystem::path& path);
+  void file_synced(const std::filesystem::path& path, std::optional<uint64_t> size = {},
+                   const std::vector<uint64_t>& covered = {});
   void file_cut(const std::filesystem::path& path, uint64_t size);
 
  private:
+  // A write over bytes that were there, not yet covered by a sync.
+  struct Undo {
+    uint64_t id = 0;
+    uint64_t offset = 0;
+    std::string had;  // the bytes it replaced
+    bool finished = false;
+  };
   struct Rule {
     Fault fault;
     uint64_t seen = 0;
@@ -215,6 +231,9 @@ class FaultFileSystem final : public FileSystem {
   // and the files created in a directory not synced since.
   std::map<std::filesystem::path, uint64_t> durable_;
   std::set<std::filesystem::path> created_;
+  // Writes over existing bytes since the last sync that covered them, per file.
+  std::map<std::filesystem::path, std::vector<Undo>> undo_;
+  uint64_t undo_ids_ = 0;
 };
 
 }  // namespace questlog::io

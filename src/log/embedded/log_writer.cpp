@@ -1,7 +1,9 @@
 #include "log/embedded/log_writer.h"
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "log/embedded/format.h"
@@ -15,6 +17,20 @@ namespace fs = std::filesystem;
 
 // A batch buffer grown past this (by a very large value) is released after use.
 constexpr size_t kKeepBufferBytes = 4 << 20;
+
+// Zeros are written in writes of this size.
+constexpr size_t kZeroChunkBytes = 1 << 20;
+
+// Writes zeros over bytes [from, to) of `file`.
+Status write_zeros(io::File& file, uint64_t from, uint64_t to) {
+  static const std::string zeros(kZeroChunkBytes, '\0');
+  for (uint64_t at = from; at < to;) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(to - at, zeros.size()));
+    if (Status s = file.write_at(at, std::string_view(zeros).substr(0, n)); !s.ok()) return s;
+    at += n;
+  }
+  return {};
+}
 
 // The pid the lock file at `path` names (io::FileSystem::lock writes it), or "unknown".
 std::string holder_of(io::FileSystem& files, const fs::path& path) {
@@ -42,6 +58,9 @@ Result<std::unique_ptr<io::FileLock>> lock_dir(io::FileSystem& files, const fs::
 
 struct LogWriter::Impl {
   explicit Impl(const WriterOptions& o) : options(o), files(o.file_system) {}
+  ~Impl() {
+    if (spare_thread.joinable()) spare_thread.join();
+  }
 
   const WriterOptions options;
   io::FileSystem& files;
@@ -59,11 +78,54 @@ struct LogWriter::Impl {
   Status sync_error;          // the first failed fsync: data may be lost, report it forever
   std::vector<char> batch;    // encoded records of one append; capacity is reused
 
+  // The next segment, preallocated under kSpareSegmentName (Preallocation::ahead:
+  // by spare_thread, which leaves its outcome in spare_status).
+  std::thread spare_thread;
+  Status spare_status = Status::error(Errc::not_found, "no spare segment yet");
+
+  bool preallocates() const { return options.preallocation != Preallocation::none; }
   Status recover(const SegmentFile& last);
   Status start_segment(int64_t base_offset);
   Status roll();
   Status sync_active(io::File& file);
+  // Writes the spare segment: segment_bytes of zeros, synced.
+  Status prepare_spare();
+  // Starts preparing the spare on spare_thread (Preallocation::ahead only).
+  void start_spare();
+  // Waits for the spare; prepares it here when there is none.
+  Status take_spare();
+  // Makes the active segment at least segment_bytes long with zeros, synced.
+  Status fill_active();
 };
+
+Status LogWriter::Impl::prepare_spare() {
+  auto file = files.open(options.dir / kSpareSegmentName, io::OpenMode::truncate);
+  if (!file.ok()) return file.status();
+  if (Status s = write_zeros(**file, 0, options.segment_bytes); !s.ok()) return s;
+  if (Status s = (*file)->sync(); !s.ok()) return s;
+  return (*file)->close();
+}
+
+void LogWriter::Impl::start_spare() {
+  if (options.preallocation != Preallocation::ahead) return;
+  spare_thread = std::thread([this] { spare_status = prepare_spare(); });
+}
+
+Status LogWriter::Impl::take_spare() {
+  if (spare_thread.joinable()) spare_thread.join();
+  if (!spare_status.ok()) spare_status = prepare_spare();
+  Status taken = std::move(spare_status);
+  spare_status = Status::error(Errc::not_found, "no spare segment yet");
+  return taken;
+}
+
+Status LogWriter::Impl::fill_active() {
+  auto size = segment->size();
+  if (!size.ok()) return size.status();
+  if (*size >= options.segment_bytes) return {};
+  if (Status s = write_zeros(*segment, *size, options.segment_bytes); !s.ok()) return s;
+  return segment->sync();
+}
 
 Status LogWriter::Impl::recover(const SegmentFile& last) {
   auto reader = SegmentReader::open(files, last);
@@ -94,17 +156,32 @@ Status LogWriter::Impl::recover(const SegmentFile& last) {
   auto size = (*file)->size();
   if (!size.ok()) return size.status();
   const uint64_t good = reader->position();
-  if (*size > good) {
+  if (*size > good && !preallocates()) {
     if (Status s = (*file)->truncate(good); !s.ok()) return s;
     if (Status s = (*file)->sync(); !s.ok()) return s;
     report.truncated_bytes = *size - good;
     report.detail = reader->describe(outcome) + "; cut " + std::to_string(*size - good) +
                     " bytes, next offset " + std::to_string(reader->next_offset());
+  } else if (*size > good) {
+    // Preallocated: the space stays, and the torn bytes in it become zeros again
+    // (a zero tail is the end already).
+    auto end = reader->data_end();
+    if (!end.ok()) return end.status();
+    if (*end > good) {
+      if (Status s = write_zeros(**file, good, *end); !s.ok()) return s;
+      if (Status s = (*file)->sync(); !s.ok()) return s;
+      report.truncated_bytes = *end - good;
+      report.detail = reader->describe(outcome) + "; zeroed " + std::to_string(*end - good) +
+                      " bytes, next offset " + std::to_string(reader->next_offset());
+    }
   }
   next_offset = reader->next_offset();
   if (report.damaged.empty()) {
     segment = std::move(file).value();
     segment_size = good;
+    if (!preallocates()) return {};
+    if (Status s = fill_active(); !s.ok()) return s;
+    start_spare();
     return {};
   }
 
@@ -129,6 +206,19 @@ Status LogWriter::Impl::recover(const SegmentFile& last) {
 // Creates the segment whose first record will be `base_offset` and makes it active.
 Status LogWriter::Impl::start_segment(int64_t base_offset) {
   const fs::path path = segment_in(options.dir, base_offset).path;
+  if (preallocates()) {
+    // The spare takes the segment's name (replacing what a roll that failed
+    // after this rename left there: zeros).
+    if (Status s = take_spare(); !s.ok()) return s;
+    if (Status s = files.rename(options.dir / kSpareSegmentName, path); !s.ok()) return s;
+    if (Status s = files.sync_dir(options.dir); !s.ok()) return s;
+    auto file = files.open(path, io::OpenMode::read_write);
+    if (!file.ok()) return file.status();
+    segment = std::move(file).value();
+    segment_size = 0;
+    start_spare();
+    return {};
+  }
   auto file = files.open(path, io::OpenMode::open_or_create);
   if (!file.ok()) return file.status();
   auto size = (*file)->size();
@@ -155,6 +245,10 @@ Status LogWriter::Impl::sync_active(io::File& file) {
 // Seals the active segment (durably) and starts the next. Called with `mu` held.
 Status LogWriter::Impl::roll() {
   if (!sync_error.ok()) return sync_error;
+  // A sealed segment holds its records and nothing after them.
+  if (preallocates()) {
+    if (Status s = segment->truncate(segment_size); !s.ok()) return s;
+  }
   if (Status s = segment->sync(); !s.ok()) {
     sync_error = std::move(s);
     return sync_error;
@@ -168,6 +262,7 @@ LogWriter::LogWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 LogWriter::~LogWriter() {
   std::lock_guard lock(impl_->mu);
+  if (impl_->spare_thread.joinable()) impl_->spare_thread.join();
   if (impl_->segment) (void)impl_->segment->sync();
   // Members go in reverse order: the segment closes before the lock is released.
 }

@@ -19,11 +19,32 @@
 
 namespace questlog::log::embedded {
 
+// Whether segments are written into space made ahead of the writer. An fdatasync
+// after a write into bytes already on disk commits only the data; after a write
+// that grows the file it also commits the new size (and the extents), which on
+// ext4 takes about twice as long (bench/fsync_floor.cpp).
+enum class Preallocation {
+  none,  // segments grow with each append
+  // Every segment is written with zeros to segment_bytes and synced before the
+  // first append to it; a segment is cut to its records when it is sealed. The
+  // next segment is prepared under a hidden name (kSpareSegmentName) when the
+  // active one rolls, on the appending thread ...
+  at_roll,
+  // ... or on a thread of the writer's own while the active one fills, so that
+  // a roll only renames it.
+  ahead,
+};
+
+// The file a preallocated next segment is prepared in (not a segment name:
+// readers ignore it).
+inline constexpr std::string_view kSpareSegmentName = ".next-segment";
+
 struct WriterOptions {
   std::filesystem::path dir;  // the partition directory; created if missing
   // A segment rolls once it holds at least this many bytes. Small enough that
   // finding the end (a scan of the last segment, there is no index) stays cheap.
   uint64_t segment_bytes = 16ull << 20;
+  Preallocation preallocation = Preallocation::none;
   // Where the log's files live (a test puts an io::FaultFileSystem here); must
   // outlive the writer.
   std::reference_wrapper<io::FileSystem> file_system = io::local_file_system();

@@ -12,6 +12,15 @@ namespace fs = std::filesystem;
 // system call per thousands of small records.
 constexpr size_t kChunkBytes = 1 << 20;
 
+// The length of the run of zero bytes at p[0, n).
+size_t zero_run(const char* p, size_t n) {
+  size_t i = 0;
+  while (i < n && p[i] == 0) ++i;
+  return i;
+}
+
+bool all_zero(const char* p, size_t n) { return zero_run(p, n) == n; }
+
 }  // namespace
 
 Result<std::vector<SegmentFile>> list_segments(io::FileSystem& fs, const fs::path& dir) {
@@ -62,11 +71,26 @@ SegmentReader::Outcome SegmentReader::reject(Outcome outcome) {
 }
 
 Result<SegmentReader::Outcome> SegmentReader::read(Record& out) {
+  zero_tail_ = false;
   auto header = fill(format::kHeaderSize);
   if (!header.ok()) return header.status();
   if (!*header) {
     bool nothing = buffer_start_ + buffered_ == position_;
+    if (!nothing && all_zero(at_position(), buffer_start_ + buffered_ - position_)) {
+      zero_tail_ = true;
+      return reject(Outcome::end);
+    }
     return reject(nothing ? Outcome::end : Outcome::truncated);
+  }
+  if (all_zero(at_position(), format::kHeaderSize)) {
+    // No record is all zeros (their checksum is not 0): if only zeros follow,
+    // this is the unwritten rest of a preallocated segment.
+    auto zeros = zeros_to_end(position_);
+    if (!zeros.ok()) return zeros.status();
+    if (*zeros) {
+      zero_tail_ = true;
+      return reject(Outcome::end);
+    }
   }
   format::RecordHeader h = format::decode_header(at_position());
   rejected_ = h;
@@ -107,6 +131,12 @@ Result<std::optional<SegmentReader::Resume>> SegmentReader::find_resume() {
       break;
     }
     if (!*header) break;  // not even a header left
+    // A record's header is never all zeros: pass over a run of them at once.
+    const size_t zeros = zero_run(at_position(), buffer_start_ + buffered_ - position_);
+    if (zeros >= format::kHeaderSize) {
+      position_ += zeros - format::kHeaderSize;  // the loop steps one more
+      continue;
+    }
     const format::RecordHeader h = format::decode_header(at_position());
     // Cheap checks first: garbage rarely passes the offset window, so the
     // checksum runs at few positions.
@@ -127,6 +157,38 @@ Result<std::optional<SegmentReader::Resume>> SegmentReader::find_resume() {
   return found;
 }
 
+Result<bool> SegmentReader::zeros_to_end(uint64_t from) {
+  std::vector<char> chunk(kChunkBytes);
+  for (uint64_t at = from;;) {
+    auto got = data_->read_at(at, chunk.data(), chunk.size());
+    if (!got.ok()) return got.status();
+    if (*got == 0) return true;
+    if (!all_zero(chunk.data(), *got)) return false;
+    at += *got;
+  }
+}
+
+Result<uint64_t> SegmentReader::data_end() {
+  auto file_size = size();
+  if (!file_size.ok()) return file_size.status();
+  std::vector<char> chunk(kChunkBytes);
+  uint64_t end = *file_size;
+  while (end > position_) {
+    const uint64_t begin = std::max<uint64_t>(position_, end > kChunkBytes ? end - kChunkBytes : 0);
+    const size_t n = static_cast<size_t>(end - begin);
+    auto got = data_->read_at(begin, chunk.data(), n);
+    if (!got.ok()) return got.status();
+    if (*got < n) {  // the file shrank meanwhile
+      end = begin + *got;
+      continue;
+    }
+    for (size_t i = n; i > 0; --i)
+      if (chunk[i - 1] != 0) return begin + i;
+    end = begin;
+  }
+  return position_;
+}
+
 void SegmentReader::resume_at(const Resume& resume) {
   restart_at(resume.position);
   next_offset_ = resume.offset;
@@ -144,6 +206,7 @@ std::string SegmentReader::why(Outcome outcome) const {
     case Outcome::record:
       return "record" + at;
     case Outcome::end:
+      if (zero_tail_) return "only zeros from byte " + std::to_string(position_) + " to the end";
       return "ends" + at;
     case Outcome::truncated:
       return "file ends inside the record" + at;

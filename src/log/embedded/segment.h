@@ -52,7 +52,7 @@ class SegmentReader {
  public:
   enum class Outcome {
     record,        // `out` holds the next record
-    end,           // the file ends after the last accepted record
+    end,           // the file ends after the last accepted record, or only zeros follow it
     truncated,     // the file ends inside a record
     bad_length,    // a length field above format::kMaxPayload
     bad_checksum,  // a whole record whose checksum does not match
@@ -94,6 +94,12 @@ class SegmentReader {
   void resume_at(const Resume& resume);
   // The file's size now.
   Result<uint64_t> size() const;
+  // True when the last read() returned Outcome::end at zeros that run to the
+  // end of the file (the unwritten rest of a preallocated segment).
+  bool at_zero_tail() const { return zero_tail_; }
+  // The byte after the last nonzero byte at or after position(), or
+  // position() when only zeros follow it. Only reads.
+  Result<uint64_t> data_end();
 
  private:
   SegmentReader(SegmentFile file, std::unique_ptr<io::File> data);
@@ -103,6 +109,8 @@ class SegmentReader {
   Outcome reject(Outcome outcome);
   // Moves to `position` with nothing buffered.
   void restart_at(uint64_t position);
+  // True when every byte of the file from `from` to its end is zero.
+  Result<bool> zeros_to_end(uint64_t from);
 
   SegmentFile file_;
   std::unique_ptr<io::File> data_;
@@ -112,6 +120,7 @@ class SegmentReader {
   uint64_t position_ = 0;
   int64_t next_offset_ = 0;
   format::RecordHeader rejected_;  // header of the record behind the last bad outcome
+  bool zero_tail_ = false;         // the last Outcome::end was at a zero tail
 };
 
 }  // namespace questlog::log::embedded
