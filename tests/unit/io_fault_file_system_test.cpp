@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <set>
 
 #include "io/fault_file_system.h"
 #include "io/posix_file_system.h"
@@ -188,6 +189,22 @@ TEST_F(IoFaultFileSystemTest, APowerLossAfterAnUnsyncedCutKeepsOnlyWhatWasBelowI
   ASSERT_TRUE(f->write_at(2, "XY").ok());
   ASSERT_TRUE(fault_.power_loss().ok());
   EXPECT_EQ(read_file(dir_.path() / "f"), "ab");
+}
+
+TEST_F(IoFaultFileSystemTest, APowerLossUndoesWritesOverExistingBytesThatNoSyncCovered) {
+  // A preallocated file: its size is on disk from the start, so only the
+  // writes over its bytes say what a power loss takes.
+  auto f = create("f");
+  ASSERT_TRUE(fault_.sync_dir("").ok());
+  ASSERT_TRUE(f->append(std::string(12, '\0')).ok());
+  ASSERT_TRUE(f->sync().ok());
+  ASSERT_TRUE(f->write_at(0, "kept").ok());
+  ASSERT_TRUE(f->sync().ok());
+  ASSERT_TRUE(f->write_at(4, "lost").ok());
+  ASSERT_TRUE(f->write_at(6, "LOST").ok());
+  EXPECT_EQ(fault_.unsynced_files(), std::set<stdfs::path>{"f"});
+  ASSERT_TRUE(fault_.power_loss().ok());
+  EXPECT_EQ(read_file(dir_.path() / "f"), std::string("kept\0\0\0\0\0\0\0\0", 12));
 }
 
 }  // namespace

@@ -64,6 +64,7 @@ struct Disk {
   TempDir tmp;
   io::PosixFileSystem base{tmp.path(), {.sync = false}};
   FaultFileSystem faults{base};
+  Preallocation preallocation = Preallocation::none;  // how the writers open it
 
   // The log's directory and segments as the real file system names them.
   fs::path dir() const { return tmp.path() / "log"; }
@@ -71,7 +72,10 @@ struct Disk {
     return dir() / format::segment_file_name(base_offset);
   }
   Result<std::unique_ptr<LogWriter>> open(io::FileSystem& files, uint64_t segment_bytes) {
-    return LogWriter::open({.dir = "log", .segment_bytes = segment_bytes, .file_system = files});
+    return LogWriter::open({.dir = "log",
+                            .segment_bytes = segment_bytes,
+                            .preallocation = preallocation,
+                            .file_system = files});
   }
   Result<std::unique_ptr<LogWriter>> open(uint64_t segment_bytes = kSegmentBytes) {
     return open(faults, segment_bytes);
@@ -110,21 +114,18 @@ struct Restart {
   ReadThrough read;
 };
 
-Restart restart(const fs::path& dir, bool skip_damaged = false) {
+Restart restart(const fs::path& dir, bool skip_damaged = false,
+                Preallocation preallocation = Preallocation::none) {
   Restart out;
   {
-    auto w = must(LogWriter::open({dir, kSegmentBytes}));
+    auto w = must(LogWriter::open(
+        {.dir = dir, .segment_bytes = kSegmentBytes, .preallocation = preallocation}));
     if (!w) return out;
     out.recovery = w->recovery();
     out.next_offset = w->next_offset();
   }
   out.read = read_through(dir, {.skip_damaged = skip_damaged});
   return out;
-}
-
-void append_bytes(const fs::path& p, std::string_view bytes) {
-  std::ofstream(p, std::ios::binary | std::ios::app)
-      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
 // --- A write that fails ----------------------------------------------------
@@ -431,7 +432,15 @@ std::vector<Owned> lay_out_killed_log(Disk& d) {
   fs::path last;
   for (auto& e : fs::directory_iterator(d.dir()))
     if (e.path().extension() == ".log" && e.path() > last) last = e.path();
-  append_bytes(last, record.substr(0, record.size() / 2));
+  // Right after the last record: at the end of the file, or where the zeros of
+  // a preallocated one begin.
+  const int64_t base = *format::parse_segment_file_name(last.filename().string());
+  uint64_t at = 0;
+  for (const Owned& r : log)
+    if (r.offset >= base) at += format::record_size(r.value.size());
+  std::fstream f(last, std::ios::binary | std::ios::in | std::ios::out);
+  f.seekp(static_cast<std::streamoff>(at));
+  f.write(record.data(), static_cast<std::streamsize>(record.size() / 2));
   return log;
 }
 
@@ -462,8 +471,9 @@ Acks append_sync_and_roll(Disk& d, std::vector<Owned> before) {
 }
 
 // Runs append_sync_and_roll on a freshly laid out log once to count its steps.
-uint64_t steps_of_append_sync_and_roll() {
+uint64_t steps_of_append_sync_and_roll(Preallocation preallocation = Preallocation::none) {
   Disk d;
+  d.preallocation = preallocation;
   std::vector<Owned> before = lay_out_killed_log(d);
   Acks acks = append_sync_and_roll(d, before);
   EXPECT_EQ(acks.appended.size(), before.size() + 16);
@@ -471,15 +481,24 @@ uint64_t steps_of_append_sync_and_roll() {
   return d.faults.steps();
 }
 
-TEST(LogFaultTest, CrashAtEveryStepOfAppendsSyncsRollsAndRecoveryLosesNoAcknowledgedRecord) {
-  const uint64_t steps = steps_of_append_sync_and_roll();
+// Preallocation::at_roll: every file operation on the appending thread, so that
+// the steps are the same in every run.
+class LogCrashTest : public ::testing::TestWithParam<Preallocation> {};
+
+std::string preallocation_name(Preallocation p) {
+  return p == Preallocation::none ? "GrowingSegments" : "PreallocatedSegments";
+}
+
+TEST_P(LogCrashTest, CrashAtEveryStepOfAppendsSyncsRollsAndRecoveryLosesNoAcknowledgedRecord) {
+  const uint64_t steps = steps_of_append_sync_and_roll(GetParam());
   for (uint64_t k = 0; k <= steps; ++k) {
     SCOPED_TRACE("crash at step " + std::to_string(k) + " of " + std::to_string(steps));
     Disk d;
+    d.preallocation = GetParam();
     std::vector<Owned> before = lay_out_killed_log(d);
     d.faults.crash_at(k);
     Acks acks = append_sync_and_roll(d, before);
-    Restart after = restart(d.dir());
+    Restart after = restart(d.dir(), false, GetParam());
     // What the page cache held survives the process: every acknowledged
     // record, and nothing else; the next offset is the one after them.
     EXPECT_TRUE(after.read.status.ok()) << after.read.status.message();
@@ -492,18 +511,27 @@ TEST(LogFaultTest, CrashAtEveryStepOfAppendsSyncsRollsAndRecoveryLosesNoAcknowle
   }
 }
 
-class LogPowerLossTest : public ::testing::TestWithParam<FaultFileSystem::Loss> {};
+INSTANTIATE_TEST_SUITE_P(Segments, LogCrashTest,
+                         ::testing::Values(Preallocation::none, Preallocation::at_roll),
+                         [](const ::testing::TestParamInfo<Preallocation>& p) {
+                           return preallocation_name(p.param);
+                         });
+
+class LogPowerLossTest
+    : public ::testing::TestWithParam<std::tuple<FaultFileSystem::Loss, Preallocation>> {};
 
 TEST_P(LogPowerLossTest, PowerLossAtEveryStepKeepsEverySyncedRecordAndReusesNoSurvivingOffset) {
-  const uint64_t steps = steps_of_append_sync_and_roll();
+  const auto [loss, preallocation] = GetParam();
+  const uint64_t steps = steps_of_append_sync_and_roll(preallocation);
   for (uint64_t k = 0; k <= steps; ++k) {
     SCOPED_TRACE("power lost at step " + std::to_string(k) + " of " + std::to_string(steps));
     Disk d;
+    d.preallocation = preallocation;
     std::vector<Owned> before = lay_out_killed_log(d);
     d.faults.crash_at(k);
     Acks acks = append_sync_and_roll(d, before);
-    ASSERT_TRUE(d.faults.power_loss(GetParam()).ok());
-    Restart after = restart(d.dir());
+    ASSERT_TRUE(d.faults.power_loss(loss).ok());
+    Restart after = restart(d.dir(), false, preallocation);
     // A prefix of what was appended survives, at least what was synced; the
     // log continues after it.
     const std::vector<Owned>& got = after.read.records;
@@ -519,12 +547,15 @@ TEST_P(LogPowerLossTest, PowerLossAtEveryStepKeepsEverySyncedRecordAndReusesNoSu
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(UnsyncedBytes, LogPowerLossTest,
-                         ::testing::Values(FaultFileSystem::Loss::cut,
-                                           FaultFileSystem::Loss::zeros),
-                         [](const ::testing::TestParamInfo<FaultFileSystem::Loss>& p) {
-                           return p.param == FaultFileSystem::Loss::cut ? "AreGone" : "ReadAsZeros";
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    UnsyncedBytes, LogPowerLossTest,
+    ::testing::Combine(::testing::Values(FaultFileSystem::Loss::cut, FaultFileSystem::Loss::zeros),
+                       ::testing::Values(Preallocation::none, Preallocation::at_roll)),
+    [](const ::testing::TestParamInfo<std::tuple<FaultFileSystem::Loss, Preallocation>>& p) {
+      return std::string(std::get<0>(p.param) == FaultFileSystem::Loss::cut ? "AreGone"
+                                                                            : "ReadAsZeros") +
+             "In" + preallocation_name(std::get<1>(p.param));
+    });
 
 // Lays out a log whose last segment has a damaged record (a flipped payload
 // byte) with valid records after it. Returns its valid records; `damaged` is
@@ -704,44 +735,54 @@ TEST(LogFaultTest, FailedGroupCommitFailsItsWaitersAndEveryLaterOne) {
   EXPECT_EQ(log->close().message(), failed.message());
 }
 
-TEST(LogFaultTest, PowerLossLosesNoEventAcknowledgedUnderFsyncDurability) {
+// Appends one event at a time from several threads, as serve's event loops do,
+// until the crash; returns the events acknowledged.
+std::set<std::string> append_from_threads(Disk& d, Durability durability) {
   constexpr int kThreads = 3, kEvents = 20;
-  // Appends from several threads until the crash; returns the events acknowledged.
-  auto run = [](Disk& d) {
-    std::set<std::string> acked;
-    auto log = event_log(d, Durability::fsync);
-    if (!log) return acked;
-    std::mutex mu;
-    std::vector<std::thread> threads;
-    for (int t = 0; t < kThreads; ++t) {
-      threads.emplace_back([&, t] {
-        for (int i = 0; i < kEvents; ++i) {
-          const std::string e = fmt::format("t{}e{}", t, i);
-          if (!append_and_wait(*log, e).ok()) return;
-          std::lock_guard lock(mu);
-          acked.insert(e);
-        }
-      });
-    }
-    for (auto& t : threads) t.join();
-    (void)log->close();
-    return acked;
-  };
+  std::set<std::string> acked;
+  auto log = event_log(d, durability);
+  if (!log) return acked;
+  std::mutex mu;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEvents; ++i) {
+        const std::string e = fmt::format("t{}e{}", t, i);
+        if (!append_and_wait(*log, e).ok()) return;
+        std::lock_guard lock(mu);
+        acked.insert(e);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  (void)log->close();
+  return acked;
+}
+
+// Stops append_from_threads at about 40 steps spread over a run (a crash, then a
+// power loss when `power_loss`), restarts, and checks that every acknowledged
+// event is in the log exactly once and the log continues after its last record.
+void every_acknowledged_event_survives(Durability durability, Preallocation preallocation,
+                                       bool power_loss) {
   uint64_t steps = 0;
   {
     Disk d;
-    EXPECT_EQ(run(d).size(), static_cast<size_t>(kThreads * kEvents));
+    d.preallocation = preallocation;
+    EXPECT_EQ(append_from_threads(d, durability).size(), 60u);
     steps = d.faults.steps();
   }
   for (uint64_t k = 0; k <= steps; k += std::max<uint64_t>(1, steps / 40)) {
-    SCOPED_TRACE("power lost at step " + std::to_string(k));
+    SCOPED_TRACE((power_loss ? "power lost at step " : "crash at step ") + std::to_string(k));
     Disk d;
+    d.preallocation = preallocation;
     d.faults.crash_at(k);
-    std::set<std::string> acked = run(d);
-    ASSERT_TRUE(d.faults.power_loss().ok());
-    Restart after = restart(d.dir());
+    std::set<std::string> acked = append_from_threads(d, durability);
+    if (power_loss) {
+      ASSERT_TRUE(d.faults.power_loss().ok());
+    }
+    Restart after = restart(d.dir(), false, preallocation);
     ASSERT_TRUE(after.read.status.ok()) << after.read.status.message();
-    std::set<std::string> logged;
+    std::multiset<std::string> logged;
     for (const Owned& r : after.read.records) logged.insert(r.value);
     for (const std::string& e : acked) EXPECT_EQ(logged.count(e), 1u) << e;
     const int64_t end = after.read.records.empty() ? 0 : after.read.records.back().offset + 1;
@@ -749,6 +790,26 @@ TEST(LogFaultTest, PowerLossLosesNoEventAcknowledgedUnderFsyncDurability) {
     if (::testing::Test::HasFailure()) return;
   }
 }
+
+class LogEventLogDurabilityTest : public ::testing::TestWithParam<Preallocation> {};
+
+// README: a 200 under --durability fsync survives a power cut.
+TEST_P(LogEventLogDurabilityTest, PowerLossLosesNoEventAcknowledgedUnderFsyncDurability) {
+  every_acknowledged_event_survives(Durability::fsync, GetParam(), true);
+}
+
+// README: a 200 under --durability write survives a crash of questlog.
+TEST_P(LogEventLogDurabilityTest, CrashLosesNoEventAcknowledgedUnderWriteDurability) {
+  every_acknowledged_event_survives(Durability::write, GetParam(), false);
+}
+
+INSTANTIATE_TEST_SUITE_P(Segments, LogEventLogDurabilityTest,
+                         ::testing::Values(Preallocation::none, Preallocation::at_roll,
+                                           Preallocation::ahead),
+                         [](const ::testing::TestParamInfo<Preallocation>& p) {
+                           return p.param == Preallocation::ahead ? std::string("PreallocatedAhead")
+                                                                  : preallocation_name(p.param);
+                         });
 
 }  // namespace
 }  // namespace questlog::log::embedded
