@@ -215,5 +215,39 @@ TEST(LogPreallocationTest, ZerosWithValidRecordsAfterThemAreDamageNotTheEnd) {
   }
 }
 
+TEST(LogPreallocationTest, CorruptByteAnywhereInTheLastRecordOrTheZerosZeroesJustThat) {
+  TempDir original;
+  TwoSegmentLog log(original.path());
+  constexpr uint64_t kSize = TwoSegmentLog::kSegmentBytes;
+  const uint64_t last_start = log.boundaries[log.boundaries.size() - 2];
+  const uint64_t data_end = log.last_segment.size();
+  const fs::path last = format::segment_file_name(TwoSegmentLog::kLastBase);
+
+  for (uint64_t at = last_start; at < kSize; ++at) {
+    SCOPED_TRACE("byte " + std::to_string(at));
+    TempDir tmp;
+    std::string bytes = preallocated(log.last_segment, kSize);
+    bytes[at] = static_cast<char>(bytes[at] ^ 0x10);
+    log.write_to(tmp.path(), bytes);
+    const bool in_record = at < data_end;
+
+    auto w = open_preallocated(tmp.path(), kSize);
+    ASSERT_NE(w, nullptr);
+    EXPECT_TRUE(w->recovery().damaged.empty()) << w->recovery().damage;
+    // A flipped byte in the last record cuts that record; one in the zeros is a
+    // stray byte after the end, zeroed.
+    const uint64_t good = in_record ? last_start : data_end;
+    EXPECT_EQ(w->recovery().truncated_bytes, std::max(at + 1, data_end) - good);
+    EXPECT_EQ(w->next_offset(), log.records.back().offset + (in_record ? 0 : 1));
+    const std::string after = read_file(tmp.path() / last);
+    ASSERT_EQ(after.size(), kSize);
+    EXPECT_TRUE(all_zero(std::string_view(after).substr(good)));
+    w.reset();
+    std::vector<Owned> expected(log.records.begin(), log.records.end() - (in_record ? 1 : 0));
+    EXPECT_EQ(read_all(tmp.path()), expected);
+    if (HasFailure()) return;
+  }
+}
+
 }  // namespace
 }  // namespace questlog::log::embedded
