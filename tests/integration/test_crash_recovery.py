@@ -85,8 +85,9 @@ def assert_acked_exactly_once(load: Load, lines: list[bytes]) -> None:
         ["--durability", "write"],
         ["--durability", "fsync"],
         ["--durability", "write", "--segment-bytes", "4096"],
+        ["--durability", "fsync", "--segment-bytes", "4096"],
     ],
-    ids=["write", "fsync", "write-small-segments"],
+    ids=["write", "fsync", "write-small-segments", "fsync-small-segments"],
 )
 # With small segments the kill lands right after a roll now and then, leaving an
 # empty newest segment; `tail -e` must still exit there (see

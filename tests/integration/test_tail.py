@@ -257,3 +257,24 @@ def test_tail_e_exits_right_after_a_segment_roll(start_server, bin_path, data_di
     # The newest segment is empty: the writer rolled after the last append.
     assert ids(tail_lines(bin_path, data_dir, timeout=5)) == [str(i) for i in range(n)]
     assert ids(tail_lines(bin_path, data_dir, "-o", "-1", timeout=5)) == [str(n - 1)]
+
+
+def test_tail_follows_a_preallocated_log_across_rolls(start_server, bin_path, data_dir, procs):
+    # Under --durability fsync every segment is preallocated (written with zeros
+    # ahead of the events): tail -f stops where the zeros begin, follows each
+    # new event there, and moves on when the segment rolls.
+    server = start_server("--threads", "1", "--durability", "fsync", "--segment-bytes", "4096")
+    assert segments(data_dir)[-1].stat().st_size == 4096
+    f = Follower(procs, bin_path, data_dir)
+    assert f.nothing_more(0.3)
+    n = 0
+    while len(segments(data_dir)) < 4:
+        send(server, 1, start=n)
+        assert ids(f.take(1, timeout=3)) == [str(n)]
+        n += 1
+        assert n < 400, "the log never rolled"
+    *sealed, active = segments(data_dir)
+    assert active.stat().st_size == 4096
+    assert all(0 < p.stat().st_size for p in sealed)
+    f.kill()
+    assert ids(tail_lines(bin_path, data_dir, timeout=5)) == [str(i) for i in range(n)]
