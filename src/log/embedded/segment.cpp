@@ -19,7 +19,10 @@ size_t zero_run(const char* p, size_t n) {
   return i;
 }
 
-bool all_zero(const char* p, size_t n) { return zero_run(p, n) == n; }
+// memcmp of the bytes against themselves one further on: as fast as memcmp.
+bool all_zero(const char* p, size_t n) {
+  return n == 0 || (p[0] == 0 && std::memcmp(p, p + 1, n - 1) == 0);
+}
 
 }  // namespace
 
