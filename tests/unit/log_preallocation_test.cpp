@@ -249,5 +249,25 @@ TEST(LogPreallocationTest, CorruptByteAnywhereInTheLastRecordOrTheZerosZeroesJus
   }
 }
 
+TEST(LogPreallocationTest, AWriterThatDoesNotPreallocateTakesOverAPreallocatedLog) {
+  // serve --durability fsync, then serve --durability write on the same data.
+  TempDir tmp;
+  auto w = open_preallocated(tmp.path(), 4096, Preallocation::ahead);
+  ASSERT_NE(w, nullptr);
+  ASSERT_TRUE(append_one(*w, "one", 1).ok());
+  w.reset();
+  EXPECT_TRUE(fs::exists(tmp.path() / kSpareSegmentName));
+
+  auto plain = LogWriter::open({.dir = tmp.path(), .segment_bytes = 4096});
+  ASSERT_TRUE(plain.ok()) << plain.status().message();
+  EXPECT_EQ((*plain)->next_offset(), 1);
+  EXPECT_TRUE((*plain)->recovery().damaged.empty());
+  EXPECT_FALSE(fs::exists(tmp.path() / kSpareSegmentName));
+  ASSERT_TRUE(append_one(**plain, "two", 2).ok());
+  plain->reset();
+  EXPECT_EQ(fs::file_size(tmp.path() / format::segment_file_name(0)), format::record_size(3) * 2);
+  EXPECT_EQ(read_all(tmp.path()), (std::vector<Owned>{{0, 1, "one"}, {1, 2, "two"}}));
+}
+
 }  // namespace
 }  // namespace questlog::log::embedded

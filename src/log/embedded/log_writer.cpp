@@ -279,6 +279,11 @@ Result<std::unique_ptr<LogWriter>> LogWriter::open(const WriterOptions& options)
 
   auto segments = list_segments(files, options.dir);
   if (!segments.ok()) return segments.status();
+  if (!impl->preallocates()) {
+    // A spare a preallocating writer left behind is of no use here.
+    Status removed = files.remove(options.dir / kSpareSegmentName);
+    if (!removed.ok() && removed.code() != Errc::not_found) return removed;
+  }
   Status ready = segments->empty() ? impl->start_segment(0) : impl->recover(segments->back());
   if (!ready.ok()) return ready;
 
