@@ -3,7 +3,7 @@
 //
 //   fsync_floor DIR [WRITES] [BYTES]     (defaults: 2000 writes of 4096 bytes)
 //
-// Prints one line per method with p50 and p99 in milliseconds:
+// Prints one line per method with p50, p99 and the mean in milliseconds:
 //   append      pwrite at the end of a growing file, then fdatasync (the size
 //               changes, so each sync also commits file metadata)
 //   overwrite   pwrite into a file already written with zeros and synced (a
@@ -52,8 +52,11 @@ double percentile(std::vector<double> v, double q) {
 }
 
 void print(const char* method, const std::vector<double>& ms) {
-  std::printf("%-10s p50 %.3f ms  p99 %.3f ms  (%zu writes)\n", method, percentile(ms, 0.50),
-              percentile(ms, 0.99), ms.size());
+  double sum = 0;
+  for (double m : ms) sum += m;
+  std::printf("%-10s p50 %.3f ms  p99 %.3f ms  mean %.3f ms  (%zu writes)\n", method,
+              percentile(ms, 0.50), percentile(ms, 0.99), sum / static_cast<double>(ms.size()),
+              ms.size());
 }
 
 // Times `writes` durable writes of `block` made by `one(i)`.
