@@ -724,15 +724,19 @@ TEST(LogFaultTest, WriteErrorIsAnsweredWithItsReasonAndTheNextEventIsLogged) {
 }
 
 TEST(LogFaultTest, FailedGroupCommitFailsItsWaitersAndEveryLaterOne) {
-  Disk d;
-  auto log = event_log(d, Durability::fsync);
-  ASSERT_NE(log, nullptr);
-  EXPECT_TRUE(append_and_wait(*log, "synced").ok());
-  d.faults.inject(Fault::on(Op::sync).path(".log").error(EIO));
-  Status failed = append_and_wait(*log, "a");
-  EXPECT_EQ(failed.message(), d.segment(0).string() + ": fsync: Input/output error (injected)");
-  EXPECT_EQ(append_and_wait(*log, "b").message(), failed.message());  // the rule is spent
-  EXPECT_EQ(log->close().message(), failed.message());
+  for (Preallocation p : {Preallocation::none, Preallocation::ahead}) {
+    SCOPED_TRACE(preallocation_name(p));
+    Disk d;
+    d.preallocation = p;
+    auto log = event_log(d, Durability::fsync);
+    ASSERT_NE(log, nullptr);
+    EXPECT_TRUE(append_and_wait(*log, "synced").ok());
+    d.faults.inject(Fault::on(Op::sync).path(".log").error(EIO));
+    Status failed = append_and_wait(*log, "a");
+    EXPECT_EQ(failed.message(), d.segment(0).string() + ": fsync: Input/output error (injected)");
+    EXPECT_EQ(append_and_wait(*log, "b").message(), failed.message());  // the rule is spent
+    EXPECT_EQ(log->close().message(), failed.message());
+  }
 }
 
 // Appends one event at a time from several threads, as serve's event loops do,
