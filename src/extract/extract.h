@@ -90,7 +90,9 @@ struct ExtractReport {
   int64_t start = 0;  // the range read (several partitions: the span of their offsets)
   int64_t end = 0;
   std::vector<log::PartitionRange> ranges;  // the range read, per partition
-  uint64_t records = 0;
+  uint64_t records = 0;        // read and offered to the tables (duplicates not counted)
+  uint64_t duplicates = 0;     // dropped: the id (record key) of an earlier record of the partition
+  size_t id_memory_bytes = 0;  // the largest partition's set of seen ids, at its end
   uint64_t rejected = 0;
   std::vector<log::SkippedRange> skipped;  // damaged or missing in the range read
   std::vector<TableReport> tables;

@@ -1,0 +1,66 @@
+#include "extract/id_set.h"
+
+#include <cstring>
+
+namespace questlog::extract {
+namespace {
+
+uint64_t mix(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+}  // namespace
+
+void hash128(std::string_view bytes, uint64_t& a, uint64_t& b) {
+  a = 0x243f6a8885a308d3ull ^ bytes.size();
+  b = 0x13198a2e03707344ull + bytes.size() * 0x9e3779b97f4a7c15ull;
+  size_t i = 0;
+  for (; i + 8 <= bytes.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, bytes.data() + i, 8);
+    a = mix(a ^ w);
+    b = mix(b + w + 0xa4093822299f31d0ull);
+  }
+  uint64_t tail = 0;
+  std::memcpy(&tail, bytes.data() + i, bytes.size() - i);
+  a = mix(a ^ tail ^ 0x082efa98ec4e6c89ull);
+  b = mix(b + tail + 0x452821e638d01377ull);
+}
+
+bool IdSet::insert(std::string_view id) {
+  Slot h;
+  hash128(id, h.a, h.b);
+  if (h.a == 0 && h.b == 0) h.b = 1;                // (0, 0) marks an empty slot
+  if ((size_ + 1) * 4 > slots_.size() * 3) grow();  // load at most 3/4
+  return insert_hash(h);
+}
+
+bool IdSet::insert_hash(Slot h) {
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = h.a & mask;; i = (i + 1) & mask) {
+    Slot& s = slots_[i];
+    if (s.a == 0 && s.b == 0) {
+      s = h;
+      ++size_;
+      return true;
+    }
+    if (s.a == h.a && s.b == h.b) return false;
+  }
+}
+
+void IdSet::grow() {
+  std::vector<Slot> old(slots_.empty() ? 1024 : slots_.size() * 2);
+  old.swap(slots_);
+  size_ = 0;
+  for (const Slot& s : old)
+    if (s.a != 0 || s.b != 0) insert_hash(s);
+}
+
+void IdSet::clear() {
+  std::vector<Slot>().swap(slots_);
+  size_ = 0;
+}
+
+}  // namespace questlog::extract

@@ -1,0 +1,38 @@
+// The event ids (record keys) an extract has seen in one partition, to drop a
+// record whose id came before: a producer's resend (librdkafka after a timeout),
+// a client's retry with the same Idempotency-Key. It keeps a 128-bit hash of each
+// id, not the id, in an open-addressing table: about 16 bytes / load per id (see
+// BENCHMARKS.md for the measured figure). Two different ids are taken for one
+// only if their 128-bit hashes are equal (about 1 in 10^20 at 10^9 ids).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace questlog::extract {
+
+class IdSet {
+ public:
+  // Adds `id`; false when it was already there.
+  bool insert(std::string_view id);
+  void clear();
+  size_t size() const { return size_; }
+  size_t memory_bytes() const { return slots_.capacity() * sizeof(Slot); }
+
+ private:
+  struct Slot {
+    uint64_t a = 0, b = 0;  // both 0: empty
+  };
+  void grow();
+  bool insert_hash(Slot h);
+
+  std::vector<Slot> slots_;  // a power of two, or empty
+  size_t size_ = 0;
+};
+
+// A 128-bit hash of `bytes` (two 64-bit lanes, each mixed to the end).
+void hash128(std::string_view bytes, uint64_t& a, uint64_t& b);
+
+}  // namespace questlog::extract
