@@ -470,6 +470,10 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
           report.id_memory_bytes = std::max(report.id_memory_bytes, seen_ids.memory_bytes());
           seen_ids.clear();
           ids_partition = rec.partition;
+          // Room for the rest of the partition's range at once: no growth on the way.
+          for (const log::PartitionRange& r : ranges)
+            if (r.partition == rec.partition && r.end > rec.offset)
+              seen_ids.reserve(static_cast<size_t>(r.end - rec.offset));
         }
         if (!seen_ids.insert(rec.key)) {
           ++report.duplicates;

@@ -1,5 +1,6 @@
 #include "extract/id_set.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace questlog::extract {
@@ -29,17 +30,24 @@ void hash128(std::string_view bytes, uint64_t& a, uint64_t& b) {
   b = mix(b + tail + 0x452821e638d01377ull);
 }
 
+void IdSet::reserve(size_t n) {
+  const size_t capacity = n + 1 + (n + 1) / 3 + 1;  // load at most 3/4 with one more
+  if (capacity > slots_.size()) rehash(capacity);
+}
+
 bool IdSet::insert(std::string_view id) {
   Slot h;
   hash128(id, h.a, h.b);
-  if (h.a == 0 && h.b == 0) h.b = 1;                // (0, 0) marks an empty slot
-  if ((size_ + 1) * 4 > slots_.size() * 3) grow();  // load at most 3/4
+  if (h.a == 0 && h.b == 0) h.b = 1;  // (0, 0) marks an empty slot
+  if ((size_ + 1) * 4 > slots_.size() * 3) rehash(std::max<size_t>(1024, slots_.size() * 2));
   return insert_hash(h);
 }
 
 bool IdSet::insert_hash(Slot h) {
-  const size_t mask = slots_.size() - 1;
-  for (size_t i = h.a & mask;; i = (i + 1) & mask) {
+  const size_t n = slots_.size();
+  // The top bits of a.hash scaled to [0, n): any n, no modulo.
+  size_t i = static_cast<size_t>((static_cast<unsigned __int128>(h.a) * n) >> 64);
+  for (;; i = i + 1 == n ? 0 : i + 1) {
     Slot& s = slots_[i];
     if (s.a == 0 && s.b == 0) {
       s = h;
@@ -50,8 +58,8 @@ bool IdSet::insert_hash(Slot h) {
   }
 }
 
-void IdSet::grow() {
-  std::vector<Slot> old(slots_.empty() ? 1024 : slots_.size() * 2);
+void IdSet::rehash(size_t capacity) {
+  std::vector<Slot> old(capacity);
   old.swap(slots_);
   size_ = 0;
   for (const Slot& s : old)

@@ -27,6 +27,16 @@ TEST(IdSetTest, AMillionIdsAcrossGrowthsKeepEveryOne) {
   EXPECT_LE(ids.memory_bytes(), 1000000u * 43);
 }
 
+TEST(IdSetTest, AReservedSetHoldsItsIdsInAbout21BytesEach) {
+  IdSet ids;
+  ids.reserve(1000000);
+  const size_t reserved = ids.memory_bytes();
+  for (int i = 0; i < 1000000; ++i) ASSERT_TRUE(ids.insert("id-" + std::to_string(i)));
+  EXPECT_FALSE(ids.insert("id-999999"));
+  EXPECT_EQ(ids.memory_bytes(), reserved);  // never grew
+  EXPECT_LE(reserved, 1000000u * 22);
+}
+
 TEST(IdSetTest, HashesDifferInBothHalvesForNearIds) {
   uint64_t a1, b1, a2, b2;
   hash128("key-1", a1, b1);
