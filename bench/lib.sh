@@ -31,7 +31,7 @@ BROKER_PID=""  # kafka.sh: the broker, ours but not a child (setsid); counted ap
 
 declare -a CHILDREN=() PROBLEMS=() AB_NOTES=()
 declare -A T_URL=() T_PID=() OK=() BAD=() SLACK=() T_WRK_SCRIPT=()
-declare -A RPS=() P50=() P99=() ROUND_RPS=() ROUND_P50=() ROUND_P99=() ALL_RPS=() CPU_NOTE=()
+declare -A RPS=() P50=() P99=() ROUND_RPS=() ROUND_P50=() ROUND_P99=() ALL_RPS=() CPU_NOTE=() ROUND_US=()
 declare -A BUSY_RPS=() BUSY_P50=() BUSY_P99=() AB_CPU=()
 
 log() { printf '[%s] %s\n' "$BENCH_NAME" "$*" >&2; }
@@ -324,6 +324,8 @@ bench_wrk() {
     fi
     CPU_NOTE[$key]+="$CPU_TEXT  "
     ROUND_RPS[$key]+="${R_RPS:-} " ROUND_P50[$key]+="$R_P50 " ROUND_P99[$key]+="$R_P99 "
+    # The server's CPU per request read: steadier than requests/s on a shared machine.
+    ROUND_US[$key]+="$(awk -v s="${CPU_TEXT%%/*}" -v n="$R_OK" 'BEGIN { if (n > 0) printf "%.2f", s * 1e6 / n }') "
     return 0
   done
 }

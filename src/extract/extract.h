@@ -14,7 +14,10 @@
 // to mean one point of the log (numeric starting_offsets or ending_offsets, an
 // incremental table) is refused before anything is read, naming the partition
 // count. There, offsets in messages and in the _rejected table are offsets
-// within the record's partition. Every record in it is parsed once; records that are not JSON
+// within the record's partition. A record whose key (the event's id) an earlier
+// record of its partition had in the range is dropped before it is parsed and
+// counted in `duplicates` (a producer's resend, a client's retry); records
+// without a key are never dropped. Every record in it is parsed once; records that are not JSON
 // objects go to <lake>/_rejected/<job stem>/ (offset, timestamp, error, raw)
 // instead of stopping the job (with `strict`, the first one stops it). Each
 // event is transformed, then offered to every table; a table keeps the events
