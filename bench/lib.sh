@@ -310,6 +310,9 @@ bench_wrk() {
     tally "$key"
     [[ -z $R_ERR ]] || PROBLEMS+=("$key wrk round $round: $R_ERR")
     ALL_RPS[$key]+="${R_RPS:-error} "
+    # The server's CPU per request read, every round: steadier than requests/s on a
+    # shared machine (the CPU-s have 0.1 s steps, so a 10 s round is good to ~1%).
+    ROUND_US[$key]+="$(awk -v s="${CPU_TEXT%%/*}" -v n="$R_OK" 'BEGIN { if (n > 0) printf "%.2f", s * 1e6 / n }') "
     if ((CPU_BUSY)); then
       BUSY_ROUNDS=$((BUSY_ROUNDS + 1))
       ALL_RPS[$key]="${ALL_RPS[$key]% }* "
@@ -324,8 +327,6 @@ bench_wrk() {
     fi
     CPU_NOTE[$key]+="$CPU_TEXT  "
     ROUND_RPS[$key]+="${R_RPS:-} " ROUND_P50[$key]+="$R_P50 " ROUND_P99[$key]+="$R_P99 "
-    # The server's CPU per request read: steadier than requests/s on a shared machine.
-    ROUND_US[$key]+="$(awk -v s="${CPU_TEXT%%/*}" -v n="$R_OK" 'BEGIN { if (n > 0) printf "%.2f", s * 1e6 / n }') "
     return 0
   done
 }

@@ -238,7 +238,7 @@ report() {
     ab_us_base=$(awk -v s="${AB_CPU[questlog-base-ab]%%/*}" -v n="$AB_N" 'BEGIN { printf "%.1f", s * 1e6 / n }')
     echo "Against the baseline \`$QUESTLOG_BASELINE\` (write): wrk -c$WRK_CONNS" \
       "$(ratio "${RPS[questlog-write-wrk-wrk]:-}" "${RPS[questlog-base-wrk-wrk]:-}") its requests/s," \
-      "server CPU per request $us µs against $us_base µs (median of the rounds; per round:" \
+      "server CPU per request $us µs against $us_base µs (median of every round, busy ones too; per round:" \
       "${ROUND_US[questlog-write-wrk]:-}/ ${ROUND_US[questlog-base-wrk]:-}); ab -c1" \
       "$(ratio "${RPS[questlog-write-ab-ab]:-}" "${RPS[questlog-base-ab-ab]:-}") its requests/s," \
       "server CPU per request $ab_us µs against $ab_us_base µs."

@@ -31,30 +31,35 @@ void hash128(std::string_view bytes, uint64_t& a, uint64_t& b) {
 }
 
 void IdSet::reserve(size_t n) {
-  const size_t capacity = n + 1 + (n + 1) / 3 + 1;  // load at most 3/4 with one more
+  const size_t capacity = (n + 1) + (n + 1) / 4 + 1;  // load at most 4/5 with one more
   if (capacity > slots_.size()) rehash(capacity);
 }
 
 bool IdSet::insert(std::string_view id) {
+  uint64_t a, b;
+  hash128(id, a, b);
   Slot h;
-  hash128(id, h.a, h.b);
-  if (h.a == 0 && h.b == 0) h.b = 1;  // (0, 0) marks an empty slot
-  if ((size_ + 1) * 4 > slots_.size() * 3) rehash(std::max<size_t>(1024, slots_.size() * 2));
+  h.w[0] = static_cast<uint32_t>(a);
+  h.w[1] = static_cast<uint32_t>(a >> 32);
+  h.w[2] = static_cast<uint32_t>(b);
+  if (h.empty()) h.w[2] = 1;  // all zero marks an empty slot
+  if ((size_ + 1) * 5 > slots_.size() * 4) rehash(std::max<size_t>(1024, slots_.size() * 2));
   return insert_hash(h);
 }
 
 bool IdSet::insert_hash(Slot h) {
   const size_t n = slots_.size();
-  // The top bits of a.hash scaled to [0, n): any n, no modulo.
-  size_t i = static_cast<size_t>((static_cast<unsigned __int128>(h.a) * n) >> 64);
+  // The hash's first 64 bits scaled to [0, n): any n, no modulo.
+  const uint64_t a = (static_cast<uint64_t>(h.w[1]) << 32) | h.w[0];
+  size_t i = static_cast<size_t>((static_cast<unsigned __int128>(a) * n) >> 64);
   for (;; i = i + 1 == n ? 0 : i + 1) {
     Slot& s = slots_[i];
-    if (s.a == 0 && s.b == 0) {
+    if (s.empty()) {
       s = h;
       ++size_;
       return true;
     }
-    if (s.a == h.a && s.b == h.b) return false;
+    if (s == h) return false;
   }
 }
 
@@ -63,7 +68,7 @@ void IdSet::rehash(size_t capacity) {
   old.swap(slots_);
   size_ = 0;
   for (const Slot& s : old)
-    if (s.a != 0 || s.b != 0) insert_hash(s);
+    if (!s.empty()) insert_hash(s);
 }
 
 void IdSet::clear() {

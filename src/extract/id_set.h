@@ -1,10 +1,10 @@
 // The event ids (record keys) an extract has seen in one partition, to drop a
 // record whose id came before: a producer's resend (librdkafka after a timeout),
-// a client's retry with the same Idempotency-Key. It keeps a 128-bit hash of each
-// id, not the id, in an open-addressing table at most 3/4 full: about 21 bytes
-// an id when reserved, at most 43 when it grew (BENCHMARKS.md has the measured figure). Two
-// different ids are taken for one only if their 128-bit hashes are equal (about 1 in 10^20 at 10^9
-// ids).
+// a client's retry with the same Idempotency-Key. It keeps a 96-bit hash of each
+// id, not the id, in an open-addressing table at most 4/5 full: 15 bytes an id
+// when reserved, at most 30 when it grew (BENCHMARKS.md has the measured figure).
+// Two different ids are taken for one only if their 96-bit hashes are equal:
+// about 1 in 10^11 for a billion ids in one partition.
 #pragma once
 
 #include <cstddef>
@@ -17,7 +17,7 @@ namespace questlog::extract {
 class IdSet {
  public:
   // Makes room for `n` ids without growing (the records left in a partition's
-  // range: an extract knows it), so memory is about 21 bytes an id.
+  // range: an extract knows it), so memory is about 15 bytes an id.
   void reserve(size_t n);
   // Adds `id`; false when it was already there.
   bool insert(std::string_view id);
@@ -26,8 +26,10 @@ class IdSet {
   size_t memory_bytes() const { return slots_.capacity() * sizeof(Slot); }
 
  private:
-  struct Slot {
-    uint64_t a = 0, b = 0;  // both 0: empty
+  struct Slot {                 // 12 bytes: the hash's 64-bit first half and 32 bits of its second
+    uint32_t w[3] = {0, 0, 0};  // all 0: empty
+    bool empty() const { return (w[0] | w[1] | w[2]) == 0; }
+    bool operator==(const Slot&) const = default;
   };
   void rehash(size_t capacity);
   bool insert_hash(Slot h);

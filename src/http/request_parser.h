@@ -77,8 +77,7 @@ class RequestParser final : public boost::beast::http::basic_parser<true> {
         boost::beast::iequals(value, "100-continue"))
       head_.expects_continue = true;
     if (field == boost::beast::http::field::host) ++head_.host_fields;
-    if (field == boost::beast::http::field::unknown &&
-        boost::beast::iequals(name, "idempotency-key") && head_.idempotency_key_fields++ == 0)
+    if (boost::beast::iequals(name, "idempotency-key") && head_.idempotency_key_fields++ == 0)
       head_.idempotency_key.assign(value.data(), value.size());
     head_.headers.add_header(sv(name), sv(value));
   }

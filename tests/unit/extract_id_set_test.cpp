@@ -23,18 +23,18 @@ TEST(IdSetTest, AMillionIdsAcrossGrowthsKeepEveryOne) {
   for (int i = 0; i < 1000000; ++i) ASSERT_TRUE(ids.insert("id-" + std::to_string(i)));
   for (int i = 0; i < 1000000; i += 997) EXPECT_FALSE(ids.insert("id-" + std::to_string(i)));
   EXPECT_EQ(ids.size(), 1000000u);
-  // 16 bytes a slot, load between 3/8 and 3/4: at most 43 bytes an id.
-  EXPECT_LE(ids.memory_bytes(), 1000000u * 43);
+  // 12 bytes a slot, load between 2/5 and 4/5: at most 30 bytes an id.
+  EXPECT_LE(ids.memory_bytes(), 1000000u * 30);
 }
 
-TEST(IdSetTest, AReservedSetHoldsItsIdsInAbout21BytesEach) {
+TEST(IdSetTest, AReservedSetHoldsItsIdsInAbout15BytesEach) {
   IdSet ids;
   ids.reserve(1000000);
   const size_t reserved = ids.memory_bytes();
   for (int i = 0; i < 1000000; ++i) ASSERT_TRUE(ids.insert("id-" + std::to_string(i)));
   EXPECT_FALSE(ids.insert("id-999999"));
   EXPECT_EQ(ids.memory_bytes(), reserved);  // never grew
-  EXPECT_LE(reserved, 1000000u * 22);
+  EXPECT_LE(reserved, 1000000u * 16);
 }
 
 TEST(IdSetTest, HashesDifferInBothHalvesForNearIds) {
