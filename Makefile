@@ -89,6 +89,7 @@ test: deps-test format-check unit asan integration
 
 bench: build venv
 	bash bench/run.sh
+	[ -z "$$QUESTLOG_BASELINE" ] || bash bench/instructions.sh build/questlog "$$QUESTLOG_BASELINE"
 	bash bench/extract.sh
 	bash bench/kafka.sh
 	bash bench/hdfs.sh

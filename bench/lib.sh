@@ -31,7 +31,7 @@ BROKER_PID=""  # kafka.sh: the broker, ours but not a child (setsid); counted ap
 
 declare -a CHILDREN=() PROBLEMS=() AB_NOTES=()
 declare -A T_URL=() T_PID=() OK=() BAD=() SLACK=() T_WRK_SCRIPT=()
-declare -A RPS=() P50=() P99=() ROUND_RPS=() ROUND_P50=() ROUND_P99=() ALL_RPS=() CPU_NOTE=()
+declare -A RPS=() P50=() P99=() ROUND_RPS=() ROUND_P50=() ROUND_P99=() ALL_RPS=() CPU_NOTE=() ROUND_US=()
 declare -A BUSY_RPS=() BUSY_P50=() BUSY_P99=() AB_CPU=()
 
 log() { printf '[%s] %s\n' "$BENCH_NAME" "$*" >&2; }
@@ -310,6 +310,9 @@ bench_wrk() {
     tally "$key"
     [[ -z $R_ERR ]] || PROBLEMS+=("$key wrk round $round: $R_ERR")
     ALL_RPS[$key]+="${R_RPS:-error} "
+    # The server's CPU per request read, every round: steadier than requests/s on a
+    # shared machine (the CPU-s have 0.1 s steps, so a 10 s round is good to ~1%).
+    ROUND_US[$key]+="$(awk -v s="${CPU_TEXT%%/*}" -v n="$R_OK" 'BEGIN { if (n > 0) printf "%.2f", s * 1e6 / n }') "
     if ((CPU_BUSY)); then
       BUSY_ROUNDS=$((BUSY_ROUNDS + 1))
       ALL_RPS[$key]="${ALL_RPS[$key]% }* "

@@ -11,7 +11,9 @@
 # Knobs (environment): QUESTLOG (binary, default build/questlog),
 # WRK_SECONDS (10), WRK_ROUNDS (3), WARM_SECONDS (2), AB_N (5000),
 # WRK_RETRIES (2), OTHER_MAX_PCT (10), BENCH_TMPDIR (/var/tmp;
-# the fsync rows mean nothing on tmpfs).
+# the fsync rows mean nothing on tmpfs), QUESTLOG_BASELINE (another questlog
+# binary, e.g. a build of an earlier commit: its write rows are measured beside
+# this one's, in the same rounds, with the server's CPU per request).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 BENCH_NAME=bench
@@ -20,6 +22,8 @@ source bench/lib.sh
 
 QUESTLOG=${QUESTLOG:-build/questlog}
 FSYNC_FLOOR=${FSYNC_FLOOR:-build/fsync_floor}
+QUESTLOG_BASELINE=${QUESTLOG_BASELINE:-}
+SERVE_BIN=$QUESTLOG  # what start_questlog runs
 
 need_tools nginx wrk ab curl python3
 bench_start questlog-bench
@@ -38,7 +42,7 @@ start_questlog() {
   port=$(free_port)
   T_DATA[$key]=$WORK/data-$key
   mkdir -p "${T_DATA[$key]}"
-  "$QUESTLOG" serve --listen "127.0.0.1:$port" --data "${T_DATA[$key]}" --durability "$dur" \
+  "$SERVE_BIN" serve --listen "127.0.0.1:$port" --data "${T_DATA[$key]}" --durability "$dur" \
     "${routes[@]}" >"$WORK/$key.log" 2>&1 &
   pid=$!
   track_server "$key" "$port" "$pid"
@@ -113,6 +117,11 @@ for dur in write fsync; do
   start_questlog "questlog-$dur-wrk" "$dur" || break
   WRK_KEYS+=("questlog-$dur-wrk")
 done
+if [[ -n $QUESTLOG_BASELINE && -z $QUESTLOG_PENDING ]]; then
+  SERVE_BIN=$QUESTLOG_BASELINE
+  start_questlog questlog-base-wrk write && WRK_KEYS+=(questlog-base-wrk)
+  SERVE_BIN=$QUESTLOG
+fi
 
 # A route with a path parameter and a JSON body (issue 12): wrk POSTs the example
 # game's 200-byte inventory snapshot (bench/post.lua, config/inventory.json) to
@@ -157,6 +166,11 @@ if [[ -z $QUESTLOG_PENDING ]]; then
     start_questlog "questlog-$dur-ab" "$dur" || break
     bench_ab "questlog-$dur-ab" "$AB_N" 3
     stop_questlog "questlog-$dur-ab"
+    if [[ $dur == write && -n $QUESTLOG_BASELINE ]]; then
+      SERVE_BIN=$QUESTLOG_BASELINE
+      start_questlog questlog-base-ab write && bench_ab questlog-base-ab "$AB_N" 3 && stop_questlog questlog-base-ab
+      SERVE_BIN=$QUESTLOG
+    fi
   done
 fi
 IDLE_AFTER=$(busy_pct)
@@ -224,7 +238,25 @@ report() {
   local post="wrk -c$WRK_CONNS keep-alive, POST /inventory/{player} with a 200-byte JSON body, median of $WRK_ROUNDS"
   row nginx-post nginx - wrk nginx-post "$post"
   row questlog-post questlog write wrk nginx-post "$post"
+  if [[ -n $QUESTLOG_BASELINE ]]; then
+    row questlog-base-wrk "questlog baseline" write wrk nginx
+    row questlog-base-ab "questlog baseline" write ab nginx-ab
+  fi
   echo
+  if [[ -n $QUESTLOG_BASELINE ]]; then
+    local us us_base ab_us ab_us_base
+    # shellcheck disable=SC2086  # word-splitting the per-round lists is the point
+    us=$(median ${ROUND_US[questlog-write-wrk]:-0}) us_base=$(median ${ROUND_US[questlog-base-wrk]:-0})
+    ab_us=$(awk -v s="${AB_CPU[questlog-write-ab]%%/*}" -v n="$AB_N" 'BEGIN { printf "%.1f", s * 1e6 / n }')
+    ab_us_base=$(awk -v s="${AB_CPU[questlog-base-ab]%%/*}" -v n="$AB_N" 'BEGIN { printf "%.1f", s * 1e6 / n }')
+    echo "Against the baseline \`$QUESTLOG_BASELINE\` (write): wrk -c$WRK_CONNS" \
+      "$(ratio "${RPS[questlog-write-wrk-wrk]:-}" "${RPS[questlog-base-wrk-wrk]:-}") its requests/s," \
+      "server CPU per request $us µs against $us_base µs (median of every round, busy ones too; per round:" \
+      "${ROUND_US[questlog-write-wrk]:-}/ ${ROUND_US[questlog-base-wrk]:-}); ab -c1" \
+      "$(ratio "${RPS[questlog-write-ab-ab]:-}" "${RPS[questlog-base-ab-ab]:-}") its requests/s," \
+      "server CPU per request $ab_us µs against $ab_us_base µs."
+    echo
+  fi
   if [[ -n $QUESTLOG_PENDING ]]; then
     echo "questlog rows pending: \`questlog serve\` did not start ($QUESTLOG_PENDING)."
   elif [[ ${RPS[questlog-write-wrk-wrk]:-} =~ ^[0-9.]+$ ]]; then

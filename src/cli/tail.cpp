@@ -7,10 +7,12 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <thread>
 
 #include "cli/fail.h"
 #include "cli/log_path.h"
+#include "cli/record_format.h"
 #include "log/embedded/log_reader.h"
 #include "log/kafka/kafka_config.h"
 #include "log/kafka/kafka_reader.h"
@@ -32,6 +34,12 @@ void add_tail(CLI::App& app, TailArgs& a) {
   c->add_flag("--skip-damaged", a.skip_damaged,
               "Read past damaged records and missing segments of the embedded log, naming each "
               "skipped range on stderr (without it, tail stops there with an error)");
+  c->add_option("-f", a.format,
+                "Output format, kcat's: %s value, %k key (the event id), %o offset, %p "
+                "partition, %T timestamp ms, %t topic, %S/%K value/key bytes, \\n \\t "
+                "(default: value and a newline)");
+  c->add_option("-K", a.key_delimiter,
+                "Print each record's key (the event id), this delimiter, then its value (kcat's)");
 }
 
 namespace {
@@ -43,14 +51,21 @@ const auto kPartitionRefresh = std::chrono::seconds(2);
 // stdout, block-buffered; what a write failure means for tail.
 class Output {
  public:
-  Output() {
+  // `format` null: the value and a newline.
+  Output(const RecordFormat* format, std::string_view topic) : format_(format), topic_(topic) {
     static char buf[1 << 16];
     std::setvbuf(stdout, buf, _IOFBF, sizeof buf);
   }
   // False when stdout failed; see result().
-  bool print(std::string_view value) {
-    std::fwrite(value.data(), 1, value.size(), stdout);
-    std::fputc('\n', stdout);
+  bool print(const log::Record& r) {
+    if (format_ == nullptr) {
+      std::fwrite(r.value.data(), 1, r.value.size(), stdout);
+      std::fputc('\n', stdout);
+    } else {
+      line_.clear();
+      format_->write(r, topic_, line_);
+      std::fwrite(line_.data(), 1, line_.size(), stdout);
+    }
     return !std::ferror(stdout);
   }
   bool flush() { return std::fflush(stdout) == 0; }
@@ -59,6 +74,11 @@ class Output {
     if (errno == EPIPE) return 0;  // the reader went away, as with `| head`
     return fail(std::string("stdout: ") + std::strerror(errno));
   }
+
+ private:
+  const RecordFormat* format_;
+  std::string_view topic_;
+  std::string line_;
 };
 
 // Names the ranges `reader` skipped on stderr; adds them to `ranges` and `offsets`.
@@ -71,7 +91,7 @@ void report_skipped(log::embedded::LogReader& reader, uint64_t& ranges, int64_t&
   }
 }
 
-int tail_embedded(const TailArgs& a, const log::StartOffset& spec) {
+int tail_embedded(const TailArgs& a, const log::StartOffset& spec, const RecordFormat* format) {
   const auto dir = partition_dir(a.data, a.topic);
   const log::embedded::ReaderOptions options{.skip_damaged = a.skip_damaged};
   auto opened = log::embedded::LogReader::open(dir, options);
@@ -96,7 +116,7 @@ int tail_embedded(const TailArgs& a, const log::StartOffset& spec) {
   }
   if (Status s = reader.seek(log::resolve(spec, *first, end)); !s.ok()) return fail(s);
 
-  Output out;
+  Output out(format, a.topic);
   log::Record rec;
   uint64_t skipped_ranges = 0;
   int64_t skipped_offsets = 0;
@@ -110,7 +130,7 @@ int tail_embedded(const TailArgs& a, const log::StartOffset& spec) {
       return fail(more.status().message() + " (--skip-damaged reads past it)");
     }
     if (*more) {
-      if (!out.print(rec.value)) return out.result();
+      if (!out.print(rec)) return out.result();
     } else {
       if (!out.flush()) return out.result();
       if (a.exit_at_end) {
@@ -126,7 +146,7 @@ int tail_embedded(const TailArgs& a, const log::StartOffset& spec) {
   }
 }
 
-int tail_kafka(const TailArgs& a, const log::StartOffset& spec) {
+int tail_kafka(const TailArgs& a, const log::StartOffset& spec, const RecordFormat* format) {
   log::kafka::KafkaReaderOptions o;
   o.brokers = a.kafka;
   o.topic = a.topic;
@@ -150,7 +170,7 @@ int tail_kafka(const TailArgs& a, const log::StartOffset& spec) {
   for (log::PartitionRange& p : from) p.start = std::min(log::resolve(spec, p.start, p.end), p.end);
   if (Status s = reader.follow(from); !s.ok()) return fail(s);
 
-  Output out;
+  Output out(format, a.topic);
   log::Record rec;
   auto last_record = std::chrono::steady_clock::now();
   auto last_refresh = last_record;
@@ -166,7 +186,7 @@ int tail_kafka(const TailArgs& a, const log::StartOffset& spec) {
     if (!polled.ok()) return fail(polled.status());
     if (*polled == log::kafka::KafkaReader::Polled::record) {
       last_record = std::chrono::steady_clock::now();
-      if (!out.print(rec.value)) return out.result();
+      if (!out.print(rec)) return out.result();
       continue;
     }
     if (!out.flush()) return out.result();
@@ -193,8 +213,23 @@ int run_tail(const TailArgs& a) {
   if (Status s = check_topic(a.topic); !s.ok()) return fail(s.message());
   auto spec = log::parse_start_offset(a.offset);
   if (!spec.ok()) return fail(spec.status());
+  if (!a.format.empty() && !a.key_delimiter.empty())
+    return fail("-f and -K: give one (-K D is -f '%kD%s\\n')");
+  std::optional<RecordFormat> format;
+  if (!a.format.empty() || !a.key_delimiter.empty()) {
+    std::string f = a.format;
+    if (f.empty()) {  // the delimiter as written, its % doubled so it stays text
+      f = "%k";
+      for (char c : a.key_delimiter) f += c == '%' ? std::string("%%") : std::string(1, c);
+      f += "%s\\n";
+    }
+    auto parsed = RecordFormat::parse(f);
+    if (!parsed.ok()) return fail(parsed.status());
+    format = std::move(parsed).value();
+  }
   signal(SIGPIPE, SIG_IGN);
-  return a.kafka.empty() ? tail_embedded(a, *spec) : tail_kafka(a, *spec);
+  const RecordFormat* fmt = format ? &*format : nullptr;
+  return a.kafka.empty() ? tail_embedded(a, *spec, fmt) : tail_kafka(a, *spec, fmt);
 }
 
 }  // namespace questlog::cli

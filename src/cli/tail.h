@@ -15,6 +15,8 @@ struct TailArgs {
   std::string offset = "beginning";
   bool exit_at_end = false;
   bool skip_damaged = false;
+  std::string format;         // -f, kcat's output format; empty: "%s\n"
+  std::string key_delimiter;  // -K, kcat's: the key, this, the value
 };
 
 void add_tail(CLI::App& app, TailArgs& args);

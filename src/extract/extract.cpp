@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "extract/batch.h"
+#include "extract/id_set.h"
 #include "extract/row_buffer.h"
 #include "extract/schema.h"
 #include "extract/table_dir.h"
@@ -444,8 +445,12 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
   };
 
   // Copies the next records of the range into `b`; false at the range's end.
+  // A record whose id (key) came earlier in its partition's range is dropped
+  // here, before it is parsed: it is a resend or a retry of one already read.
   bool at_end = false;
   log::Record rec;
+  IdSet seen_ids;
+  int32_t ids_partition = -1;
   auto fill = [&](Batch& b) -> Status {
     b.clear_input();
     while (!at_end && b.records.size() < kBatchRecords && b.bytes.size() < kBatchBytes) {
@@ -459,6 +464,21 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
       if (!*more) {
         at_end = true;
         break;
+      }
+      if (!rec.key.empty()) {
+        if (rec.partition != ids_partition) {  // partitions are read one after the other
+          report.id_memory_bytes = std::max(report.id_memory_bytes, seen_ids.memory_bytes());
+          seen_ids.clear();
+          ids_partition = rec.partition;
+          // Room for the rest of the partition's range at once: no growth on the way.
+          for (const log::PartitionRange& r : ranges)
+            if (r.partition == rec.partition && r.end > rec.offset)
+              seen_ids.reserve(static_cast<size_t>(r.end - rec.offset));
+        }
+        if (!seen_ids.insert(rec.key)) {
+          ++report.duplicates;
+          continue;
+        }
       }
       b.records.push_back({rec.offset, rec.timestamp_ms, static_cast<uint32_t>(b.bytes.size()),
                            static_cast<uint32_t>(rec.value.size())});
@@ -507,6 +527,8 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
   }
   pool.reset();
   progress.clear();
+  report.id_memory_bytes = std::max(report.id_memory_bytes, seen_ids.memory_bytes());
+  seen_ids.clear();
   report.skipped = source.take_skipped();
   int64_t skipped_offsets = 0;
   for (const log::SkippedRange& r : report.skipped) {
@@ -577,15 +599,20 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
           ? ""
           : ", skipped " + plural(report.skipped.size(), "damaged range", "damaged ranges") + " (" +
                 plural(static_cast<uint64_t>(skipped_offsets), "offset", "offsets") + ")";
+  const std::string read = plural(report.records + report.duplicates, "record", "records");
   if (one_partition)
-    std::fprintf(o.err, "questlog: read %s, offsets %lld to %lld%s, in %.2f s\n",
-                 plural(report.records, "record", "records").c_str(),
+    std::fprintf(o.err, "questlog: read %s, offsets %lld to %lld%s, in %.2f s\n", read.c_str(),
                  static_cast<long long>(pass_start), static_cast<long long>(end), skipped.c_str(),
                  seconds);
   else
     std::fprintf(o.err, "questlog: read %s from %zu partitions (offsets %s)%s, in %.2f s\n",
-                 plural(report.records, "record", "records").c_str(), ranges.size(),
-                 describe_ranges(ranges).c_str(), skipped.c_str(), seconds);
+                 read.c_str(), ranges.size(), describe_ranges(ranges).c_str(), skipped.c_str(),
+                 seconds);
+  if (report.duplicates > 0)
+    std::fprintf(o.err,
+                 "questlog: dropped %s: the same event id as an earlier record of its "
+                 "partition (a resend or a client's retry); each event is in the tables once\n",
+                 plural(report.duplicates, "duplicate record", "duplicate records").c_str());
   for (TableRun& t : tables) {
     TableReport r;
     r.name = t.name;

@@ -14,7 +14,10 @@
 // to mean one point of the log (numeric starting_offsets or ending_offsets, an
 // incremental table) is refused before anything is read, naming the partition
 // count. There, offsets in messages and in the _rejected table are offsets
-// within the record's partition. Every record in it is parsed once; records that are not JSON
+// within the record's partition. A record whose key (the event's id) an earlier
+// record of its partition had in the range is dropped before it is parsed and
+// counted in `duplicates` (a producer's resend, a client's retry); records
+// without a key are never dropped. Every record in it is parsed once; records that are not JSON
 // objects go to <lake>/_rejected/<job stem>/ (offset, timestamp, error, raw)
 // instead of stopping the job (with `strict`, the first one stops it). Each
 // event is transformed, then offered to every table; a table keeps the events
@@ -90,7 +93,9 @@ struct ExtractReport {
   int64_t start = 0;  // the range read (several partitions: the span of their offsets)
   int64_t end = 0;
   std::vector<log::PartitionRange> ranges;  // the range read, per partition
-  uint64_t records = 0;
+  uint64_t records = 0;        // read and offered to the tables (duplicates not counted)
+  uint64_t duplicates = 0;     // dropped: the id (record key) of an earlier record of the partition
+  size_t id_memory_bytes = 0;  // the largest partition's set of seen ids, at its end
   uint64_t rejected = 0;
   std::vector<log::SkippedRange> skipped;  // damaged or missing in the range read
   std::vector<TableReport> tables;

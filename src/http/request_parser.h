@@ -21,8 +21,10 @@ struct RequestHead {
   std::string method;
   std::string target;
   int version = 11;
-  bool expects_continue = false;  // "Expect: 100-continue" on an HTTP/1.1 request
-  int host_fields = 0;            // Host header lines: RFC 9112 wants exactly one in 1.1
+  bool expects_continue = false;   // "Expect: 100-continue" on an HTTP/1.1 request
+  int host_fields = 0;             // Host header lines: RFC 9112 wants exactly one in 1.1
+  int idempotency_key_fields = 0;  // Idempotency-Key header lines
+  std::string idempotency_key;     // the value of the first one
   event::EventBuilder headers;
   const Route* route = nullptr;  // the route the target matches, once the headers are in
   RouteMatch match;              // its path parameters
@@ -34,6 +36,8 @@ struct RequestHead {
     target.clear();
     expects_continue = false;
     host_fields = 0;
+    idempotency_key_fields = 0;
+    idempotency_key.clear();
     headers.reset();
     route = nullptr;
     keep_body = false;
@@ -73,6 +77,8 @@ class RequestParser final : public boost::beast::http::basic_parser<true> {
         boost::beast::iequals(value, "100-continue"))
       head_.expects_continue = true;
     if (field == boost::beast::http::field::host) ++head_.host_fields;
+    if (boost::beast::iequals(name, "idempotency-key") && head_.idempotency_key_fields++ == 0)
+      head_.idempotency_key.assign(value.data(), value.size());
     head_.headers.add_header(sv(name), sv(value));
   }
   // Routing here, before the body, says whether the body is kept.

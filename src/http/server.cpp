@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "event/event_id.h"
 #include "http/event_assembler.h"
 #include "http/request_parser.h"
 
@@ -149,6 +150,7 @@ class Worker {
 
   Shared& shared() { return shared_; }
   EventAssembler& assembler() { return assembler_; }
+  event::UuidV7Generator& ids() { return ids_; }
   const std::string& date() const { return date_; }
   Clock::time_point now() const { return now_; }
   bool stopping() const { return stopping_; }
@@ -166,12 +168,14 @@ class Worker {
   std::vector<Connection*> connections_;
   std::vector<std::shared_ptr<Connection>> batch_;  // events of this round, not yet appended
   std::vector<std::string_view> batch_events_;
+  std::vector<std::string_view> batch_keys_;
   bool flush_posted_ = false;
   bool stopping_ = false;
   Clock::time_point stop_deadline_;
   Clock::time_point now_ = Clock::now();
   std::string date_ = date_header();
-  EventAssembler assembler_;  // events of routes with parameters or bodies
+  EventAssembler assembler_;    // events of routes with parameters or bodies
+  event::UuidV7Generator ids_;  // this loop's event ids
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -188,6 +192,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // The event of the current request: valid while it is being logged.
   std::string_view event() const { return event_; }
+  // Its id: the client's Idempotency-Key, or a UUIDv7 made for it.
+  std::string_view key() const { return key_; }
 
   // The log's answer for this connection's event.
   void on_logged(const Status& s) {
@@ -336,6 +342,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (!route->allows(head_.method))
       return respond(405, kTextHtml, kMethodNotAllowedBody,
                      "Allow: " + route->allow_header() + "\r\n");
+    if (head_.idempotency_key_fields > 1)
+      return respond(400, kTextPlain, "Bad Request: more than one Idempotency-Key header\n", {});
+    if (head_.idempotency_key_fields == 1) {
+      if (std::string why = event::idempotency_key_problem(head_.idempotency_key); !why.empty())
+        return respond(400, kTextPlain, "Bad Request: " + why + "\n", {});
+      key_.assign(head_.idempotency_key);
+    } else {
+      worker_.ids().next(key_);
+    }
     route_ = route;
     if (route->plain()) {
       head_.headers.build(route->fields, event_);
@@ -433,6 +448,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool started_ = false;  // the parser has taken bytes of the current request
   const Route* route_ = nullptr;
   std::string event_;
+  std::string key_;
   std::string out_;
   bool keep_alive_ = true;
   bool head_only_ = false;
@@ -580,12 +596,16 @@ void Worker::log_event(std::shared_ptr<Connection> c) {
 void Worker::flush() {
   flush_posted_ = false;
   batch_events_.clear();
-  for (auto& c : batch_) batch_events_.push_back(c->event());
+  batch_keys_.clear();
+  for (auto& c : batch_) {
+    batch_events_.push_back(c->event());
+    batch_keys_.push_back(c->key());
+  }
   auto waiting = std::make_shared<std::vector<std::shared_ptr<Connection>>>(std::move(batch_));
   batch_.clear();
   // A tracked executor keeps run() going until the acknowledgement is answered.
   auto ex = asio::prefer(ioc_.get_executor(), asio::execution::outstanding_work.tracked);
-  shared_.log.append(batch_events_, [ex, waiting](const log::Outcome& outcome) {
+  shared_.log.append(batch_events_, batch_keys_, [ex, waiting](const log::Outcome& outcome) {
     auto answer = [waiting, outcome] {
       for (size_t i = 0; i < waiting->size(); ++i) (*waiting)[i]->on_logged(outcome.of(i));
     };

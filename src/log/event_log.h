@@ -38,10 +38,16 @@ class EventLog {
 
   virtual ~EventLog() = default;
 
-  // Appends `events` as consecutive records. The bytes are copied before append
-  // returns. `done` may run inline (before append returns) or on another thread.
-  // Thread-safe.
-  virtual void append(std::span<const std::string_view> events, Done done) = 0;
+  // Appends `events` as consecutive records, each with its key from `keys` (the
+  // event's id: the record key on Kafka and in the embedded log), or without keys
+  // when `keys` is empty; otherwise it holds one per event. The bytes are copied
+  // before append returns. `done` may run inline (before append returns) or on
+  // another thread. Thread-safe.
+  virtual void append(std::span<const std::string_view> events,
+                      std::span<const std::string_view> keys, Done done) = 0;
+  void append(std::span<const std::string_view> events, Done done) {
+    append(events, {}, std::move(done));
+  }
 
   // Waits until every append made before the call has had its `done` called,
   // then releases the log. No append may follow.

@@ -11,6 +11,8 @@ struct Record {
                              // skip some: compaction, transaction markers)
   int64_t timestamp_ms = 0;  // ingest time, milliseconds since the Unix epoch
   std::string_view value;    // the event bytes exactly as appended
+  std::string_view key;      // the event's id (serve's Idempotency-Key or UUIDv7); empty for
+                             // records written without one (logs from before ids)
   int32_t partition = 0;     // the embedded log has one, numbered 0
 };
 

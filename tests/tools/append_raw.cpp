@@ -10,6 +10,8 @@
 //     knife purchases from two hosts), in batches of 4096.
 //   --segment-bytes B (before the other arguments) rolls segments at B bytes
 //     instead of serve's default 16 MiB, for tests that need many segments.
+//   --keyed (first) gives each record a UUIDv7 key, as serve does (for
+//     measuring extract's de-duplication).
 //
 // Every record of one run is stamped with the current time. Exit status 1 with
 // one line on stderr on failure.
@@ -20,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "event/event_id.h"
 #include "log/embedded/log_writer.h"
 #include "util/clock.h"
 
@@ -28,7 +31,7 @@ namespace emb = questlog::log::embedded;
 namespace {
 
 constexpr const char* kUsage =
-    "usage: append_raw [--segment-bytes B] [--seed N] DATA_DIR [TOPIC] < lines";
+    "usage: append_raw [--keyed] [--segment-bytes B] [--seed N] DATA_DIR [TOPIC] < lines";
 
 int fail(const std::string& what) {
   std::fprintf(stderr, "append_raw: %s\n", what.c_str());
@@ -44,6 +47,11 @@ int main(int argc, char** argv) {
   if (argc > 1 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0)) {
     std::printf("%s\n", kUsage);
     return 0;
+  }
+  bool keyed = false;
+  if (argc > arg && std::strcmp(argv[arg], "--keyed") == 0) {
+    keyed = true;
+    ++arg;
   }
   if (argc > arg + 1 && std::strcmp(argv[arg], "--segment-bytes") == 0) {
     segment_bytes = std::atoll(argv[arg + 1]);
@@ -67,9 +75,20 @@ int main(int argc, char** argv) {
 
   std::vector<std::string> owned;
   std::vector<std::string_view> batch;
+  questlog::event::UuidV7Generator ids;
+  std::vector<std::string> key_owned;
+  std::vector<std::string_view> keys;
   auto flush = [&]() -> bool {
     if (batch.empty()) return true;
-    auto at = (*writer)->append(batch, now);
+    if (keyed) {
+      key_owned.resize(batch.size());
+      keys.clear();
+      for (std::string& k : key_owned) {
+        ids.next(k);
+        keys.emplace_back(k);
+      }
+    }
+    auto at = (*writer)->append(batch, now, keys);
     if (!at.ok()) {
       fail(at.status().message());
       return false;

@@ -7,7 +7,7 @@
 //   kafka_admin BROKERS copy LOG_DIR TOPIC
 //     produces every record of the embedded log partition LOG_DIR (DATA/<topic>/0)
 //     to partition 0 of TOPIC, in order, each with its record's timestamp (kcat -P
-//     cannot set one), then prints how many.
+//     cannot set one) and key (the event id, if it has one), then prints how many.
 //
 // Exit 0 on success; one line on stderr otherwise.
 #include <librdkafka/rdkafka.h>
@@ -144,6 +144,7 @@ int copy(const char* brokers, const char* log_dir, const char* topic) {
     while ((e = rd_kafka_producev(
                 rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(0),
                 RD_KAFKA_V_VALUE(const_cast<char*>(rec.value.data()), rec.value.size()),
+                RD_KAFKA_V_KEY(rec.key.empty() ? nullptr : rec.key.data(), rec.key.size()),
                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(rec.timestamp_ms),
                 RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
       rd_kafka_poll(rk, 10);

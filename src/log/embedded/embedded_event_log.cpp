@@ -11,7 +11,8 @@ EmbeddedEventLog::EmbeddedEventLog(std::unique_ptr<LogWriter> writer, EventLogOp
 
 EmbeddedEventLog::~EmbeddedEventLog() { close(); }
 
-void EmbeddedEventLog::append(std::span<const std::string_view> events, Done done) {
+void EmbeddedEventLog::append(std::span<const std::string_view> events,
+                              std::span<const std::string_view> keys, Done done) {
   const bool fsync = options_.durability == Durability::fsync;
   if (fsync) {
     std::lock_guard lock(mu_);
@@ -26,7 +27,7 @@ void EmbeddedEventLog::append(std::span<const std::string_view> events, Done don
     }
     unsynced_events_ += events.size();  // reserve before writing, so the bound holds
   }
-  auto first = writer_->append(events, now_ms());
+  auto first = writer_->append(events, now_ms(), keys);
   if (!fsync || !first.ok()) {
     if (fsync) {
       std::lock_guard lock(mu_);

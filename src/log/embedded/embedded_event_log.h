@@ -28,7 +28,9 @@ class EmbeddedEventLog final : public EventLog {
   EmbeddedEventLog(std::unique_ptr<LogWriter> writer, EventLogOptions options);
   ~EmbeddedEventLog() override;
 
-  void append(std::span<const std::string_view> events, Done done) override;
+  using EventLog::append;
+  void append(std::span<const std::string_view> events, std::span<const std::string_view> keys,
+              Done done) override;
   Status close() override;
 
  private:

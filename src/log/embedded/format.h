@@ -7,13 +7,17 @@
 // writer's lock file. A segment is records back to back: no file header, no
 // padding, no trailer. One record:
 //
-//   crc32c        u32   CRC-32C over bytes [4, kHeaderSize + length) of the record
-//   length        u32   payload bytes, at most kMaxPayload
+//   crc32c        u32   CRC-32C over every byte of the record after it
+//   length        u32   payload bytes, at most kMaxPayload; bit 31 (kKeyFlag) set:
+//                       a key follows the timestamp
 //   offset        i64   dense: the first record of a segment has its base offset
 //   timestamp_ms  i64   milliseconds since the Unix epoch
+//   [key_length   u16   only with kKeyFlag: key bytes
+//    key          `key_length` bytes]
 //   payload       `length` bytes
 //
-// All integers are little-endian.
+// All integers are little-endian. Records without the flag (every log written
+// before keys existed) are read exactly as before.
 #pragma once
 
 #include <cstddef>
@@ -28,19 +32,28 @@
 namespace questlog::log::embedded::format {
 
 inline constexpr size_t kHeaderSize = 24;
+inline constexpr uint32_t kKeyFlag = 1u << 31;  // in the length word: a key follows
+inline constexpr size_t kKeyLengthSize = 2;
+inline constexpr size_t kKeyedHeaderSize = kHeaderSize + kKeyLengthSize;
+inline constexpr size_t kMaxKey = 0xffff;
 inline constexpr size_t kCrcSize = 4;               // the checksum covers what follows it
 inline constexpr uint32_t kMaxPayload = 64u << 20;  // a longer length field is corruption
 inline constexpr std::string_view kSegmentSuffix = ".log";
 inline constexpr size_t kSegmentDigits = 20;
 inline constexpr std::string_view kLockFileName = ".lock";
 
-inline constexpr size_t record_size(size_t payload_bytes) { return kHeaderSize + payload_bytes; }
+// Bytes of a record; `key_bytes` 0 is a record without a key (no flag, no key length).
+inline constexpr size_t record_size(size_t payload_bytes, size_t key_bytes = 0) {
+  return (key_bytes == 0 ? kHeaderSize : kKeyedHeaderSize + key_bytes) + payload_bytes;
+}
 
 struct RecordHeader {
   uint32_t crc = 0;
-  uint32_t length = 0;
+  uint32_t length = 0;  // payload bytes, kKeyFlag masked off (other high bits stay: corruption)
   int64_t offset = 0;
   int64_t timestamp_ms = 0;
+  bool keyed = false;       // kKeyFlag was set
+  uint16_t key_length = 0;  // set by decode_key_length()
 };
 
 namespace detail {
@@ -75,32 +88,62 @@ inline uint64_t get_u64(const char* src) {
 
 }  // namespace detail
 
-// Writes one whole record into dst[0, record_size(payload.size())).
-// The caller has checked payload.size() <= kMaxPayload.
-inline void encode_record(char* dst, int64_t offset, int64_t timestamp_ms,
-                          std::string_view payload) {
-  detail::put_u32(dst + 4, static_cast<uint32_t>(payload.size()));
+// Writes one whole record into dst[0, record_size(payload.size(), key.size())).
+// An empty key writes a record without one. The caller has checked
+// payload.size() <= kMaxPayload and key.size() <= kMaxKey.
+inline void encode_record(char* dst, int64_t offset, int64_t timestamp_ms, std::string_view payload,
+                          std::string_view key = {}) {
+  const uint32_t flag = key.empty() ? 0 : kKeyFlag;
+  detail::put_u32(dst + 4, static_cast<uint32_t>(payload.size()) | flag);
   detail::put_u64(dst + 8, static_cast<uint64_t>(offset));
   detail::put_u64(dst + 16, static_cast<uint64_t>(timestamp_ms));
-  if (!payload.empty()) std::memcpy(dst + kHeaderSize, payload.data(), payload.size());
-  uint32_t crc = crc32c::value(dst + kCrcSize, kHeaderSize - kCrcSize + payload.size());
+  size_t at = kHeaderSize;
+  if (!key.empty()) {
+    const auto n = static_cast<uint16_t>(key.size());
+    dst[at] = static_cast<char>(n & 0xff);
+    dst[at + 1] = static_cast<char>(n >> 8);
+    std::memcpy(dst + at + kKeyLengthSize, key.data(), key.size());
+    at += kKeyLengthSize + key.size();
+  }
+  if (!payload.empty()) std::memcpy(dst + at, payload.data(), payload.size());
+  uint32_t crc = crc32c::value(dst + kCrcSize, at - kCrcSize + payload.size());
   detail::put_u32(dst, crc);
 }
 
-// Reads the header at src[0, kHeaderSize). Checks nothing.
+// Reads the header at src[0, kHeaderSize). Checks nothing. When h.keyed, the
+// key length is still to be read from src[kHeaderSize, kKeyedHeaderSize) with
+// decode_key_length().
 inline RecordHeader decode_header(const char* src) {
   RecordHeader h;
   h.crc = detail::get_u32(src);
-  h.length = detail::get_u32(src + 4);
+  const uint32_t word = detail::get_u32(src + 4);
+  h.keyed = (word & kKeyFlag) != 0;
+  h.length = word & ~kKeyFlag;
   h.offset = static_cast<int64_t>(detail::get_u64(src + 8));
   h.timestamp_ms = static_cast<int64_t>(detail::get_u64(src + 16));
   return h;
 }
 
-// True when the record at src, whose header is `h` and whose
-// record_size(h.length) bytes are all present, matches its checksum.
+// For a keyed header: reads the key length from the record at src, whose first
+// kKeyedHeaderSize bytes are present.
+inline void decode_key_length(RecordHeader& h, const char* src) {
+  const auto* b = reinterpret_cast<const unsigned char*>(src + kHeaderSize);
+  h.key_length = static_cast<uint16_t>(b[0] | (b[1] << 8));
+}
+
+// Where the key (then the payload) starts, and the record's whole size, for a
+// header whose key length is known.
+inline size_t header_size(const RecordHeader& h) {
+  return h.keyed ? kKeyedHeaderSize : kHeaderSize;
+}
+inline size_t stored_size(const RecordHeader& h) {
+  return header_size(h) + h.key_length + h.length;
+}
+
+// True when the record at src, whose header is `h` (key length read) and whose
+// stored_size(h) bytes are all present, matches its checksum.
 inline bool checksum_matches(const RecordHeader& h, const char* src) {
-  return crc32c::value(src + kCrcSize, kHeaderSize - kCrcSize + h.length) == h.crc;
+  return crc32c::value(src + kCrcSize, stored_size(h) - kCrcSize) == h.crc;
 }
 
 // "00000000000000000042.log" for base offset 42. `base_offset` is >= 0.

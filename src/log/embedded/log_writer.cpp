@@ -293,15 +293,24 @@ Result<std::unique_ptr<LogWriter>> LogWriter::open(const WriterOptions& options)
   return std::unique_ptr<LogWriter>(new LogWriter(std::move(impl)));
 }
 
-Result<int64_t> LogWriter::append(std::span<const std::string_view> values, int64_t timestamp_ms) {
+Result<int64_t> LogWriter::append(std::span<const std::string_view> values, int64_t timestamp_ms,
+                                  std::span<const std::string_view> keys) {
+  if (!keys.empty() && keys.size() != values.size())
+    return Status::error(Errc::invalid_argument, "append: one key per event, or none");
+  auto key_of = [&](size_t i) { return keys.empty() ? std::string_view() : keys[i]; };
   size_t total = 0;
-  for (std::string_view v : values) {
+  for (size_t i = 0; i < values.size(); ++i) {
+    std::string_view v = values[i];
     if (v.size() > format::kMaxPayload) {
       return Status::error(Errc::invalid_argument, "event of " + std::to_string(v.size()) +
                                                        " bytes exceeds the limit of " +
                                                        std::to_string(format::kMaxPayload));
     }
-    total += format::record_size(v.size());
+    if (key_of(i).size() > format::kMaxKey)
+      return Status::error(Errc::invalid_argument, "key of " + std::to_string(key_of(i).size()) +
+                                                       " bytes exceeds the limit of " +
+                                                       std::to_string(format::kMaxKey));
+    total += format::record_size(v.size(), key_of(i).size());
   }
 
   Impl& w = *impl_;
@@ -317,9 +326,9 @@ Result<int64_t> LogWriter::append(std::span<const std::string_view> values, int6
   if (w.batch.size() < total) w.batch.resize(total);
   char* p = w.batch.data();
   int64_t offset = first;
-  for (std::string_view v : values) {
-    format::encode_record(p, offset++, timestamp_ms, v);
-    p += format::record_size(v.size());
+  for (size_t i = 0; i < values.size(); ++i) {
+    format::encode_record(p, offset++, timestamp_ms, values[i], key_of(i));
+    p += format::record_size(values[i].size(), key_of(i).size());
   }
 
   Status wrote = w.segment->write_at(w.segment_size, std::string_view(w.batch.data(), total));

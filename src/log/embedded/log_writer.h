@@ -92,7 +92,10 @@ class LogWriter {
   // after a crash during the write. When the append fills the segment, the
   // segment rolls; a failed roll is retried before the next append, which fails
   // if it fails again.
-  Result<int64_t> append(std::span<const std::string_view> values, int64_t timestamp_ms);
+  // `keys` is empty (records without keys) or holds one key per value, each at
+  // most format::kMaxKey bytes (an empty one: that record has none).
+  Result<int64_t> append(std::span<const std::string_view> values, int64_t timestamp_ms,
+                         std::span<const std::string_view> keys = {});
 
   // Makes every record appended before the call durable (fdatasync). Thread-safe,
   // and may run while another thread appends. Once an fsync has failed, this and

@@ -98,7 +98,13 @@ Result<SegmentReader::Outcome> SegmentReader::read(Record& out) {
   format::RecordHeader h = format::decode_header(at_position());
   rejected_ = h;
   if (h.length > format::kMaxPayload) return reject(Outcome::bad_length);
-  size_t size = format::record_size(h.length);
+  if (h.keyed) {
+    auto keyed = fill(format::kKeyedHeaderSize);
+    if (!keyed.ok()) return keyed.status();
+    if (!*keyed) return reject(Outcome::truncated);
+    format::decode_key_length(h, at_position());
+  }
+  size_t size = format::stored_size(h);
   auto whole = fill(size);
   if (!whole.ok()) return whole.status();
   if (!*whole) return reject(Outcome::truncated);
@@ -107,7 +113,9 @@ Result<SegmentReader::Outcome> SegmentReader::read(Record& out) {
   if (h.offset != next_offset_) return reject(Outcome::bad_offset);
   out.offset = h.offset;
   out.timestamp_ms = h.timestamp_ms;
-  out.value = std::string_view(p + format::kHeaderSize, h.length);
+  const size_t key_at = format::header_size(h);
+  out.key = std::string_view(p + key_at, h.key_length);
+  out.value = std::string_view(p + key_at + h.key_length, h.length);
   position_ += size;
   ++next_offset_;
   return Outcome::record;
@@ -140,13 +148,22 @@ Result<std::optional<SegmentReader::Resume>> SegmentReader::find_resume() {
       position_ += zeros - format::kHeaderSize;  // the loop steps one more
       continue;
     }
-    const format::RecordHeader h = format::decode_header(at_position());
+    format::RecordHeader h = format::decode_header(at_position());
     // Cheap checks first: garbage rarely passes the offset window, so the
     // checksum runs at few positions.
     if (h.offset <= last || static_cast<uint64_t>(h.offset - 1 - last) > position_ - bad) continue;
     if (h.length > format::kMaxPayload) continue;
-    if (position_ + format::record_size(h.length) > *file_size) continue;
-    auto whole = fill(format::record_size(h.length));
+    if (h.keyed) {
+      if (position_ + format::kKeyedHeaderSize > *file_size) continue;
+      auto keyed = fill(format::kKeyedHeaderSize);
+      if (!keyed.ok()) {
+        failed = keyed.status();
+        break;
+      }
+      format::decode_key_length(h, at_position());
+    }
+    if (position_ + format::stored_size(h) > *file_size) continue;
+    auto whole = fill(format::stored_size(h));
     if (!whole.ok()) {
       failed = whole.status();
       break;
@@ -214,7 +231,9 @@ std::string SegmentReader::why(Outcome outcome) const {
     case Outcome::truncated:
       return "file ends inside the record" + at;
     case Outcome::bad_length:
-      return "record" + at + " claims " + std::to_string(rejected_.length) +
+      // The length word as written (with the key flag, if set): what a reader of the bytes sees.
+      return "record" + at + " claims " +
+             std::to_string(rejected_.length | (rejected_.keyed ? format::kKeyFlag : 0u)) +
              " payload bytes (limit " + std::to_string(format::kMaxPayload) + ")";
     case Outcome::bad_checksum:
       return "checksum mismatch in the record" + at;

@@ -22,6 +22,10 @@ constexpr const char* kDefaults[][2] = {
     {"message.timeout.ms", "10000"},
     {"queue.buffering.max.messages", "100000"},
     {"log.connection.close", "false"},  // an idle broker connection closing is not news
+    // Keys (event ids) hash to partitions as Java clients hash them, so a retry
+    // with the same Idempotency-Key lands in the partition of its first copy
+    // whichever client wrote it.
+    {"partitioner", "murmur2_random"},
 };
 
 // The busy lane: past this many events in flight, appends go to a producer that
@@ -196,7 +200,8 @@ KafkaEventLog::~KafkaEventLog() {
   }
 }
 
-void KafkaEventLog::append(std::span<const std::string_view> events, Done done) {
+void KafkaEventLog::append(std::span<const std::string_view> events,
+                           std::span<const std::string_view> keys, Done done) {
   if (closing_.load(std::memory_order_acquire)) {
     done(Status::error(Errc::busy, "the event log is closing"));
     return;
@@ -241,6 +246,10 @@ void KafkaEventLog::append(std::span<const std::string_view> events, Done done) 
   for (size_t i = 0; i < events.size(); ++i) {
     msgs[i].payload = const_cast<char*>(events[i].data());
     msgs[i].len = events[i].size();
+    if (!keys.empty() && !keys[i].empty()) {  // librdkafka copies keys always
+      msgs[i].key = const_cast<char*>(keys[i].data());
+      msgs[i].key_len = keys[i].size();
+    }
     msgs[i]._private = &batch->slots[i];
   }
   rd_kafka_produce_batch(lane.rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, msgs.data(),

@@ -76,7 +76,9 @@ class KafkaEventLog final : public EventLog {
   static Result<std::unique_ptr<KafkaEventLog>> open(const ProducerOptions& options);
   ~KafkaEventLog() override;
 
-  void append(std::span<const std::string_view> events, Done done) override;
+  using EventLog::append;
+  void append(std::span<const std::string_view> events, std::span<const std::string_view> keys,
+              Done done) override;
   // Waits for every event in flight to be delivered or to time out.
   Status close() override;
 

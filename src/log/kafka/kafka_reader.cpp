@@ -148,6 +148,8 @@ struct KafkaReader::Impl {
     const int64_t ts = rd_kafka_message_timestamp(m, &type);
     out.timestamp_ms = ts >= 0 ? ts : 0;
     out.value = {static_cast<const char*>(m->payload), m->len};
+    out.key = m->key ? std::string_view(static_cast<const char*>(m->key), m->key_len)
+                     : std::string_view();
   }
 
   Status connect();
