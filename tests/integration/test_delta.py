@@ -17,6 +17,7 @@ import threading
 import time
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -94,11 +95,13 @@ def test_delta_tables_read_back_in_delta_rs_as_the_parquet_tables(bin_path, tmp_
         "event_type=default", "event_type=purchase_knife", "event_type=purchase_sword"]
     assert dt.protocol().min_reader_version == 1 and dt.protocol().min_writer_version == 2
     # Partition pruning by delta-rs uses partitionValues.
-    swords = dt.to_pyarrow_table(partitions=[("event_type", "=", "purchase_sword")])
+    swords = dt.to_pyarrow_table(filters=[("event_type", "=", "purchase_sword")])
     assert swords.num_rows == 2000
     # Stats: delta-rs reads them (numRecords, bounds).
-    adds = dt.get_add_actions(flatten=True).to_pydict()
+    adds = pa.table(dt.get_add_actions(flatten=True)).to_pydict()
     assert sum(adds["num_records"]) == 5000
+    assert all(n == 0 for n in adds["null_count.Host"]), adds["null_count.Host"]
+    assert min(adds["min.timestamp"]) <= max(adds["max.timestamp"])
 
 
 def test_overwrite_is_one_commit_and_time_travel_sees_the_old_rows(bin_path, tmp_path: Path):
