@@ -255,3 +255,72 @@ def test_delta_tables_on_hdfs_read_back_as_the_local_ones(bin_path, hdfs: Hdfs, 
     # No hidden commit file left behind by the put-if-absent.
     assert not [e for e in hdfs.list("/tmp/delta_modes/every/_delta_log")
                 if e["pathSuffix"].startswith(".")]
+
+
+def test_two_extracts_racing_on_one_hdfs_table_both_commit(bin_path, hdfs: Hdfs, tmp_path: Path):
+    data = tmp_path / "data"
+    lake = f"{hdfs.webhdfs}/tmp/delta_race"
+    seed_events(bin_path, data, 100)
+    j = write_job(tmp_path, "race", """
+[[tables]]
+name = "all"
+path = "all"
+mode = "append"
+format = "delta"
+""")
+    results = []
+
+    def one():
+        results.append(extract(bin_path, j, data, lake, timeout=120))
+
+    for _ in range(2):
+        threads = [threading.Thread(target=one) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert all(r.returncode == 0 for r in results), [r.stderr.decode() for r in results]
+    got = tmp_path / "from_hdfs"
+    download(hdfs, "/tmp/delta_race/all", got)
+    dt = deltalake.DeltaTable(str(got))
+    assert dt.version() == 3
+    assert dt.to_pyarrow_table().num_rows == 4 * 100
+    names = [e["pathSuffix"] for e in hdfs.list("/tmp/delta_race/all/_delta_log")]
+    assert sorted(names) == [f"{v:020d}.json" for v in range(4)], names  # no hidden files left
+
+
+def test_incremental_runs_on_hdfs_killed_at_random_points_hold_every_event_once(
+        bin_path, hdfs: Hdfs, tmp_path: Path):
+    data = tmp_path / "data"
+    lake = f"{hdfs.webhdfs}/tmp/delta_kill"
+    j = write_job(tmp_path, "inc", """
+[[tables]]
+name = "swords"
+path = "swords"
+where = { event_type = "purchase_sword" }
+mode = "incremental"
+format = "delta"
+""")
+    rng = random.Random(7)
+    n = kills = 0
+    for cycle in range(6):
+        lines = []
+        for _ in range(rng.randrange(100, 3000)):
+            kind = "purchase_sword" if n % 3 else "default"
+            lines.append(b'{"event_type":"%s","i":%d}' % (kind.encode(), n))
+            n += 1
+        append_raw(bin_path, data, lines)
+        p = subprocess.Popen([bin_path, "extract", str(j), "--data", str(data), "--lake", lake],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.0, 0.5))  # a random point of the run, not a wait for anything
+        if p.poll() is None:
+            p.kill()
+            kills += 1
+        p.wait(timeout=60)
+    extract_ok(bin_path, j, data, lake, timeout=120)
+    got = tmp_path / "from_hdfs"
+    download(hdfs, "/tmp/delta_kill/swords", got)
+    t = deltalake.DeltaTable(str(got)).to_pyarrow_table()
+    assert sorted(t.column("i").to_pylist()) == [i for i in range(n) if i % 3], f"{kills} kills"
+    assert kills > 0
