@@ -109,5 +109,7 @@ Status write_commit(io::FileSystem& fs, const std::filesystem::path& table, int6
 // A path relative to the table as a relative URI: every byte other than
 // A-Z a-z 0-9 - . _ ~ / = as %XX (a Hive-escaped '%' becomes %25).
 std::string encode_path(std::string_view path);
+// An add or remove path back to the path it names: each %XX to its byte.
+std::string decode_path(std::string_view uri);
 
 }  // namespace questlog::extract::delta

@@ -324,3 +324,18 @@ format = "delta"
     t = deltalake.DeltaTable(str(got)).to_pyarrow_table()
     assert sorted(t.column("i").to_pylist()) == [i for i in range(n) if i % 3], f"{kills} kills"
     assert kills > 0
+
+
+def test_ls_counts_what_the_delta_log_holds(bin_path, tmp_path: Path):
+    data, lake = tmp_path / "data", tmp_path / "lake"
+    seed_events(bin_path, data, 500)
+    j = job(tmp_path, "delta")
+    extract_ok(bin_path, j, data, lake)
+    seed_events(bin_path, data, 100)
+    extract_ok(bin_path, j, data, lake)
+    r = subprocess.run([bin_path, "ls", str(lake)], capture_output=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    rows = {line.split()[-1]: int(line.split()[0]) for line in r.stdout.decode().splitlines()[2:]}
+    # every: overwritten (the old file is still in the directory, removed in the log).
+    assert rows == {str(lake / "every"): 600, str(lake / "swords"): 240, str(lake / "by_type"): 1100}
+    assert len(list((lake / "every").glob("*.parquet"))) == 2

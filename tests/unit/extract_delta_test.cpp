@@ -181,6 +181,14 @@ TEST(DeltaLogTest, ACommitReadsBackAsTheSnapshotItDescribes) {
   EXPECT_TRUE(s.files.empty());
 }
 
+TEST(DeltaLogTest, PathsAreRelativeUrisThatDecodeBackToTheBytes) {
+  const std::string path = "Host=a%2Fb c\xc3\xa9/part-0:1.parquet";
+  const std::string uri = delta::encode_path(path);
+  EXPECT_EQ(uri, "Host=a%252Fb%20c%C3%A9/part-0%3A1.parquet");
+  EXPECT_EQ(delta::decode_path(uri), path);
+  EXPECT_EQ(delta::decode_path("a%2"), "a%2");  // a cut escape stays as it is
+}
+
 TEST(DeltaLogTest, AGapInTheLogIsRefused) {
   TempDir dir;
   auto fs = real(dir.path());
