@@ -339,3 +339,22 @@ def test_ls_counts_what_the_delta_log_holds(bin_path, tmp_path: Path):
     # every: overwritten (the old file is still in the directory, removed in the log).
     assert rows == {str(lake / "every"): 600, str(lake / "swords"): 240, str(lake / "by_type"): 1100}
     assert len(list((lake / "every").glob("*.parquet"))) == 2
+
+
+def test_partition_values_that_need_escaping_read_back(bin_path, tmp_path: Path):
+    data, lake = tmp_path / "data", tmp_path / "lake"
+    j = write_job(tmp_path, "odd", """
+[[tables]]
+name = "odd"
+path = "odd"
+mode = "overwrite"
+partition_by = ["kind"]
+format = "delta"
+""")
+    kinds = ["a/b", "c d", "50%", "x=y", "é:ü", "plain"]
+    append_raw(bin_path, data, [json.dumps({"kind": k, "i": i}).encode() for i, k in enumerate(kinds)]
+               + [b'{"i": 99}'])
+    extract_ok(bin_path, j, data, lake)
+    t = deltalake.DeltaTable(str(lake / "odd")).to_pyarrow_table().sort_by("i")
+    assert t.column("kind").to_pylist() == kinds + [None]
+    assert t.column("i").to_pylist() == list(range(len(kinds))) + [99]

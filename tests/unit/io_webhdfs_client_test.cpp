@@ -4,10 +4,10 @@
 // one-line errors naming who refused what.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <atomic>
 #include <functional>
 #include <mutex>
 #include <string>
