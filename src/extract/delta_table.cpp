@@ -260,6 +260,10 @@ Result<TableWriteResult> DeltaTable::write(const RowBuffer& rows, TableWriteSpec
   };
   spec.empty_file = false;
   pending_ = {};
+  // _delta_log before any file: a directory with part files and no log is a
+  // plain table to open(), also while another writer makes this table's first
+  // version.
+  if (auto made = lake_.create_dirs(delta::log_dir(relative_)); !made.ok()) return made.status();
   auto written = write_table(rows, lake_, relative_, spec);
   if (!written.ok()) return written.status();
   pending_ = *written;

@@ -327,6 +327,23 @@ TEST_F(ExtractDeltaTest, ACrashAtAnyStepOfAnIncrementalRunNeverLosesOrRepeatsARo
   EXPECT_EQ(committed, 1);  // the commit is the run's last step
 }
 
+TEST_F(ExtractDeltaTest, AFirstRunKilledBeforeItsCommitLeavesATableTheNextRunMakes) {
+  // The first run of a new table dies after its files, before anything of its
+  // log (a second writer opening the table meanwhile sees the same): the table
+  // directory is still a Delta table to be, not a plain one.
+  {
+    auto fs = real(lake_);
+    FaultFileSystem fault(*fs);
+    fault.inject(io::Fault::on(io::Op::create_dirs).path("_delta_log").and_every_later());
+    test_util::Run crashed = run(job("incremental"), &fault);
+    ASSERT_FALSE(crashed.status.ok());
+  }
+  ASSERT_FALSE(fs::exists(lake_ / "swords" / "_delta_log" / "00000000000000000000.json"));
+  test_util::Run r = run(job("incremental"));
+  ASSERT_TRUE(r.status.ok()) << r.status.message();
+  EXPECT_EQ(rows(snapshot()), kSwords);
+}
+
 TEST_F(ExtractDeltaTest, TwoWritersRacingForVersionsBothCommitEveryTime) {
   ASSERT_TRUE(run(job("append")).status.ok());
   constexpr int kCommits = 20;
