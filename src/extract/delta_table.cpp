@@ -19,7 +19,9 @@ namespace fs = std::filesystem;
 constexpr int kMaxAttempts = 100;       // commits lost in a row before giving up
 constexpr size_t kMaxStatsString = 64;  // longer string minimums and maximums are left out
 
-std::optional<parquet::ColumnType> column_type(const std::string& delta_type) {
+}  // namespace
+
+std::optional<parquet::ColumnType> delta_column_type(const std::string& delta_type) {
   if (delta_type == "string") return parquet::ColumnType::string;
   if (delta_type == "long") return parquet::ColumnType::int64;
   if (delta_type == "double") return parquet::ColumnType::float64;
@@ -27,6 +29,8 @@ std::optional<parquet::ColumnType> column_type(const std::string& delta_type) {
   if (delta_type == "timestamp") return parquet::ColumnType::timestamp_micros;
   return std::nullopt;
 }
+
+namespace {
 
 // Whether values of type `from` can be written into a column of type `to`
 // (the run's widening: int64 -> float64 -> string; anything -> string).
@@ -238,7 +242,7 @@ Result<std::vector<SchemaColumn>> DeltaTable::plan_columns(
                                          where, c.name, f.name));
     }
     if (!same) continue;
-    auto type = column_type(same->type);
+    auto type = delta_column_type(same->type);
     if (type && widens_to(c.type, *type)) {
       c.type = *type;
       continue;

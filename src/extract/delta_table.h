@@ -59,6 +59,8 @@ std::string delta_app_id(const std::string& job_stem, const std::string& table,
 // Delta's type name for a column type ("string", "long", "double", "boolean",
 // "timestamp").
 const char* delta_type_name(parquet::ColumnType t);
+// The column type of a Delta type name; nullopt for one questlog does not write.
+std::optional<parquet::ColumnType> delta_column_type(const std::string& delta_type);
 
 class DeltaTable {
  public:

@@ -190,9 +190,29 @@ Status print_table(TableRun& t, const FieldNames& names, std::FILE* out) {
 Status stage_delta(TableRun& t, const FieldNames& names, int64_t end, uint64_t budget) {
   std::vector<SchemaColumn> columns = t.schema.columns(names);
   std::vector<std::string> partition_by;
-  for (FieldId id : t.partition_by)
-    for (const SchemaColumn& c : columns)
-      if (c.field == id) partition_by.push_back(c.name);
+  for (FieldId id : t.partition_by) {
+    auto c = std::find_if(columns.begin(), columns.end(),
+                          [&](const SchemaColumn& col) { return col.field == id; });
+    if (c != columns.end()) {
+      partition_by.push_back(c->name);
+      continue;
+    }
+    // No row of this run has it (no rows at all, say): the table's partition
+    // column still, of the table's type (null in every row).
+    SchemaColumn missing{id, names.name(id), parquet::ColumnType::string};
+    if (const auto& m = t.delta->snapshot().metadata) {
+      for (const delta::Field& f : m->fields) {
+        if (f.name == missing.name)
+          missing.type = delta_column_type(f.type).value_or(parquet::ColumnType::string);
+      }
+    }
+    partition_by.push_back(missing.name);
+    columns.insert(std::upper_bound(columns.begin(), columns.end(), missing,
+                                    [](const SchemaColumn& a, const SchemaColumn& b) {
+                                      return a.name < b.name;
+                                    }),
+                   missing);
+  }
   auto planned = t.delta->plan_columns(columns, partition_by, t.mode);
   if (!planned.ok()) return planned.status();
   TableWriteSpec spec;
@@ -409,15 +429,15 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
         committed = t.delta->committed(
             delta_app_id(job.stem, t.name, job.topic, source.partitions()[0].partition));
     } else {
+      auto dir = TableDir::open(lake, t.relative);
+      if (!dir.ok()) return dir.status();
+      t.dir = std::move(dir).value();
       auto delta_log = lake.kind(fs::path(t.relative) / "_delta_log");
       if (!delta_log.ok()) return delta_log.status();
       if (*delta_log)
         return Status::error(Errc::invalid_argument,
                              "table " + t.name + ": " + lake.describe(t.relative) +
                                  " is a Delta table; write it with format = \"delta\"");
-      auto dir = TableDir::open(lake, t.relative);
-      if (!dir.ok()) return dir.status();
-      t.dir = std::move(dir).value();
       if (t.mode == Mode::incremental) {
         auto end_offset = t.dir->committed_end();
         if (!end_offset.ok()) return end_offset.status();

@@ -289,6 +289,31 @@ TEST_F(ExtractDeltaTest, IncrementalRunsStartFromTheOffsetsInTheLastTxn) {
   EXPECT_EQ(snapshot().version, 1);
 }
 
+TEST_F(ExtractDeltaTest, AnIncrementalRunWithoutRowsKeepsThePartitionColumnsAndMovesTheOffsets) {
+  const std::string partitioned = job("incremental") + "partition_by = [\"Host\"]\n";
+  ASSERT_TRUE(run(partitioned).status.ok());
+  test_util::Run r = run(partitioned);  // nothing new
+  ASSERT_TRUE(r.status.ok()) << r.status.message();
+  EXPECT_EQ(snapshot().version, 0);
+  // New records, none a sword: a commit of the offsets only, same schema.
+  log::embedded::WriterOptions wo;
+  wo.dir = log_dir_;
+  {
+    auto w = log::embedded::LogWriter::open(wo);
+    ASSERT_TRUE(w.ok());
+    std::vector<std::string_view> other{R"({"event_type":"default"})"};
+    ASSERT_TRUE((*w)->append(other, 1).ok());
+  }
+  r = run(partitioned);
+  ASSERT_TRUE(r.status.ok()) << r.status.message();
+  EXPECT_EQ(actions(lake_ / "swords" / "_delta_log" / "00000000000000000001.json"),
+            (std::vector<std::string>{"txn", "commitInfo"}));
+  delta::Snapshot s = snapshot();
+  EXPECT_EQ(s.txns.at("questlog/test_job/swords/events/0"), 101);
+  EXPECT_EQ(s.metadata->partition_columns, std::vector<std::string>{"Host"});
+  EXPECT_EQ(rows(s), kSwords);
+}
+
 TEST_F(ExtractDeltaTest, ACrashAtAnyStepOfAnIncrementalRunNeverLosesOrRepeatsARow) {
   // The reference: the first half, then the rest, counting the second run's steps.
   const fs::path base = lake_;
