@@ -1,7 +1,12 @@
 #include "event/json.h"
 
+#include <fmt/format.h>
+
+#include <cassert>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 
 namespace questlog::event {
 namespace {
@@ -100,6 +105,100 @@ void append_json_string(std::string& out, std::string_view s) {
     ++i;
   }
   out.push_back('"');
+}
+
+void JsonWriter::before_value() {
+  if (after_key_) {
+    after_key_ = false;
+    return;
+  }
+  if (!first_.empty()) {
+    if (!first_.back()) out_ += ',';
+    first_.back() = false;
+  }
+}
+
+JsonWriter& JsonWriter::begin_object() {
+  before_value();
+  out_ += '{';
+  first_.push_back(true);
+  return *this;
+}
+
+JsonWriter& JsonWriter::end_object() {
+  assert(!first_.empty() && !after_key_);
+  first_.pop_back();
+  out_ += '}';
+  return *this;
+}
+
+JsonWriter& JsonWriter::begin_array() {
+  before_value();
+  out_ += '[';
+  first_.push_back(true);
+  return *this;
+}
+
+JsonWriter& JsonWriter::end_array() {
+  assert(!first_.empty());
+  first_.pop_back();
+  out_ += ']';
+  return *this;
+}
+
+JsonWriter& JsonWriter::key(std::string_view name) {
+  assert(!first_.empty() && !after_key_);
+  before_value();
+  append_json_string(out_, name);
+  out_ += ':';
+  after_key_ = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::value(std::string_view s) {
+  before_value();
+  append_json_string(out_, s);
+  return *this;
+}
+
+JsonWriter& JsonWriter::value(int64_t n) {
+  before_value();
+  fmt::format_to(std::back_inserter(out_), "{}", n);
+  return *this;
+}
+
+JsonWriter& JsonWriter::value(uint64_t n) {
+  before_value();
+  fmt::format_to(std::back_inserter(out_), "{}", n);
+  return *this;
+}
+
+JsonWriter& JsonWriter::value(double d) {
+  assert(std::isfinite(d));
+  before_value();
+  // The shortest text that reads back as `d`; always with a '.' or an exponent.
+  std::string t = fmt::format("{}", d);
+  if (t.find_first_of(".eE") == std::string::npos) t += ".0";
+  out_ += t;
+  return *this;
+}
+
+JsonWriter& JsonWriter::value(bool b) {
+  before_value();
+  out_ += b ? "true" : "false";
+  return *this;
+}
+
+JsonWriter& JsonWriter::null() {
+  before_value();
+  out_ += "null";
+  return *this;
+}
+
+JsonWriter& JsonWriter::raw(std::string_view json) {
+  before_value();
+  out_ += json;
+  return *this;
 }
 
 }  // namespace questlog::event

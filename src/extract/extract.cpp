@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "extract/batch.h"
+#include "extract/delta_table.h"
 #include "extract/id_set.h"
 #include "extract/row_buffer.h"
 #include "extract/schema.h"
@@ -41,6 +42,11 @@ struct TableRun {
   std::unique_ptr<RowBuffer> rows;
   uint64_t count = 0;
   std::unique_ptr<TableDir> dir;
+  TableFormat format = TableFormat::parquet;
+  // A Delta table (format = "delta") instead of `dir`, and its commit.
+  std::unique_ptr<DeltaTable> delta;
+  DeltaTable::Run delta_run;
+  int64_t version = -1;  // the Delta version committed
   bool staged = false;
   TableWriteResult written;
 };
@@ -181,8 +187,61 @@ Status print_table(TableRun& t, const FieldNames& names, std::FILE* out) {
   return {};
 }
 
+// Writes a Delta table's files for this run into the table (not yet committed).
+Status stage_delta(TableRun& t, const FieldNames& names, int64_t end, uint64_t budget) {
+  std::vector<SchemaColumn> columns = t.schema.columns(names);
+  std::vector<std::string> partition_by;
+  for (FieldId id : t.partition_by) {
+    auto c = std::find_if(columns.begin(), columns.end(),
+                          [&](const SchemaColumn& col) { return col.field == id; });
+    if (c != columns.end()) {
+      partition_by.push_back(c->name);
+      continue;
+    }
+    // No row of this run has it (no rows at all, say): the table's partition
+    // column still, of the table's type (null in every row).
+    SchemaColumn missing{id, names.name(id), parquet::ColumnType::string};
+    if (const auto& m = t.delta->snapshot().metadata) {
+      for (const delta::Field& f : m->fields) {
+        if (f.name == missing.name)
+          missing.type = delta_column_type(f.type).value_or(parquet::ColumnType::string);
+      }
+    }
+    partition_by.push_back(missing.name);
+    columns.insert(std::upper_bound(columns.begin(), columns.end(), missing,
+                                    [](const SchemaColumn& a, const SchemaColumn& b) {
+                                      return a.name < b.name;
+                                    }),
+                   missing);
+  }
+  auto planned = t.delta->plan_columns(columns, partition_by, t.mode);
+  if (!planned.ok()) return planned.status();
+  TableWriteSpec spec;
+  spec.columns = *planned;
+  spec.partition_by = t.partition_by;
+  spec.codec = t.codec;
+  spec.memory_budget = budget;
+  auto written = t.delta->write(*t.rows, spec);
+  if (!written.ok())
+    return Status::error(written.status().code(),
+                         "table " + t.name + ": " + written.status().message());
+  t.written = *written;
+  t.delta_run.mode = t.mode;
+  t.delta_run.columns = std::move(planned).value();
+  t.delta_run.partition_by = std::move(partition_by);
+  t.delta_run.now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+  // A commit even without rows when it moves an incremental table's offsets
+  // on, or replaces the table.
+  t.staged = t.written.files > 0 || t.mode == Mode::overwrite ||
+             (t.mode == Mode::incremental && end > t.start);
+  return {};
+}
+
 // Writes the table into a fresh staging directory (not yet published).
 Status stage_table(TableRun& t, const FieldNames& names, int64_t end, uint64_t budget) {
+  if (t.delta) return stage_delta(t, names, end, budget);
   auto staging = t.dir->begin(t.mode);
   if (!staging.ok()) return staging.status();
   TableWriteSpec spec;
@@ -346,6 +405,7 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
     t.relative = spec.path;
     t.mode = spec.mode;
     t.codec = spec.codec;
+    t.format = spec.format;
     t.partition_by = spec.partition_by;
     t.where = &spec.where;
     t.print_schema = spec.print_schema;
@@ -357,19 +417,40 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
   // side (on HDFS each step is a round trip to the namenode).
   Status opened_tables = for_each_table(tables, [&](TableRun& t) -> Status {
     if (t.relative.empty()) return {};
-    auto dir = TableDir::open(lake, t.relative);
-    if (!dir.ok()) return dir.status();
-    t.dir = std::move(dir).value();
-    if (t.mode == Mode::incremental) {
-      auto committed = t.dir->committed_end();
-      if (!committed.ok()) return committed.status();
-      if (*committed) {
-        // One partition: check_partitions refuses incremental tables otherwise.
-        Status s =
-            check_committed(t, **committed, source.partitions()[0], source.name(), o.skip_damaged);
-        if (!s.ok()) return s;
-        t.start = std::min(**committed, end);
+    std::optional<int64_t> committed;
+    if (t.format == TableFormat::delta) {
+      auto table = DeltaTable::open(lake, t.relative);
+      if (!table.ok()) return table.status();
+      t.delta = std::move(table).value();
+      for (const log::PartitionRange& p : source.partitions()) {
+        const std::string app = delta_app_id(job.stem, t.name, job.topic, p.partition);
+        if (t.mode == Mode::incremental) t.delta_run.started_from[app] = t.delta->committed(app);
       }
+      if (t.mode == Mode::incremental)
+        committed = t.delta->committed(
+            delta_app_id(job.stem, t.name, job.topic, source.partitions()[0].partition));
+    } else {
+      auto dir = TableDir::open(lake, t.relative);
+      if (!dir.ok()) return dir.status();
+      t.dir = std::move(dir).value();
+      auto delta_log = lake.kind(fs::path(t.relative) / "_delta_log");
+      if (!delta_log.ok()) return delta_log.status();
+      if (*delta_log)
+        return Status::error(Errc::invalid_argument,
+                             "table " + t.name + ": " + lake.describe(t.relative) +
+                                 " is a Delta table; write it with format = \"delta\"");
+      if (t.mode == Mode::incremental) {
+        auto end_offset = t.dir->committed_end();
+        if (!end_offset.ok()) return end_offset.status();
+        committed = *end_offset;
+      }
+    }
+    if (committed) {
+      // One partition: check_partitions refuses incremental tables otherwise.
+      Status s =
+          check_committed(t, *committed, source.partitions()[0], source.name(), o.skip_damaged);
+      if (!s.ok()) return s;
+      t.start = std::min(*committed, end);
     }
     return {};
   });
@@ -564,8 +645,14 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
 
   // Stage every table, each on its own thread: they share nothing.
   std::vector<TableRun*> to_stage;
-  for (TableRun& t : tables)
-    if (t.dir) to_stage.push_back(&t);
+  for (TableRun& t : tables) {
+    if (t.dir || t.delta) to_stage.push_back(&t);
+    // The offsets a Delta table's commit records: the range read, per partition.
+    if (t.delta)
+      for (const log::PartitionRange& r : ranges)
+        t.delta_run.txns.emplace_back(delta_app_id(job.stem, t.name, job.topic, r.partition),
+                                      std::max(r.end, t.start));
+  }
   if (rejects.dir) to_stage.push_back(&rejects);
   std::vector<Status> staged(to_stage.size());
   {
@@ -585,8 +672,14 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
 
   // Publish, the tables side by side: each is published whole or not at all
   // on its own (table_dir.h).
-  Status published = for_each_table(
-      tables, [](TableRun& t) -> Status { return t.staged ? t.dir->commit() : Status(); });
+  Status published = for_each_table(tables, [](TableRun& t) -> Status {
+    if (!t.staged) return Status();
+    if (!t.delta) return t.dir->commit();
+    auto version = t.delta->commit(t.delta_run);
+    if (!version.ok()) return version.status();
+    t.version = *version;
+    return Status();
+  });
   if (!published.ok()) return published;
   if (rejects.staged) {
     if (Status s = rejects.dir->commit(); !s.ok()) return s;
@@ -625,15 +718,17 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
     for (const log::SkippedRange& k : t.skipped)
       std::fprintf(o.err, "questlog: table %s: skipped %s: %s\n", t.name.c_str(),
                    log::describe_offsets(k.start, k.end).c_str(), k.where.c_str());
-    if (t.dir) r.path = own_lake.describe(t.relative);
+    const bool written = t.dir || t.delta;
+    if (written) r.path = own_lake.describe(t.relative);
     std::string line = "questlog: table " + t.name + ": " + plural(t.count, "row", "rows");
-    if (t.dir) {
+    if (written) {
       line += ", " + plural(r.files, "file", "files") + ", " + plural(r.bytes, "byte", "bytes") +
               " -> " + r.path;
       if (t.mode == Mode::incremental)
         line += " (offsets " + std::to_string(t.start) + " to " + std::to_string(end) + ")";
       else if (t.mode == Mode::append)
         line += " (appended)";
+      if (t.version >= 0) line += " (Delta version " + std::to_string(t.version) + ")";
     } else {
       line += " (printed only: no path)";
     }
@@ -649,6 +744,7 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
   rejects.dir.reset();
   (void)for_each_table(tables, [](TableRun& t) {
     t.dir.reset();
+    t.delta.reset();
     return Status();
   });
   return report;

@@ -368,10 +368,19 @@ Status Parser::parse_table(const toml::node& node) {
       } else {
         return error(v, "codec must be \"snappy\", \"zstd\" or \"uncompressed\"");
       }
+    } else if (key == "format") {
+      auto s = v.value<std::string>();
+      if (s == "parquet") {
+        spec.format = TableFormat::parquet;
+      } else if (s == "delta") {
+        spec.format = TableFormat::delta;
+      } else {
+        return error(v, "format must be \"parquet\" or \"delta\"");
+      }
     } else {
       return error(k, "unknown key " + q(key) +
                           " in [[tables]] (expected name, path, where, mode, partition_by, show, "
-                          "print_schema, codec)");
+                          "print_schema, codec, format)");
     }
   }
   if (!has_name) return error(node, "[[tables]] needs a name");
@@ -379,6 +388,8 @@ Status Parser::parse_table(const toml::node& node) {
     if (spec.mode != Mode::overwrite || !spec.partition_by.empty())
       return error(node,
                    "table " + q(spec.name) + ": mode and partition_by need a path to write to");
+    if (spec.format != TableFormat::parquet)
+      return error(node, "table " + q(spec.name) + ": format needs a path to write to");
   }
   job_.tables.push_back(std::move(spec));
   return {};

@@ -21,6 +21,7 @@
 //   show = 20                         # rows to print like Spark's show(); 0: none (default)
 //   print_schema = false              # print like Spark's printSchema()
 //   codec = "snappy"                  # "snappy" (default) | "zstd" | "uncompressed"
+//   format = "parquet"                # "parquet" (default: table_dir.h) | "delta" (delta_table.h)
 //
 // A table's columns are the union of its events' keys plus `timestamp`, the
 // record's ingest time (an event's own "timestamp" key is shadowed by it, and
@@ -49,6 +50,11 @@ enum class Mode {
   incremental,  // add the rows of offsets no earlier run covered (exactly once)
 };
 
+// How a table is laid out: a Spark-shaped directory of part files
+// (table_dir.h) or a Delta Lake table whose log also holds the source offsets
+// (delta_table.h).
+enum class TableFormat { parquet, delta };
+
 struct OffsetSpec {
   enum class Kind { earliest, latest, at };
   Kind kind = Kind::earliest;
@@ -64,6 +70,7 @@ struct TableSpec {
   int64_t show = 0;
   bool print_schema = false;
   parquet::Codec codec = parquet::Codec::snappy;
+  TableFormat format = TableFormat::parquet;
 };
 
 struct Job {

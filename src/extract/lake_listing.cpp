@@ -7,6 +7,7 @@
 #include <ctime>
 #include <functional>
 
+#include "extract/delta_log.h"
 #include "parquet/footer_reader.h"
 
 namespace questlog::extract {
@@ -18,7 +19,14 @@ bool ends_with(const std::string& s, std::string_view tail) {
   return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }
 
+bool is_delta_table(const std::vector<io::FileStatus>& entries) {
+  for (const io::FileStatus& e : entries)
+    if (e.kind == io::FileKind::directory && e.name == "_delta_log") return true;
+  return false;
+}
+
 bool is_table(const std::vector<io::FileStatus>& entries) {
+  if (is_delta_table(entries)) return true;
   for (const io::FileStatus& e : entries) {
     if (e.kind == io::FileKind::regular && (e.name == "_SUCCESS" || ends_with(e.name, ".parquet")))
       return true;
@@ -64,13 +72,44 @@ Status summarize(io::FileSystem& lake, const fs::path& dir,
   return {};
 }
 
+// Adds the files of the Delta table at `dir` to `t`: those its log's latest
+// version holds, not every file in the directory (removed ones stay until a
+// VACUUM, and a killed run's files were never added).
+Status summarize_delta(io::FileSystem& lake, const fs::path& dir, TableListing& t) {
+  delta::Snapshot snapshot;
+  if (Status s = delta::update(lake, dir, snapshot); !s.ok()) {
+    t.unreadable.push_back(s.message());
+    return {};
+  }
+  auto commits = lake.list_status(delta::log_dir(dir));
+  if (commits.ok())
+    for (const io::FileStatus& e : *commits)
+      if (e.name.ends_with(".json")) t.last_write_ms = std::max(t.last_write_ms, e.modified_ms);
+  for (const auto& [uri, f] : snapshot.files) {
+    const std::string path = delta::decode_path(uri);
+    t.files += 1;
+    t.bytes += static_cast<uint64_t>(f.size);
+    auto file = lake.open(dir / path, io::OpenMode::read);
+    Result<parquet::FooterInfo> footer =
+        file.ok() ? parquet::read_footer(**file, static_cast<uint64_t>(f.size))
+                  : Result<parquet::FooterInfo>(file.status());
+    if (footer.ok())
+      t.rows += static_cast<uint64_t>(footer->num_rows);
+    else
+      t.unreadable.push_back(footer.status().message());
+  }
+  return {};
+}
+
 Status visit(io::FileSystem& lake, const fs::path& dir, std::vector<TableListing>& out) {
   auto entries = lake.list_status(dir);
   if (!entries.ok()) return entries.status();
   if (!dir.empty() && is_table(*entries)) {
     TableListing t;
     t.path = dir.generic_string();
-    if (Status s = summarize(lake, dir, *entries, t); !s.ok()) return s;
+    Status s = is_delta_table(*entries) ? summarize_delta(lake, dir, t)
+                                        : summarize(lake, dir, *entries, t);
+    if (!s.ok()) return s;
     out.push_back(std::move(t));
     return {};
   }

@@ -5,7 +5,9 @@
 // Hive partition directory (a name with '='); everything under it is the
 // table's (its partitions). Other directories are searched for tables
 // beneath them; names starting with '.' (.staging, hidden files) are skipped,
-// as Spark and Hadoop skip them.
+// as Spark and Hadoop skip them. A directory holding _delta_log is a Delta
+// Lake table: its rows, files and bytes are those of the files its log's
+// latest version holds, and its last write is its newest commit.
 #pragma once
 
 #include <cstdint>

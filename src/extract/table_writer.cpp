@@ -57,10 +57,12 @@ Status write_row(parquet::FileWriter& w, const Layout& l, const RowBuffer::Row& 
   return w.end_row();
 }
 
-// "event_type=purchase_sword/level=3" for a row.
+// "event_type=purchase_sword/level=3" for a row, and with `values` each
+// partition value as text.
 void partition_of(const RowBuffer::Row& row, const TableWriteSpec& spec, const Layout& l,
-                  std::string& out) {
+                  std::string& out, std::vector<std::optional<std::string>>* values = nullptr) {
   out.clear();
+  if (values) values->clear();
   for (size_t i = 0; i < spec.partition_by.size(); ++i) {
     FieldId id = spec.partition_by[i];
     const Value* v = nullptr;
@@ -71,9 +73,11 @@ void partition_of(const RowBuffer::Row& row, const TableWriteSpec& spec, const L
     out += '=';
     if (v && v->kind == Kind::string) {
       append_hive_escaped(out, v->text);
+      if (values) values->emplace_back(std::string(v->text));
     } else {
       auto text = v ? format_cell(*v, l.partition_types[i]) : std::nullopt;
       append_hive_escaped(out, text ? *text : std::string_view());
+      if (values) values->push_back(text);
     }
   }
 }
@@ -95,6 +99,9 @@ Status finish(parquet::FileWriter& w, TableWriteResult& out) {
   out.rows += summary->rows;
   out.bytes += summary->bytes;
   out.files += 1;
+  WrittenFile f;
+  f.summary = std::move(summary).value();
+  out.written.push_back(std::move(f));
   return {};
 }
 
@@ -117,6 +124,7 @@ Status finish_all(std::vector<std::unique_ptr<parquet::FileWriter>>& writers,
     out.rows += results[i].rows;
     out.bytes += results[i].bytes;
     out.files += results[i].files;
+    for (WrittenFile& f : results[i].written) out.written.push_back(std::move(f));
   }
   return {};
 }
@@ -160,7 +168,8 @@ Result<TableWriteResult> write_table(const RowBuffer& rows, io::FileSystem& disk
 
   if (spec.partition_by.empty()) {
     if (rows.rows() == 0 && !spec.empty_file) return result;
-    auto w = open_file(disk, dir / spec.file_name(0), layout, spec, 1);
+    const std::string name = spec.file_name(0);
+    auto w = open_file(disk, dir / name, layout, spec, 1);
     if (!w.ok()) return w.status();
     RowBuffer::Cursor cursor(rows);
     for (;;) {
@@ -170,20 +179,24 @@ Result<TableWriteResult> write_table(const RowBuffer& rows, io::FileSystem& disk
       if (Status s = write_row(**w, layout, row, scratch); !s.ok()) return s;
     }
     if (Status s = finish(**w, result); !s.ok()) return s;
+    result.written.back().path = name;
+    result.written.back().columns = layout.columns;
     return result;
   }
 
   // Partitioned: find the partitions, then write them kMaxOpenFiles at a time.
   std::map<std::string, size_t> partitions;
+  std::map<std::string, std::vector<std::optional<std::string>>> values_of;
   std::string key;
+  std::vector<std::optional<std::string>> values;
   {
     RowBuffer::Cursor cursor(rows);
     for (;;) {
       auto more = cursor.next(row);
       if (!more.ok()) return more.status();
       if (!*more) break;
-      partition_of(row, spec, layout, key);
-      partitions.emplace(key, 0);
+      partition_of(row, spec, layout, key, &values);
+      if (partitions.emplace(key, 0).second) values_of.emplace(key, values);
     }
   }
   size_t index = 0;
@@ -195,9 +208,10 @@ Result<TableWriteResult> write_table(const RowBuffer& rows, io::FileSystem& disk
   for (size_t first = 0; first < keys.size(); first += kMaxOpenFiles) {
     size_t last = std::min(keys.size(), first + kMaxOpenFiles);
     std::vector<std::unique_ptr<parquet::FileWriter>> writers;
+    std::vector<fs::path> paths;
     for (size_t i = first; i < last; ++i) {
-      auto w =
-          open_file(disk, dir / keys[i] / spec.file_name(file_index++), layout, spec, last - first);
+      paths.push_back(fs::path(keys[i]) / spec.file_name(file_index++));
+      auto w = open_file(disk, dir / paths.back(), layout, spec, last - first);
       if (!w.ok()) return w.status();
       writers.push_back(std::move(w).value());
     }
@@ -211,7 +225,14 @@ Result<TableWriteResult> write_table(const RowBuffer& rows, io::FileSystem& disk
       if (i < first || i >= last) continue;
       if (Status s = write_row(*writers[i - first], layout, row, scratch); !s.ok()) return s;
     }
+    const size_t before = result.written.size();
     if (Status s = finish_all(writers, result); !s.ok()) return s;
+    for (size_t i = first; i < last; ++i) {
+      WrittenFile& f = result.written[before + (i - first)];
+      f.path = paths[i - first];
+      f.partition_values = values_of[keys[i]];
+      f.columns = layout.columns;
+    }
   }
   return result;
 }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,10 +31,20 @@ struct TableWriteSpec {
   uint64_t memory_budget = 64ull << 20;  // for the writers' buffered row groups together
 };
 
+// One file written, for a table log (Delta Lake's add action).
+struct WrittenFile {
+  std::filesystem::path path;  // relative to the directory written to
+  // By position in partition_by: the value as text (not escaped); nullopt: null.
+  std::vector<std::optional<std::string>> partition_values;
+  parquet::FileSummary summary;          // rows, bytes, and statistics by file column
+  std::vector<parquet::Column> columns;  // the file's columns (partition columns left out)
+};
+
 struct TableWriteResult {
   uint64_t rows = 0;
   uint64_t files = 0;
   uint64_t bytes = 0;
+  std::vector<WrittenFile> written;  // in the order written
 };
 
 // Writes `rows` under `dir` in `disk` (normally a TableDir staging directory),

@@ -148,9 +148,9 @@ class FaultFile final : public File {
 
 std::string_view op_name(Op op) {
   static constexpr std::string_view kNames[kOpCount] = {
-      "open",  "temp_file",   "write",      "read",   "size",     "truncate", "sync",
-      "close", "create_dirs", "sync_dir",   "rename", "exchange", "remove",   "remove_all",
-      "kind",  "list",        "list_files", "lock",   "touch"};
+      "open",  "temp_file",   "write",      "read",   "size",     "truncate",     "sync",
+      "close", "create_dirs", "sync_dir",   "rename", "exchange", "remove",       "remove_all",
+      "kind",  "list",        "list_files", "lock",   "touch",    "put_if_absent"};
   return kNames[static_cast<size_t>(op)];
 }
 
@@ -543,6 +543,14 @@ Status FaultFileSystem::touch(const fs::path& path) {
     entries_changed(path);
     file_synced(path);
   }
+  return s;
+}
+
+Status FaultFileSystem::put_if_absent(const fs::path& path, std::string_view data) {
+  auto v = step(Op::put_if_absent, path);
+  if (v.error != 0) return v.status;
+  Status s = base_.put_if_absent(path, data);
+  if (s.ok()) file_synced(path, data.size());  // and its entry: put_if_absent syncs both
   return s;
 }
 

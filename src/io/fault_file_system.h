@@ -57,8 +57,9 @@ enum class Op {
   list_files,
   lock,
   touch,
+  put_if_absent,
 };
-inline constexpr size_t kOpCount = static_cast<size_t>(Op::touch) + 1;
+inline constexpr size_t kOpCount = static_cast<size_t>(Op::put_if_absent) + 1;
 std::string_view op_name(Op op);
 
 // One rule: the nth call of `op` on a path containing `path_contains` (counted
@@ -174,6 +175,7 @@ class FaultFileSystem final : public FileSystem {
   Result<std::vector<std::filesystem::path>> list_files(const std::filesystem::path& dir) override;
   Result<std::unique_ptr<FileLock>> lock(const std::filesystem::path& path) override;
   Status touch(const std::filesystem::path& path) override;
+  Status put_if_absent(const std::filesystem::path& path, std::string_view data) override;
 
   // What a step does: run, fail with an errno, or tear (write K bytes, then fail).
   struct Verdict {

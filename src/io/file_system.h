@@ -169,6 +169,12 @@ class FileSystem {
   // Creates `path` empty (or empties it), sets its modification time to now,
   // and syncs it: a marker such as _SUCCESS. The directory entry needs sync_dir.
   virtual Status touch(const std::filesystem::path& path) = 0;
+  // Creates `path` holding exactly `data` only when nothing is there (put if
+  // absent): Errc::already_exists, nothing changed, when an entry is. Readers
+  // find no file or the whole of it, never a part. Of several callers racing
+  // for one path exactly one gets ok. Once it returns ok the file and its
+  // directory entry are durable. A Delta Lake commit is one of these.
+  virtual Status put_if_absent(const std::filesystem::path& path, std::string_view data) = 0;
 
  protected:
   FileSystem() = default;

@@ -590,6 +590,60 @@ Status PosixFileSystem::touch(const fs::path& path) {
   return {};
 }
 
+Status PosixFileSystem::put_if_absent(const fs::path& path, std::string_view data) {
+  std::string name;
+  auto parent = open_parent(path, name, Root::existing);
+  if (!parent.ok()) return parent.status();
+  auto dir = open_at(parent->fd, "", O_RDONLY | O_DIRECTORY, 0, path.parent_path());
+  if (!dir.ok()) return dir.status();
+  auto exists = [&] {
+    return Status::error(Errc::already_exists, describe(path) + ": already exists");
+  };
+  // The whole file is written and synced under no name (or a hidden one), then
+  // linked in: link(2) never replaces an entry, so the link is the decision.
+  Fd file(::openat(dir->fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644));
+  std::string temp;  // the hidden name when the file system has no O_TMPFILE
+  if (file.fd < 0) {
+    if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+      return failure(path, "temporary file", errno);
+    static thread_local std::mt19937_64 rng{std::random_device{}()};
+    char suffix[24];
+    std::snprintf(suffix, sizeof suffix, ".%016llx.tmp", static_cast<unsigned long long>(rng()));
+    temp = "." + name + suffix;
+    file = Fd(::openat(dir->fd, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                       0644));
+    if (file.fd < 0) return failure(path.parent_path() / temp, "create", errno);
+  }
+  auto drop_temp = [&] {
+    if (!temp.empty()) ::unlinkat(dir->fd, temp.c_str(), 0);
+  };
+  if (int err = pwrite_all(file.fd, data, 0); err != 0) {
+    drop_temp();
+    return failure(path, "write", err);
+  }
+  if (options_.sync && ::fsync(file.fd) != 0) {
+    int err = errno;
+    drop_temp();
+    return failure(path, "fsync", err);
+  }
+  int linked;
+  if (temp.empty()) {
+    char proc[64];
+    std::snprintf(proc, sizeof proc, "/proc/self/fd/%d", file.fd);
+    linked = ::linkat(AT_FDCWD, proc, dir->fd, name.c_str(), AT_SYMLINK_FOLLOW);
+    if (linked != 0 && errno == ENOENT)  // no /proc: needs CAP_DAC_READ_SEARCH
+      linked = ::linkat(file.fd, "", dir->fd, name.c_str(), AT_EMPTY_PATH);
+  } else {
+    linked = ::linkat(dir->fd, temp.c_str(), dir->fd, name.c_str(), 0);
+  }
+  int err = linked == 0 ? 0 : errno;
+  drop_temp();
+  if (err == EEXIST) return exists();
+  if (err != 0) return failure(path, "link", err);
+  if (options_.sync && ::fsync(dir->fd) != 0) return failure(path.parent_path(), "fsync", errno);
+  return {};
+}
+
 FileSystem& local_file_system() {
   static PosixFileSystem local;
   return local;

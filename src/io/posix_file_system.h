@@ -68,6 +68,7 @@ class PosixFileSystem final : public FileSystem {
   Result<std::vector<std::filesystem::path>> list_files(const std::filesystem::path& dir) override;
   Result<std::unique_ptr<FileLock>> lock(const std::filesystem::path& path) override;
   Status touch(const std::filesystem::path& path) override;
+  Status put_if_absent(const std::filesystem::path& path, std::string_view data) override;
 
   struct Fd;  // an owned descriptor (posix_file_system.cpp)
 

@@ -473,4 +473,28 @@ Status WebHdfsFileSystem::touch(const fs::path& path) {
   return client_.create(*abs, std::string_view(), /*overwrite=*/true);
 }
 
+Status WebHdfsFileSystem::put_if_absent(const fs::path& path, std::string_view data) {
+  auto abs = absolute(path);
+  if (!abs.ok()) return abs.status();
+  // A CREATE with overwrite=false would show the file to readers while its
+  // data is still being written (and a retried one could find its own first
+  // attempt). So the file is written whole under a hidden name beside it, then
+  // renamed without overwrite, which the namenode does atomically or refuses.
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  const std::string parent = abs->substr(0, abs->rfind('/'));
+  const std::string temp = fmt::format("{}/.{}.{:016x}.tmp", parent, path.filename().string(),
+                                       static_cast<unsigned long long>(rng()));
+  if (Status s = client_.create(temp, data, /*overwrite=*/false); !s.ok()) {
+    (void)client_.remove(temp, false);
+    return s;
+  }
+  Status renamed = client_.rename(temp, *abs, /*overwrite=*/false);
+  if (!renamed.ok()) {
+    (void)client_.remove(temp, false);
+    if (renamed.code() == Errc::already_exists)
+      return Status::error(Errc::already_exists, describe(path) + ": already exists");
+  }
+  return renamed;
+}
+
 }  // namespace questlog::io

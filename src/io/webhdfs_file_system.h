@@ -33,6 +33,10 @@
 //   removes the entry. Every entry has a name of its own, so removing a dead
 //   one can never remove a live one.
 // - touch(): CREATE of an empty file (overwrite=true).
+// - put_if_absent(): CREATE of a hidden file beside the target
+//   (".<name>.<random>.tmp"), then RENAME without overwrite, which HDFS does
+//   atomically or refuses (FileAlreadyExistsException: Errc::already_exists).
+//   A writer that dies between the two leaves the hidden file behind.
 // - list_status(): LISTSTATUS, which has sizes and times already.
 //
 // Symbolic links: HDFS has them disabled unless configured; entries of type
@@ -82,6 +86,7 @@ class WebHdfsFileSystem final : public FileSystem {
   Result<std::vector<std::filesystem::path>> list_files(const std::filesystem::path& dir) override;
   Result<std::unique_ptr<FileLock>> lock(const std::filesystem::path& path) override;
   Status touch(const std::filesystem::path& path) override;
+  Status put_if_absent(const std::filesystem::path& path, std::string_view data) override;
 
  private:
   // The absolute HDFS path of `path` (relative, no ".."), or why not.

@@ -19,6 +19,53 @@ constexpr uint64_t kMaxPageBytes = 1ull << 30;
 constexpr uint64_t kMaxDictionaryBytes = 1ull << 30;
 constexpr size_t kMaxValueBytes = 1ull << 30;
 
+// -1, 0, 1 as a < b in the column type's order (statistics.h); both are PLAIN
+// encoded values of `type`.
+int compare_plain(ColumnType type, const std::string& a, const std::string& b) {
+  switch (type) {
+    case ColumnType::int64:
+    case ColumnType::timestamp_micros: {
+      int64_t x = 0, y = 0;
+      std::memcpy(&x, a.data(), std::min(a.size(), sizeof x));
+      std::memcpy(&y, b.data(), std::min(b.size(), sizeof y));
+      return x < y ? -1 : x > y;
+    }
+    case ColumnType::float64: {
+      double x = 0, y = 0;
+      std::memcpy(&x, a.data(), std::min(a.size(), sizeof x));
+      std::memcpy(&y, b.data(), std::min(b.size(), sizeof y));
+      return x < y ? -1 : x > y;
+    }
+    case ColumnType::boolean:
+    case ColumnType::string:
+      return std::string_view(a).compare(b) < 0 ? -1 : std::string_view(a).compare(b) > 0;
+  }
+  return 0;
+}
+
+// The file's statistics of column `i` from its row groups' chunks.
+ColumnSummary summarize(const format::FileMetaData& m, size_t i, ColumnType type) {
+  ColumnSummary out;
+  bool exact = true, any = false;
+  for (const format::RowGroup& g : m.row_groups) {
+    const format::ColumnMetaData& c = g.columns[i].meta_data;
+    const format::Statistics& st = c.statistics;
+    out.null_count += st.null_count;
+    out.nan_count += st.nan_count.value_or(0);
+    const int64_t values = c.num_values - st.null_count - st.nan_count.value_or(0);
+    if (values <= 0) continue;
+    if (!st.min_value || !st.max_value) {
+      exact = false;
+      continue;
+    }
+    if (!any || compare_plain(type, *st.min_value, *out.min) < 0) out.min = st.min_value;
+    if (!any || compare_plain(type, *st.max_value, *out.max) > 0) out.max = st.max_value;
+    any = true;
+  }
+  if (!exact) out.min = out.max = std::nullopt;
+  return out;
+}
+
 format::SchemaElement leaf(const Column& c) {
   format::SchemaElement e;
   e.name = c.name;
@@ -259,6 +306,8 @@ Result<FileSummary> FileWriter::close() {
   summary.rows = static_cast<uint64_t>(m.metadata.num_rows);
   summary.row_groups = m.metadata.row_groups.size();
   summary.bytes = m.file->offset();
+  for (size_t i = 0; i < m.schema.size(); ++i)
+    summary.columns.push_back(summarize(m.metadata, i, m.schema[i].type));
   if (Status s = m.file->sync_and_close(); !s.ok()) return s;
   return summary;
 }

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,11 +45,24 @@ struct WriterOptions {
   std::string created_by = "questlog version 0.1.0";
 };
 
+// One column's statistics over the whole file. min and max are set only when
+// every row group with a non-null value had them (statistics.h leaves out
+// over-long strings and all-NaN chunks); they are exact then. Their bytes are
+// the values in Parquet's PLAIN encoding (int64 and timestamps 8 bytes little
+// endian, doubles 8 bytes IEEE, booleans 1 byte, strings as they are).
+struct ColumnSummary {
+  int64_t null_count = 0;
+  int64_t nan_count = 0;  // doubles only
+  std::optional<std::string> min;
+  std::optional<std::string> max;
+};
+
 // What the file holds, once closed.
 struct FileSummary {
   uint64_t rows = 0;
   uint64_t row_groups = 0;
   uint64_t bytes = 0;
+  std::vector<ColumnSummary> columns;  // by index in the schema
 };
 
 // One thread at a time. Files written are described in docs/formats.md.

@@ -4,6 +4,7 @@
 // one-line errors naming who refused what.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "io/webhdfs_client.h"
+#include "io/webhdfs_file_system.h"
 
 namespace questlog::io {
 namespace {
@@ -341,6 +343,41 @@ TEST(WebHdfsClientTest, OpenReadsARangeFromTheDatanode) {
   ASSERT_TRUE(got.ok()) << got.status().message();
   EXPECT_EQ(*got, "abcd");
   EXPECT_EQ(c.namenode.seen()[0].method, "GET");
+}
+
+// put_if_absent (a Delta commit): the bytes go to a hidden name beside the
+// target, which is then renamed without overwrite; the namenode's refusal of
+// that rename is Errc::already_exists, and the hidden file is deleted.
+TEST(WebHdfsFileSystemTest, PutIfAbsentUploadsAHiddenFileAndRenamesItWithoutOverwrite) {
+  std::atomic<bool> taken{false};
+  Cluster c([](const Seen&) { return answer(201, ""); });
+  ScriptedServer namenode([&](const Seen& s) {
+    if (has(s.target, "op=RENAME"))
+      return taken ? answer(403, R"({"RemoteException":{"exception":"FileAlreadyExistsException",)"
+                                 R"("message":"rename destination exists"}})")
+                   : answer(200, R"({"boolean":true})");
+    return c.name(s);
+  });
+  WebHdfsFileSystemOptions o;
+  o.client = fast();
+  WebHdfsFileSystem fs({"127.0.0.1", namenode.port(), "/lake"}, o);
+  ASSERT_TRUE(fs.put_if_absent("t/_delta_log/00.json", "{\"commitInfo\":{}}\n").ok());
+  auto nn = namenode.seen();
+  ASSERT_EQ(nn.size(), 2u);
+  EXPECT_TRUE(has(nn[0].target, "/webhdfs/v1/lake/t/_delta_log/.00.json.")) << nn[0].target;
+  EXPECT_TRUE(has(nn[0].target, ".tmp?op=CREATE&user.name=alice&overwrite=false")) << nn[0].target;
+  EXPECT_TRUE(has(nn[1].target, "op=RENAME")) << nn[1].target;
+  EXPECT_TRUE(has(nn[1].target, "destination=/lake/t/_delta_log/00.json")) << nn[1].target;
+  EXPECT_TRUE(has(nn[1].target, "renameoptions=NONE")) << nn[1].target;
+  EXPECT_EQ(c.datanode.seen().back().body, "{\"commitInfo\":{}}\n");
+
+  taken = true;
+  Status lost = fs.put_if_absent("t/_delta_log/00.json", "x");
+  EXPECT_EQ(lost.code(), Errc::already_exists) << lost.message();
+  nn = namenode.seen();
+  ASSERT_EQ(nn.size(), 5u);
+  EXPECT_EQ(nn[4].method, "DELETE");
+  EXPECT_TRUE(has(nn[4].target, "/lake/t/_delta_log/.00.json.")) << nn[4].target;
 }
 
 }  // namespace

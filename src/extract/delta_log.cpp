@@ -1,0 +1,343 @@
+#include "extract/delta_log.h"
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "event/json.h"
+
+namespace questlog::extract::delta {
+namespace {
+
+namespace fs = std::filesystem;
+using event::JsonWriter;
+using simdjson::dom::element;
+using simdjson::dom::object;
+
+// The version a commit file's name holds: 20 digits and ".json".
+std::optional<int64_t> commit_version(const std::string& name) {
+  if (name.size() != 25 || name.compare(20, 5, ".json") != 0) return std::nullopt;
+  int64_t v = 0;
+  for (size_t i = 0; i < 20; ++i) {
+    if (name[i] < '0' || name[i] > '9') return std::nullopt;
+    if (v > (INT64_MAX - 9) / 10) return std::nullopt;
+    v = v * 10 + (name[i] - '0');
+  }
+  return v;
+}
+
+std::string text_of(element e) {
+  std::string_view s;
+  if (e.get_string().get(s) == simdjson::SUCCESS) return std::string(s);
+  return simdjson::minify(e);
+}
+
+std::optional<std::string> string_field(object o, const char* key) {
+  std::string_view s;
+  if (o[key].get_string().get(s) != simdjson::SUCCESS) return std::nullopt;
+  return std::string(s);
+}
+
+int64_t int_field(object o, const char* key) {
+  int64_t n = 0;
+  if (o[key].get_int64().get(n) != simdjson::SUCCESS) return 0;
+  return n;
+}
+
+Result<std::vector<Field>> parse_schema(std::string_view schema, const std::string& where) {
+  simdjson::dom::parser parser;
+  element root;
+  if (parser.parse(schema.data(), schema.size()).get(root) != simdjson::SUCCESS)
+    return Status::error(Errc::corruption, where + ": schemaString is not JSON");
+  simdjson::dom::array fields;
+  if (root["fields"].get_array().get(fields) != simdjson::SUCCESS)
+    return Status::error(Errc::corruption, where + ": schemaString has no fields");
+  std::vector<Field> out;
+  for (element f : fields) {
+    object o;
+    if (f.get_object().get(o) != simdjson::SUCCESS)
+      return Status::error(Errc::corruption, where + ": a schema field is not an object");
+    Field field;
+    auto name = string_field(o, "name");
+    element type;
+    if (!name || o["type"].get(type) != simdjson::SUCCESS)
+      return Status::error(Errc::corruption, where + ": a schema field has no name or type");
+    field.name = *name;
+    field.type = text_of(type);
+    bool nullable = true;
+    if (o["nullable"].get_bool().get(nullable) == simdjson::SUCCESS) field.nullable = nullable;
+    element meta;
+    if (o["metadata"].get(meta) == simdjson::SUCCESS) field.metadata = simdjson::minify(meta);
+    out.push_back(std::move(field));
+  }
+  return out;
+}
+
+FileAction parse_file(object o) {
+  FileAction f;
+  f.path = string_field(o, "path").value_or("");
+  object values;
+  if (o["partitionValues"].get_object().get(values) == simdjson::SUCCESS) {
+    for (auto [k, v] : values) {
+      std::string_view s;
+      if (v.get_string().get(s) == simdjson::SUCCESS)
+        f.partition_values.emplace_back(std::string(k), std::string(s));
+      else
+        f.partition_values.emplace_back(std::string(k), std::nullopt);
+    }
+  }
+  f.size = int_field(o, "size");
+  f.modification_time = int_field(o, "modificationTime");
+  f.stats = string_field(o, "stats").value_or("");
+  return f;
+}
+
+// Applies one action line to `s`.
+Status apply(std::string_view line, const std::string& where, simdjson::dom::parser& parser,
+             Snapshot& s) {
+  element root;
+  if (parser.parse(line.data(), line.size()).get(root) != simdjson::SUCCESS)
+    return Status::error(Errc::corruption, where + ": a line is not JSON");
+  object action;
+  if (root.get_object().get(action) != simdjson::SUCCESS)
+    return Status::error(Errc::corruption, where + ": a line is not a JSON object");
+  object o;
+  if (action["add"].get_object().get(o) == simdjson::SUCCESS) {
+    FileAction f = parse_file(o);
+    std::string path = f.path;
+    s.files[path] = std::move(f);
+  } else if (action["remove"].get_object().get(o) == simdjson::SUCCESS) {
+    s.files.erase(string_field(o, "path").value_or(""));
+  } else if (action["txn"].get_object().get(o) == simdjson::SUCCESS) {
+    auto app = string_field(o, "appId");
+    if (app) s.txns[*app] = int_field(o, "version");
+  } else if (action["metaData"].get_object().get(o) == simdjson::SUCCESS) {
+    Metadata m;
+    m.id = string_field(o, "id").value_or("");
+    auto schema = string_field(o, "schemaString");
+    if (!schema) return Status::error(Errc::corruption, where + ": metaData has no schemaString");
+    auto fields = parse_schema(*schema, where);
+    if (!fields.ok()) return fields.status();
+    m.fields = std::move(fields).value();
+    simdjson::dom::array parts;
+    if (o["partitionColumns"].get_array().get(parts) == simdjson::SUCCESS) {
+      for (element p : parts) {
+        std::string_view name;
+        if (p.get_string().get(name) == simdjson::SUCCESS) m.partition_columns.emplace_back(name);
+      }
+    }
+    object conf;
+    if (o["configuration"].get_object().get(conf) == simdjson::SUCCESS) {
+      for (auto [k, v] : conf) m.configuration[std::string(k)] = text_of(v);
+    }
+    m.created_time = int_field(o, "createdTime");
+    s.metadata = std::move(m);
+  } else if (action["protocol"].get_object().get(o) == simdjson::SUCCESS) {
+    s.min_reader_version = static_cast<int>(int_field(o, "minReaderVersion"));
+    s.min_writer_version = static_cast<int>(int_field(o, "minWriterVersion"));
+  }
+  // commitInfo, domainMetadata and anything newer: nothing to keep.
+  return {};
+}
+
+void write_file_fields(JsonWriter& w, const FileAction& f) {
+  w.field("path", f.path);
+  w.key("partitionValues").begin_object();
+  for (const auto& [k, v] : f.partition_values) {
+    w.key(k);
+    if (v)
+      w.value(*v);
+    else
+      w.null();
+  }
+  w.end_object();
+  w.field("size", f.size);
+}
+
+}  // namespace
+
+fs::path log_dir(const fs::path& table) { return table / "_delta_log"; }
+
+fs::path commit_path(const fs::path& table, int64_t version) {
+  return log_dir(table) / fmt::format("{:020d}.json", version);
+}
+
+Status update(io::FileSystem& fs, const fs::path& table, Snapshot& snapshot) {
+  auto there = fs.kind(log_dir(table));
+  if (!there.ok()) return there.status();
+  if (!*there) return {};
+  auto entries = fs.list(log_dir(table));
+  if (!entries.ok()) return entries.status();
+  std::vector<int64_t> versions;
+  for (const io::DirEntry& e : *entries) {
+    auto v = commit_version(e.name);
+    if (v && *v > snapshot.version && e.kind == io::FileKind::regular) versions.push_back(*v);
+  }
+  std::sort(versions.begin(), versions.end());
+  simdjson::dom::parser parser;
+  int64_t expect = snapshot.version + 1;
+  for (int64_t v : versions) {
+    const fs::path path = commit_path(table, v);
+    if (v != expect)
+      return Status::error(
+          Errc::corruption,
+          fmt::format("{}: the log has version {} but not {} (cleaned up after a checkpoint by "
+                      "another writer? questlog reads only commit files)",
+                      fs.describe(log_dir(table)), v, expect));
+    auto text = io::read_file(fs, path);
+    if (!text.ok()) return text.status();
+    const std::string where = fs.describe(path);
+    std::string_view rest = *text;
+    while (!rest.empty()) {
+      size_t nl = rest.find('\n');
+      std::string_view line = rest.substr(0, nl);
+      rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+      if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+      if (Status s = apply(line, where, parser, snapshot); !s.ok()) return s;
+    }
+    snapshot.version = v;
+    ++snapshot.commits_read;
+    ++expect;
+  }
+  return {};
+}
+
+std::string schema_string(const std::vector<Field>& fields) {
+  JsonWriter w;
+  w.begin_object().field("type", "struct").key("fields").begin_array();
+  for (const Field& f : fields) {
+    w.begin_object().field("name", f.name).key("type");
+    if (!f.type.empty() && (f.type[0] == '{' || f.type[0] == '['))
+      w.raw(f.type);
+    else
+      w.value(f.type);
+    w.field("nullable", f.nullable).key("metadata").raw(f.metadata).end_object();
+  }
+  w.end_array().end_object();
+  return w.take();
+}
+
+std::string encode(const Commit& c) {
+  std::string out;
+  auto line = [&](JsonWriter& w) {
+    out += w.text();
+    out += '\n';
+  };
+  if (c.protocol) {
+    JsonWriter w;
+    w.begin_object().key("protocol").begin_object();
+    w.field("minReaderVersion", kReaderVersion).field("minWriterVersion", kWriterVersion);
+    w.end_object().end_object();
+    line(w);
+  }
+  if (c.metadata) {
+    const Metadata& m = *c.metadata;
+    JsonWriter w;
+    w.begin_object().key("metaData").begin_object();
+    w.field("id", m.id);
+    w.key("format").begin_object().field("provider", "parquet");
+    w.key("options").begin_object().end_object().end_object();
+    w.field("schemaString", schema_string(m.fields));
+    w.key("partitionColumns").begin_array();
+    for (const std::string& p : m.partition_columns) w.value(p);
+    w.end_array();
+    w.key("configuration").begin_object();
+    for (const auto& [k, v] : m.configuration) w.field(k, v);
+    w.end_object();
+    w.field("createdTime", m.created_time);
+    w.end_object().end_object();
+    line(w);
+  }
+  for (const auto& [app, version] : c.txns) {
+    JsonWriter w;
+    w.begin_object().key("txn").begin_object();
+    w.field("appId", app).field("version", version).field("lastUpdated", c.timestamp_ms);
+    w.end_object().end_object();
+    line(w);
+  }
+  for (const FileAction& f : c.removes) {
+    JsonWriter w;
+    w.begin_object().key("remove").begin_object();
+    w.field("path", f.path).field("deletionTimestamp", c.timestamp_ms);
+    w.field("dataChange", f.data_change).field("extendedFileMetadata", true);
+    w.key("partitionValues").begin_object();
+    for (const auto& [k, v] : f.partition_values) {
+      w.key(k);
+      if (v)
+        w.value(*v);
+      else
+        w.null();
+    }
+    w.end_object().field("size", f.size);
+    w.end_object().end_object();
+    line(w);
+  }
+  for (const FileAction& f : c.adds) {
+    JsonWriter w;
+    w.begin_object().key("add").begin_object();
+    write_file_fields(w, f);
+    w.field("modificationTime", f.modification_time).field("dataChange", f.data_change);
+    if (!f.stats.empty()) w.field("stats", f.stats);
+    w.end_object().end_object();
+    line(w);
+  }
+  {
+    JsonWriter w;
+    w.begin_object().key("commitInfo").begin_object();
+    w.field("timestamp", c.timestamp_ms).field("operation", c.operation);
+    w.key("operationParameters").begin_object().field("mode", c.mode).end_object();
+    w.field("isBlindAppend", c.removes.empty() && c.txns.empty());
+    w.field("engineInfo", "questlog");
+    w.end_object().end_object();
+    line(w);
+  }
+  return out;
+}
+
+Status write_commit(io::FileSystem& fs, const fs::path& table, int64_t version,
+                    const Commit& commit) {
+  if (auto made = fs.create_dirs(log_dir(table)); !made.ok()) return made.status();
+  return fs.put_if_absent(commit_path(table, version), encode(commit));
+}
+
+std::string encode_path(std::string_view path) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(path.size());
+  for (char ch : path) {
+    auto c = static_cast<unsigned char>(ch);
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '.' || c == '_' || c == '~' || c == '/' || c == '=') {
+      out += ch;
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+std::string decode_path(std::string_view uri) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(uri.size());
+  for (size_t i = 0; i < uri.size(); ++i) {
+    if (uri[i] == '%' && i + 2 < uri.size() && hex(uri[i + 1]) >= 0 && hex(uri[i + 2]) >= 0) {
+      out += static_cast<char>(hex(uri[i + 1]) * 16 + hex(uri[i + 2]));
+      i += 2;
+    } else {
+      out += uri[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace questlog::extract::delta
