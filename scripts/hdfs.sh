@@ -28,8 +28,8 @@
 # after dfs picks another. HADOOP_USER_NAME=NAME runs them as NAME.
 #
 # HDFS_SET="KEY=VALUE ..." at start sets Hadoop properties on the cluster beyond
-# the ones HdfsServer.java sets (bench/hdfs.sh uses it to measure
-# dfs.namenode.file.close.num-committed-allowed=1).
+# the ones HdfsServer.java sets (bench/hdfs.sh uses it to measure a datanode
+# that retries a file's close sooner).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
