@@ -11,6 +11,12 @@
 
 namespace questlog::event {
 
+// Keys no route may give an event (compared without case): every table has a
+// column of that name of its own. `timestamp` is the record's ingest time
+// (extract/event.h, FieldNames::kTimestamp), which replaces any event key of
+// that name.
+inline constexpr std::string_view kReservedKeys[] = {"timestamp"};
+
 // A route field: its name and its value already encoded as JSON.
 struct Field {
   std::string name;

@@ -69,6 +69,10 @@ std::string key_problem(std::string_view kind, const std::string& name,
   if (std::any_of(name.begin(), name.end(), is_control))
     return fmt::format("{} name '{}' must not contain control characters", kind, printable(name));
   const std::string folded = fold_case(name);
+  for (std::string_view reserved : event::kReservedKeys)
+    if (folded == fold_case(reserved))
+      return fmt::format("{} name '{}' is reserved: every table has a '{}' column of its own", kind,
+                         name, reserved);
   for (const Key& k : taken) {
     if (k.folded != folded) continue;
     if (k.name == name && k.kind == kind) return fmt::format("{} '{}' appears twice", kind, name);
@@ -82,6 +86,15 @@ std::string key_problem(std::string_view kind, const std::string& name,
                        k.kind, k.name, kind, name);
   }
   return {};
+}
+
+// A method name must be an HTTP token (RFC 9110 §5.6.2): it goes into the Allow header.
+bool is_token(std::string_view s) {
+  constexpr std::string_view kPunct = "!#$%&'*+-.^_`|~";
+  return !s.empty() && std::all_of(s.begin(), s.end(), [&](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           kPunct.find(c) != std::string_view::npos;
+  });
 }
 
 // An event field's value as JSON: strings, integers, floats and booleans.
@@ -172,6 +185,10 @@ class RouteReader {
     if (!s || s->empty() || (*s)[0] != '/')
       return error(*v, "path must be a string starting with '/'");
     r_.path = *s;
+    if (r_.path.find('?') != std::string::npos)
+      return key_error(*v,
+                       "path must not contain '?': a route matches the path without the query "
+                       "string (name the query parameters to keep with query)");
     return Status();
   }
 
@@ -184,12 +201,20 @@ class RouteReader {
     if (const toml::node* v = node("content_type")) {
       auto s = v->value<std::string>();
       if (!s) return error(*v, "content_type must be a string");
+      if (std::any_of(s->begin(), s->end(), is_control))
+        return key_error(*v, fmt::format("content_type '{}' must not contain control characters "
+                                         "(it is sent as a response header)",
+                                         printable(*s)));
       r_.content_type = *s;
     }
     if (const toml::node* v = node("status")) {
       auto i = v->value<int64_t>();
       if (!i || *i < 200 || *i > 299) return error(*v, "status must be an integer from 200 to 299");
       r_.status = static_cast<int>(*i);
+      // RFC 9110 §15.3.5 and §15.3.6: these responses end at the header section.
+      if ((r_.status == 204 || r_.status == 205) && !r_.body.empty())
+        return key_error(*v,
+                         fmt::format("status {} must not have a body (body = \"\")", r_.status));
     }
     return Status();
   }
@@ -201,6 +226,10 @@ class RouteReader {
       for (auto&& m : *arr) {
         auto s = m.value<std::string>();
         if (!s || s->empty()) return error(m, "methods must be a list of names");
+        if (!is_token(*s))
+          return key_error(m, fmt::format("method '{}' must be a token: letters, digits and "
+                                          "!#$%&'*+-.^_`|~ (it is sent in the Allow header)",
+                                          printable(*s)));
         std::string up = *s;
         std::transform(up.begin(), up.end(), up.begin(), ::toupper);
         r_.methods.push_back(up);

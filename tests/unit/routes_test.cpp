@@ -329,3 +329,75 @@ request_body = "json"
 
 }  // namespace
 }  // namespace questlog::http
+
+namespace questlog::http {
+namespace {
+
+std::string route_error(const std::string& route) {
+  auto t = RouteTable::parse("[[route]]\npath = \"/x\"\n" + route + "\n", "r.toml");
+  return t.ok() ? std::string("accepted") : t.status().message();
+}
+
+// A content type or method with CR/LF would write a header of the file's choosing
+// into every response.
+TEST(RoutesValidationTest, ControlCharactersInResponseHeadersAreRefused) {
+  EXPECT_EQ(route_error(R"(content_type = "text/plain\r\nSet-Cookie: a=b")"),
+            "r.toml:3: route /x: content_type 'text/plain\\u000d\\u000aSet-Cookie: a=b' must not "
+            "contain control characters (it is sent as a response header)");
+  EXPECT_EQ(route_error(R"(content_type = "text/plain\u0000")"),
+            "r.toml:3: route /x: content_type 'text/plain\\u0000' must not contain control "
+            "characters (it is sent as a response header)");
+  EXPECT_EQ(route_error(R"(methods = ["GET", "POST\r\nX-Injected: 1"])"),
+            "r.toml:3: route /x: method 'POST\\u000d\\u000aX-Injected: 1' must be a token: "
+            "letters, digits and !#$%&'*+-.^_`|~ (it is sent in the Allow header)");
+  EXPECT_NE(route_error(R"(methods = ["GE T"])").find("method 'GE T' must be a token"),
+            std::string::npos);
+  EXPECT_EQ(route_error(R"(content_type = "application/json; charset=utf-8")"), "accepted");
+  EXPECT_EQ(route_error(R"(methods = ["PATCH", "X-CUSTOM_1"])"), "accepted");
+}
+
+TEST(RoutesValidationTest, NoContentStatusesRefuseABody) {
+  EXPECT_EQ(route_error("status = 204\nbody = \"done\""),
+            "r.toml:3: route /x: status 204 must not have a body (body = \"\")");
+  EXPECT_EQ(route_error("body = \"done\"\nstatus = 205"),
+            "r.toml:4: route /x: status 205 must not have a body (body = \"\")");
+  EXPECT_EQ(route_error("status = 204"), "accepted");
+  EXPECT_EQ(route_error("status = 204\nbody = \"\""), "accepted");
+  // 304 and other codes outside 2xx were already refused.
+  EXPECT_EQ(route_error("status = 304\nbody = \"x\""),
+            "r.toml:3: status must be an integer from 200 to 299");
+}
+
+TEST(RoutesValidationTest, AQuestionMarkInAPathIsRefused) {
+  auto t = RouteTable::parse("[[route]]\npath = \"/shop?item=sword\"\n", "r.toml");
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.status().message(),
+            "r.toml:2: route /shop?item=sword: path must not contain '?': a route matches the "
+            "path without the query string (name the query parameters to keep with query)");
+}
+
+// Every table has a `timestamp` column, the ingest time, which replaced an event
+// key of that name without a word.
+TEST(RoutesValidationTest, ReservedKeysAreRefusedWhateverTheirSource) {
+  EXPECT_EQ(route_error(R"(event = { event_type = "x", timestamp = 5 })"),
+            "r.toml:3: route /x: event field name 'timestamp' is reserved: every table has a "
+            "'timestamp' column of its own");
+  EXPECT_EQ(route_error(R"(event = { TimeStamp = "x" })"),
+            "r.toml:3: route /x: event field name 'TimeStamp' is reserved: every table has a "
+            "'timestamp' column of its own");
+  EXPECT_EQ(route_error("query = [\"timestamp\"]"),
+            "r.toml:3: route /x: query parameter name 'timestamp' is reserved: every table has "
+            "a 'timestamp' column of its own");
+  EXPECT_EQ(route_error("query = \"*\"\ntypes = { timestamp = \"int\" }"),
+            "r.toml:4: route /x: query parameter name 'timestamp' is reserved: every table has "
+            "a 'timestamp' column of its own");
+  auto t = RouteTable::parse("[[route]]\npath = \"/at/{timestamp}\"\n", "r.toml");
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.status().message(),
+            "r.toml:2: route /at/{timestamp}: path parameter name 'timestamp' is reserved: every "
+            "table has a 'timestamp' column of its own");
+  EXPECT_EQ(route_error(R"(event = { timestamps = 1, time = 2 })"), "accepted");
+}
+
+}  // namespace
+}  // namespace questlog::http
