@@ -3,12 +3,16 @@
 
 BUILD       ?= build
 ASAN_BUILD  ?= build-asan
+FUZZ_BUILD  ?= build-fuzz
+# Seconds per fuzz target: `make fuzz` (each), and within `make test` (each, five targets).
+FUZZ_SECONDS ?= 300
+FUZZ_TEST_SECONDS ?= 12
 VENV        ?= .venv
 ARGS        ?=
 JOBS        ?= $(shell nproc)
 
 .PHONY: all build run test unit asan integration bench format format-check deps-build deps-test venv clean \
-        kafka kafka-stop hdfs hdfs-stop notebook
+        kafka kafka-stop hdfs hdfs-stop notebook fuzz fuzz-build fuzz-smoke deps-fuzz
 
 all: build
 
@@ -37,6 +41,23 @@ asan: deps-test $(ASAN_BUILD)/build.ninja
 
 unit: build
 	./$(BUILD)/questlog_tests --gtest_brief=1
+
+# libFuzzer targets under ASan and UBSan (fuzz/*_fuzz.cpp), built by clang in
+# a directory of their own; scripts/fuzz.sh says what each is and keeps.
+$(FUZZ_BUILD)/build.ninja:
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DQUESTLOG_FUZZ=ON
+
+deps-fuzz:
+	@bash scripts/deps.sh fuzz
+
+fuzz-build: deps-fuzz $(FUZZ_BUILD)/build.ninja
+	ninja -C $(FUZZ_BUILD) -j $(JOBS)
+
+fuzz: fuzz-build
+	bash scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+fuzz-smoke: fuzz-build
+	bash scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_TEST_SECONDS)
 
 $(VENV)/.stamp: tests/requirements.txt
 	python3 -m venv $(VENV)
@@ -80,12 +101,12 @@ notebook: venv
 	  $$([ "$$(id -u)" = 0 ] && echo --allow-root) notebooks/seed_analysis.ipynb
 
 format:
-	clang-format -i $$(git ls-files 'src/*.cpp' 'src/*.h' 'tests/*.cpp' 'tests/*.h' 'bench/*.cpp')
+	clang-format -i $$(git ls-files 'src/*.cpp' 'src/*.h' 'tests/*.cpp' 'tests/*.h' 'bench/*.cpp' 'fuzz/*.cpp')
 
 format-check: deps-test
-	clang-format --dry-run -Werror $$(git ls-files 'src/*.cpp' 'src/*.h' 'tests/*.cpp' 'tests/*.h' 'bench/*.cpp')
+	clang-format --dry-run -Werror $$(git ls-files 'src/*.cpp' 'src/*.h' 'tests/*.cpp' 'tests/*.h' 'bench/*.cpp' 'fuzz/*.cpp')
 
-test: deps-test format-check unit asan integration
+test: deps-test format-check unit asan fuzz-smoke integration
 
 bench: build venv
 	bash bench/run.sh
@@ -95,4 +116,4 @@ bench: build venv
 	bash bench/hdfs.sh
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

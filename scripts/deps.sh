@@ -10,12 +10,15 @@ build_pkgs=(cmake ninja-build g++ make pkg-config libboost1.81-dev libtomlpluspl
 test_pkgs=(libgtest-dev googletest libbenchmark-dev clang-format curl apache2-utils wrk
            nginx python3 python3-venv openjdk-17-jre-headless openjdk-17-jdk-headless maven kcat
            python3-flask python3-kafka)
+# libFuzzer and the sanitizer runtimes for the fuzz targets (clang, not gcc, builds them).
+fuzz_pkgs=(clang libclang-rt-14-dev)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in
   build) ;;
-  test|bench) want+=("${test_pkgs[@]}") ;;
-  *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
+  test|bench) want+=("${test_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
+  fuzz) want+=("${fuzz_pkgs[@]}") ;;
+  *) echo "usage: $0 [build|test|bench|fuzz]" >&2; exit 2 ;;
 esac
 
 missing=()
