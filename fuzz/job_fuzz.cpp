@@ -2,6 +2,7 @@
 // and filters over a small event. What must hold: an error is one line naming the file.
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <string_view>
@@ -16,7 +17,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto job = extract::parse_job(text, "jobs/fuzz.toml");
   if (!job.ok()) {
     const std::string& why = job.status().message();
-    if (why.find('\n') != std::string::npos || why.rfind("jobs/fuzz.toml", 0) != 0) std::abort();
+    if (why.find('\n') != std::string::npos || why.rfind("jobs/fuzz.toml", 0) != 0) {
+      std::fprintf(stderr, "not one line naming the file: %s\n", why.c_str());
+      std::abort();
+    }
     return 0;
   }
   extract::FieldNames& names = *job->names;

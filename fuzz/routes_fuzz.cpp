@@ -3,6 +3,7 @@
 // (no header a response writes holds a control character) and an error is one line.
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <string_view>
@@ -23,7 +24,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
   auto table = http::RouteTable::parse(text, "routes.toml");
   if (!table.ok()) {
-    if (table.status().message().find('\n') != std::string::npos) std::abort();
+    if (table.status().message().find('\n') != std::string::npos) {
+      std::fprintf(stderr, "not one line: %s\n", table.status().message().c_str());
+      std::abort();
+    }
     return 0;
   }
   http::RouteMatch m;

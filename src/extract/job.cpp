@@ -20,12 +20,10 @@ class Parser {
 
  private:
   Status error(const toml::node& at, const std::string& what) const {
-    return Status::error(Errc::invalid_argument,
-                         source_ + ":" + std::to_string(at.source().begin.line) + ": " + what);
+    return toml_error(source_, at.source().begin.line, what);
   }
   Status error(const toml::key& at, const std::string& what) const {
-    return Status::error(Errc::invalid_argument,
-                         source_ + ":" + std::to_string(at.source().begin.line) + ": " + what);
+    return toml_error(source_, at.source().begin.line, what);
   }
 
   Status parse_source(const toml::node& node);

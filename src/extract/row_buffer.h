@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -88,7 +89,9 @@ class RowBuffer {
     uint64_t file_position_ = 0;
     bool in_memory_ = false;
     int64_t timestamp_ = 0;
-    std::vector<std::string> last_;  // by field id: the previous row's string
+    // By field id: the previous row's string. A deque, as a row's values point
+    // into it while a later field of the row grows it.
+    std::deque<std::string> last_;
   };
 
  private:

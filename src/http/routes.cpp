@@ -34,24 +34,12 @@ event = { event_type = "purchase_knife", description = "very sharp knife" }
 
 template <typename Node>  // toml::node or toml::key
 Status route_error(const std::string& source, const Node& node, const std::string& what) {
-  const auto& where = node.source().begin;
-  return Status::error(Errc::invalid_argument,
-                       source + ":" + std::to_string(where.line) + ": " + what);
+  return toml_error(source, node.source().begin.line, what);
 }
 
 bool is_control(char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; }
 
-// `name` with control characters as \uXXXX, for messages.
-std::string printable(std::string_view name) {
-  std::string out;
-  for (char c : name) {
-    if (is_control(c))
-      out += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
-    else
-      out += c;
-  }
-  return out;
-}
+std::string printable(std::string_view name) { return escape_controls(name); }
 
 // A name a route puts in its events: an event field, a path parameter or a
 // query parameter (`kind`).

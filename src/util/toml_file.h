@@ -4,6 +4,7 @@
 
 #include <toml++/toml.h>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -13,5 +14,12 @@ namespace questlog {
 
 // Parses `text`; `source` names it in the error.
 Result<toml::table> parse_toml(std::string_view text, const std::string& source);
+
+// "<source>:<line>: <what>" as Errc::invalid_argument, on one line whatever
+// `what` quotes from the file: control characters become \uXXXX.
+Status toml_error(const std::string& source, int64_t line, std::string_view what);
+
+// `text` with control characters (below 0x20, and 0x7F) as \uXXXX, for messages.
+std::string escape_controls(std::string_view text);
 
 }  // namespace questlog

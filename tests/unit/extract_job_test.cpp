@@ -257,3 +257,24 @@ TEST(ExtractJobTest, EveryShippedJobParses) {
 
 }  // namespace
 }  // namespace questlog::extract
+
+namespace questlog::extract {
+namespace {
+
+// Found by fuzz/job_fuzz.cpp: toml++ quotes what it saw, a line break included,
+// and the message ran onto a second line.
+TEST(ExtractJobErrorsTest, AnErrorIsOneLineWhateverTheFileHolds) {
+  auto syntax = parse_job("[source]\ntopic = tru\n", "j.toml");
+  ASSERT_FALSE(syntax.ok());
+  EXPECT_EQ(syntax.status().message().find('\n'), std::string::npos) << syntax.status().message();
+  EXPECT_EQ(syntax.status().message().rfind("j.toml:2: ", 0), 0u) << syntax.status().message();
+  EXPECT_NE(syntax.status().message().find("\\u000a"), std::string::npos)
+      << syntax.status().message();
+
+  auto key = parse_job("[source]\n\"top\\nic\" = \"events\"\n", "j.toml");
+  ASSERT_FALSE(key.ok());
+  EXPECT_EQ(key.status().message().find('\n'), std::string::npos) << key.status().message();
+}
+
+}  // namespace
+}  // namespace questlog::extract

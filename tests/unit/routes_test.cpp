@@ -401,3 +401,25 @@ TEST(RoutesValidationTest, ReservedKeysAreRefusedWhateverTheirSource) {
 
 }  // namespace
 }  // namespace questlog::http
+
+namespace questlog::http {
+namespace {
+
+// Found by fuzz/routes_fuzz.cpp: a path or key holding a line break ran the
+// message naming it onto a second line.
+TEST(RoutesValidationTest, AnErrorIsOneLineWhateverTheFileHolds) {
+  auto path = RouteTable::parse("[[route]]\npath = \"/a\\nb/{x\"\n", "r.toml");
+  ASSERT_FALSE(path.ok());
+  EXPECT_EQ(path.status().message(),
+            "r.toml:2: route /a\\u000ab/{x: a path parameter is a whole segment, as in "
+            "/purchase_a_sword/{sword_type}; '{x' is not one");
+  auto key = RouteTable::parse("[[route]]\npath = \"/\"\n\"bo\\r\\ndy\" = 1\n", "r.toml");
+  ASSERT_FALSE(key.ok());
+  EXPECT_EQ(key.status().message(), "r.toml:3: unknown route key 'bo\\u000d\\u000ady'");
+  auto syntax = RouteTable::parse("[[route]]\npath = tru\n", "r.toml");
+  ASSERT_FALSE(syntax.ok());
+  EXPECT_EQ(syntax.status().message().find('\n'), std::string::npos) << syntax.status().message();
+}
+
+}  // namespace
+}  // namespace questlog::http
