@@ -1,6 +1,6 @@
 // Builds one event the way the seed's log_to_kafka does: the route's fields,
 // then every request header (`event.update(request.headers)` under Flask), as
-// one flat JSON object. See DESIGN.md, "The event". A route with parameters or
+// one flat JSON object. See docs/design.md, "The event". A route with parameters or
 // a JSON body adds its sources between the two (http/event_assembler.h).
 #pragma once
 

@@ -6,7 +6,7 @@ tests/seed/ (changed only where tests/seed/README.md says), next to questlog.
    same requests, the seed's ab session first; each logs into its own topic on the
    session broker. Read back with kcat, the two topics hold the same events, request
    by request, with the same keys and values in the same order. Where questlog
-   differs by design (DESIGN.md), the difference is asserted exactly, both sides.
+   differs by design (docs/design.md), the difference is asserted exactly, both sides.
 2. The seed's separate_events.py and filtered_writes.py run in local-mode PySpark
    (the venv's pyspark, Spark's Kafka connector from scripts/spark-kafka.sh) over
    the events `questlog serve --kafka` put in Kafka, as the seed ran them with
@@ -200,22 +200,22 @@ EXTRA_DIFFERENT = [
     ("a repeated header",
      b"GET / HTTP/1.1\r\nHost: user1.comcast.com\r\nX-Tag: red\r\nX-Tag: blue\r\nConnection: close\r\n\r\n",
      "X-Tag", "red,blue", "red, blue",
-     "DESIGN.md: repeated headers joined with \", \" (Werkzeug 2.2's dev server joins with \",\"; "
+     "docs/design.md: repeated headers joined with \", \" (Werkzeug 2.2's dev server joins with \",\"; "
      "the seed's Werkzeug 0.14 kept only the last one)"),
     ("a UTF-8 header value",
      b"GET / HTTP/1.1\r\nHost: user2.att.com\r\nX-Player: Zo\xc3\xab\r\nConnection: close\r\n\r\n",
      "X-Player", "Zo\u00c3\u00ab", "Zo\u00eb",
-     "DESIGN.md: always valid UTF-8; Werkzeug decodes header bytes as Latin-1, so UTF-8 arrives as mojibake"),
+     "docs/design.md: always valid UTF-8; Werkzeug decodes header bytes as Latin-1, so UTF-8 arrives as mojibake"),
     ("trailing whitespace in a header value",
      b"GET / HTTP/1.1\r\nHost: user1.comcast.com\r\nX-Note: padded  \r\nConnection: close\r\n\r\n",
      "X-Note", "padded  ", "padded",
      "RFC 9110 5.5: whitespace around a field value is not part of it; Python's http.server keeps "
-     "the trailing part (not written down in DESIGN.md)"),
+     "the trailing part (not written down in docs/design.md)"),
     ("a header named like a route field but for case (questlog: absent)",
      b"GET /purchase_a_knife HTTP/1.1\r\nHost: user2.att.com\r\nDescription: blunt\r\n"
      b"Connection: close\r\n\r\n",
      "Description", "blunt", None,
-     "DESIGN.md: a route field wins over a header of the same name compared case-insensitively; "
+     "docs/design.md: a route field wins over a header of the same name compared case-insensitively; "
      "Spark refuses a table with both `description` and `Description` (COLUMN_ALREADY_EXISTS)"),
 ]
 
