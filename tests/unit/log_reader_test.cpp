@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -314,6 +315,39 @@ TEST(LogReaderTest, FollowsAWriterAppendingConcurrently) {
   writer.join();
   EXPECT_EQ(next_offset_read(*reader), -1);
   RecordProperty("empty_polls", std::to_string(empty_polls));
+}
+
+}  // namespace
+}  // namespace questlog::log::embedded
+
+namespace questlog::log::embedded {
+namespace {
+
+// Found by fuzz/segment_fuzz.cpp (slow inputs): a torn or damaged length field
+// claiming up to 64 MiB made the reader allocate and zero that much before it
+// found that the file ends far sooner.
+TEST(SegmentReaderTest, ALengthPastTheFilesEndTakesNoMemoryForIt) {
+  testing::TempDir dir;
+  std::string bytes(format::record_size(3), '\0');
+  format::encode_record(bytes.data(), 0, 1, "abc");
+  std::string claim(format::kHeaderSize + 10, 'x');
+  format::encode_record(claim.data(), 1, 1, std::string(10, 'x'));
+  const uint32_t huge = format::kMaxPayload;
+  std::memcpy(claim.data() + 4, &huge, 4);  // the length field (little-endian)
+  bytes += claim;
+  const SegmentFile file = segment_in(dir.path(), 0);
+  std::ofstream(file.path, std::ios::binary) << bytes;
+
+  auto reader = SegmentReader::open(io::local_file_system(), file);
+  ASSERT_TRUE(reader.ok()) << reader.status().message();
+  Record r;
+  auto first = reader->read(r);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(*first, SegmentReader::Outcome::record);
+  auto second = reader->read(r);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(*second, SegmentReader::Outcome::truncated);
+  EXPECT_LE(reader->buffer_bytes(), size_t{1} << 20);
 }
 
 }  // namespace

@@ -105,6 +105,13 @@ Result<SegmentReader::Outcome> SegmentReader::read(Record& out) {
     format::decode_key_length(h, at_position());
   }
   size_t size = format::stored_size(h);
+  if (size > buffer_.size()) {
+    // Room for a record this large only once the file holds it: a damaged or
+    // torn length field may claim up to kMaxPayload bytes the file does not have.
+    auto file_size = data_->size();
+    if (!file_size.ok()) return file_size.status();
+    if (*file_size < position_ + size) return reject(Outcome::truncated);
+  }
   auto whole = fill(size);
   if (!whole.ok()) return whole.status();
   if (!*whole) return reject(Outcome::truncated);

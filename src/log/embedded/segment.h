@@ -100,6 +100,8 @@ class SegmentReader {
   // The byte after the last nonzero byte at or after position(), or
   // position() when only zeros follow it. Only reads.
   Result<uint64_t> data_end();
+  // Bytes of memory the reader holds for reading ahead.
+  size_t buffer_bytes() const { return buffer_.size(); }
 
  private:
   SegmentReader(SegmentFile file, std::unique_ptr<io::File> data);
