@@ -230,9 +230,10 @@ TEST(RouteTableTest, ParameterNamesFollowTheFieldNameRules) {
             "/purchase_a_sword/{sword_type}; '{y}}' is not one");
   EXPECT_EQ(error("path = \"/a/{}\""),
             "r.toml:2: route /a/{}: path parameter name must not be empty");
-  EXPECT_EQ(error("path = \"/a/{b\\u0001}\""),
-            "r.toml:2: route /a/{b\\u0001}: path parameter name 'b\\u0001' must not contain control "
-            "characters");
+  EXPECT_EQ(
+      error("path = \"/a/{b\\u0001}\""),
+      "r.toml:2: route /a/{b\\u0001}: path parameter name 'b\\u0001' must not contain control "
+      "characters");
   EXPECT_EQ(error("path = \"/{x}/{X}\""),
             "r.toml:2: route /{x}/{X}: path parameters 'x' and 'X' differ only in case, which "
             "Spark does not allow");
