@@ -142,8 +142,8 @@ Status apply(std::string_view line, const std::string& where, simdjson::dom::par
   return {};
 }
 
-void write_file_fields(JsonWriter& w, const FileAction& f) {
-  w.field("path", f.path);
+// "partitionValues": {"k": "v" or null, ...}, as add and remove both carry it.
+void write_partition_values(JsonWriter& w, const FileAction& f) {
   w.key("partitionValues").begin_object();
   for (const auto& [k, v] : f.partition_values) {
     w.key(k);
@@ -153,6 +153,11 @@ void write_file_fields(JsonWriter& w, const FileAction& f) {
       w.null();
   }
   w.end_object();
+}
+
+void write_file_fields(JsonWriter& w, const FileAction& f) {
+  w.field("path", f.path);
+  write_partition_values(w, f);
   w.field("size", f.size);
 }
 
@@ -262,15 +267,8 @@ std::string encode(const Commit& c) {
     w.begin_object().key("remove").begin_object();
     w.field("path", f.path).field("deletionTimestamp", c.timestamp_ms);
     w.field("dataChange", f.data_change).field("extendedFileMetadata", true);
-    w.key("partitionValues").begin_object();
-    for (const auto& [k, v] : f.partition_values) {
-      w.key(k);
-      if (v)
-        w.value(*v);
-      else
-        w.null();
-    }
-    w.end_object().field("size", f.size);
+    write_partition_values(w, f);
+    w.field("size", f.size);
     w.end_object().end_object();
     line(w);
   }

@@ -9,6 +9,7 @@
 
 #include "event/json.h"
 #include "extract/table_dir.h"
+#include "extract/table_printer.h"
 #include "util/case_fold.h"
 
 namespace questlog::extract {
@@ -127,21 +128,8 @@ std::string delta_app_id(const std::string& job_stem, const std::string& table,
   return fmt::format("questlog/{}/{}/{}/{}", job_stem, table, topic, partition);
 }
 
-const char* delta_type_name(parquet::ColumnType t) {
-  switch (t) {
-    case parquet::ColumnType::string:
-      return "string";
-    case parquet::ColumnType::int64:
-      return "long";
-    case parquet::ColumnType::float64:
-      return "double";
-    case parquet::ColumnType::boolean:
-      return "boolean";
-    case parquet::ColumnType::timestamp_micros:
-      return "timestamp";
-  }
-  return "string";
-}
+// Delta's schemaString uses Spark's type names (PROTOCOL.md, "Primitive Types").
+const char* delta_type_name(parquet::ColumnType t) { return spark_type_name(t); }
 
 Result<std::unique_ptr<DeltaTable>> DeltaTable::open(io::FileSystem& lake,
                                                      const std::string& relative) {
