@@ -381,8 +381,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
         boost::beast::http::obsolete_reason(static_cast<boost::beast::http::status>(status));
     out_.append(reason.data(), reason.size()).append("\r\nServer: questlog\r\n");
     out_.append(worker_.date());
-    out_.append("Content-Type: ").append(content_type).append("\r\n");
-    out_.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
+    if (status != 204) {  // RFC 9110 8.6: a 204 has no Content-Length (and no content)
+      out_.append("Content-Type: ").append(content_type).append("\r\n");
+      out_.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
+    }
     out_.append(extra_headers);
     if (!keep_alive_)
       out_.append("Connection: close\r\n");

@@ -386,3 +386,18 @@ def test_expect_100_continue_is_answered_before_the_body(server, bin_path):
     s.close()
     assert data.startswith(b"HTTP/1.1 200 OK\r\n")
     assert tail_events(bin_path, server.data)[-1]["Expect"] == "100-continue"
+
+
+def test_a_204_route_sends_no_content_length_and_keeps_the_connection(start_server, bin_path, tmp_path):
+    """RFC 9110 8.6: no Content-Length in a 204; a keep-alive client reads the
+    next response on the same connection."""
+    routes = tmp_path / "routes.toml"
+    routes.write_text('[[route]]\npath = "/seen"\nstatus = 204\nevent = { event_type = "seen" }\n')
+    server = start_server("--routes", str(routes))
+    with RawConn(server.addr) as c:
+        for _ in range(2):
+            c.send(b"GET /seen HTTP/1.1\r\nHost: h\r\n\r\n")
+            head = c.read_until(b"\r\n\r\n").decode().lower()
+            assert head.startswith("http/1.1 204 no content\r\n"), head
+            assert "content-length" not in head and "content-type" not in head, head
+    assert [json.loads(x)["event_type"] for x in tail_lines(bin_path, server.data)] == ["seen", "seen"]
