@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <map>
+#include <string>
 #include <thread>
 
 #include "cli/fail.h"
@@ -15,6 +17,22 @@
 #include "log/kafka/kafka_event_log.h"
 
 namespace questlog::cli {
+
+namespace {
+
+// --durability's names: the one place they are spelled.
+const std::map<std::string, log::Durability> kDurabilityNames{
+    {"write", log::Durability::write},
+    {"fsync", log::Durability::fsync},
+};
+
+const char* durability_name(log::Durability d) {
+  for (const auto& [name, value] : kDurabilityNames)
+    if (value == d) return name.c_str();
+  return "?";
+}
+
+}  // namespace
 
 void add_serve(CLI::App& app, ServeArgs& a) {
   auto* c =
@@ -31,8 +49,11 @@ void add_serve(CLI::App& app, ServeArgs& a) {
   c->add_option("--durability", a.durability,
                 "When a request is acknowledged: write (in the file; survives a crash of the "
                 "process) or fsync (on disk; survives a crash of the machine)")
-      ->check(CLI::IsMember({"write", "fsync"}))
-      ->capture_default_str();
+      ->transform(CLI::CheckedTransformer(kDurabilityNames).description(""))
+      // Runs first (transform puts it in front): the error names the choices.
+      ->transform(CLI::IsMember(kDurabilityNames).description(""))
+      ->type_name("{write,fsync}")
+      ->default_str(durability_name(a.durability));
   c->add_option("--threads", a.server.threads, "Event loops (0: one per core)")
       ->capture_default_str();
   c->add_option("--max-connections", a.server.max_connections, "Open connections at most")
@@ -104,7 +125,7 @@ int serve_until_stopped(http::Server& server, log::EventLog& event_log, sigset_t
 }
 
 int run_serve_kafka(const ServeArgs& a, http::RouteTable routes) {
-  if (a.durability != "write")
+  if (a.durability != log::Durability::write)
     return fail(Status::error(Errc::invalid_argument,
                               "--durability is for the embedded log; with --kafka an event is "
                               "acknowledged once every in-sync replica has it (acks=all)"));
@@ -148,7 +169,8 @@ int run_serve(const ServeArgs& a) {
   wo.segment_bytes = a.segment_bytes;
   // Under fsync every append waits for a sync, which is twice as fast into
   // space already on disk; under write nothing waits for one.
-  if (a.durability == "fsync") wo.preallocation = log::embedded::Preallocation::ahead;
+  if (a.durability == log::Durability::fsync)
+    wo.preallocation = log::embedded::Preallocation::ahead;
   auto writer = log::embedded::LogWriter::open(wo);
   if (!writer.ok()) return fail(writer.status());
   const auto recovery = (*writer)->recovery();
@@ -157,7 +179,7 @@ int run_serve(const ServeArgs& a) {
   if (recovery.truncated_bytes > 0) std::fprintf(stderr, "questlog: %s\n", recovery.detail.c_str());
 
   log::embedded::EventLogOptions lo;
-  lo.durability = a.durability == "fsync" ? log::Durability::fsync : log::Durability::write;
+  lo.durability = a.durability;
   lo.max_unsynced_events = a.max_unsynced;
   log::embedded::EmbeddedEventLog event_log(std::move(writer).value(), lo);
 
@@ -167,7 +189,8 @@ int run_serve(const ServeArgs& a) {
                "questlog: serving http://%s (routes: %s; log: %s from offset %lld; "
                "durability: %s)\n",
                server.local_address().c_str(), a.routes.empty() ? "built-in" : a.routes.c_str(),
-               wo.dir.c_str(), static_cast<long long>(recovery.next_offset), a.durability.c_str());
+               wo.dir.c_str(), static_cast<long long>(recovery.next_offset),
+               durability_name(a.durability));
   return serve_until_stopped(server, event_log, stop_signals);
 }
 

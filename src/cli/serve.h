@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "http/server.h"
+#include "log/event_log.h"
 
 namespace questlog::cli {
 
@@ -17,7 +18,7 @@ struct ServeArgs {
   std::string kafka;
   std::vector<std::string> kafka_props;
   bool unsafe_producer = false;
-  std::string durability = "write";
+  log::Durability durability = log::Durability::write;  // parsed once, from its name
   uint64_t segment_bytes = 16ull << 20;
   size_t max_unsynced = 65536;
 };
