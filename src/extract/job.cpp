@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <set>
+#include <utility>
 
 #include "io/file_system.h"
 #include "util/toml_file.h"
@@ -34,6 +35,27 @@ class Parser {
   Result<FieldId> field(const toml::node& at, std::string_view name, const std::string& what);
   Status parse_where(const toml::node& v, Filter& out);
   Result<std::string> table_path(const toml::node& v) const;
+
+  // Sets `out` to the value `v` names, from a table of {name, value}; otherwise
+  // "KEY must be "a", "b" or "c"" naming the first `listed` names (the rest are
+  // aliases the message does not offer).
+  template <typename E, size_t N>
+  Status pick(const toml::node& v, const char* key, const std::pair<const char*, E> (&names)[N],
+              E& out, size_t listed = N) const {
+    const auto s = v.value<std::string>();
+    for (const auto& [name, value] : names) {
+      if (s == name) {
+        out = value;
+        return {};
+      }
+    }
+    std::string what = std::string(key) + " must be ";
+    for (size_t i = 0; i < listed; ++i) {
+      if (i > 0) what += i + 1 == listed ? " or " : ", ";
+      what += std::string("\"") + names[i].first + "\"";
+    }
+    return error(v, what);
+  }
 
   const std::string& source_;
   Job& job_;
@@ -324,16 +346,10 @@ Status Parser::parse_table(const toml::node& node) {
     } else if (key == "where") {
       if (Status s = parse_where(v, spec.where); !s.ok()) return s;
     } else if (key == "mode") {
-      auto s = v.value<std::string>();
-      if (s == "overwrite") {
-        spec.mode = Mode::overwrite;
-      } else if (s == "append") {
-        spec.mode = Mode::append;
-      } else if (s == "incremental") {
-        spec.mode = Mode::incremental;
-      } else {
-        return error(v, "mode must be \"overwrite\", \"append\" or \"incremental\"");
-      }
+      static constexpr std::pair<const char*, Mode> kModes[] = {{"overwrite", Mode::overwrite},
+                                                                {"append", Mode::append},
+                                                                {"incremental", Mode::incremental}};
+      if (Status s = pick(v, "mode", kModes, spec.mode); !s.ok()) return s;
     } else if (key == "partition_by") {
       auto arr = v.as_array();
       if (!arr || arr->empty())
@@ -356,25 +372,16 @@ Status Parser::parse_table(const toml::node& node) {
       if (!b) return error(v, "print_schema must be true or false");
       spec.print_schema = b->get();
     } else if (key == "codec") {
-      auto s = v.value<std::string>();
-      if (s == "snappy") {
-        spec.codec = parquet::Codec::snappy;
-      } else if (s == "zstd") {
-        spec.codec = parquet::Codec::zstd;
-      } else if (s == "uncompressed" || s == "none") {
-        spec.codec = parquet::Codec::uncompressed;
-      } else {
-        return error(v, "codec must be \"snappy\", \"zstd\" or \"uncompressed\"");
-      }
+      static constexpr std::pair<const char*, parquet::Codec> kCodecs[] = {
+          {"snappy", parquet::Codec::snappy},
+          {"zstd", parquet::Codec::zstd},
+          {"uncompressed", parquet::Codec::uncompressed},
+          {"none", parquet::Codec::uncompressed}};
+      if (Status s = pick(v, "codec", kCodecs, spec.codec, 3); !s.ok()) return s;
     } else if (key == "format") {
-      auto s = v.value<std::string>();
-      if (s == "parquet") {
-        spec.format = TableFormat::parquet;
-      } else if (s == "delta") {
-        spec.format = TableFormat::delta;
-      } else {
-        return error(v, "format must be \"parquet\" or \"delta\"");
-      }
+      static constexpr std::pair<const char*, TableFormat> kFormats[] = {
+          {"parquet", TableFormat::parquet}, {"delta", TableFormat::delta}};
+      if (Status s = pick(v, "format", kFormats, spec.format); !s.ok()) return s;
     } else {
       return error(k, "unknown key " + q(key) +
                           " in [[tables]] (expected name, path, where, mode, partition_by, show, "
