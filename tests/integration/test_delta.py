@@ -182,9 +182,8 @@ partition_by = ["shard"]
     assert kills > 0
 
 
-def test_two_extracts_racing_on_one_table_both_commit(bin_path, tmp_path: Path):
-    data, lake = tmp_path / "data", tmp_path / "lake"
-    seed_events(bin_path, data, 300)
+def race(bin_path, tmp_path: Path, data: Path, lake, rounds: int, timeout: float) -> list:
+    """`rounds` times, two extracts appending to one Delta table at once; all must succeed."""
     j = write_job(tmp_path, "race", """
 [[tables]]
 name = "all"
@@ -195,15 +194,22 @@ format = "delta"
     results = []
 
     def one():
-        results.append(extract(bin_path, j, data, lake, timeout=60))
+        results.append(extract(bin_path, j, data, lake, timeout=timeout))
 
-    for _ in range(3):
+    for _ in range(rounds):
         threads = [threading.Thread(target=one) for _ in range(2)]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
     assert all(r.returncode == 0 for r in results), [r.stderr.decode() for r in results]
+    return results
+
+
+def test_two_extracts_racing_on_one_table_both_commit(bin_path, tmp_path: Path):
+    data, lake = tmp_path / "data", tmp_path / "lake"
+    seed_events(bin_path, data, 300)
+    results = race(bin_path, tmp_path, data, lake, rounds=3, timeout=60)
     dt = deltalake.DeltaTable(str(lake / "all"))
     assert dt.version() == 5
     assert dt.to_pyarrow_table().num_rows == 6 * 300
@@ -261,25 +267,7 @@ def test_two_extracts_racing_on_one_hdfs_table_both_commit(bin_path, hdfs: Hdfs,
     data = tmp_path / "data"
     lake = f"{hdfs.webhdfs}/tmp/delta_race"
     seed_events(bin_path, data, 100)
-    j = write_job(tmp_path, "race", """
-[[tables]]
-name = "all"
-path = "all"
-mode = "append"
-format = "delta"
-""")
-    results = []
-
-    def one():
-        results.append(extract(bin_path, j, data, lake, timeout=120))
-
-    for _ in range(2):
-        threads = [threading.Thread(target=one) for _ in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    assert all(r.returncode == 0 for r in results), [r.stderr.decode() for r in results]
+    results = race(bin_path, tmp_path, data, lake, rounds=2, timeout=120)
     got = tmp_path / "from_hdfs"
     download(hdfs, "/tmp/delta_race/all", got)
     dt = deltalake.DeltaTable(str(got))
