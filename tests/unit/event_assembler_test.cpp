@@ -130,8 +130,8 @@ event = { event_type = "purchase_knife", description = "very sharp knife" }
             R"({"event_type":"purchase_knife","description":"very sharp knife","kind":"dagger"})");
 }
 
-TEST(EventAssemblerTest, RepeatedQueryParametersKeepTheFirst) {
-  Harness h(R"(
+// A route listing its query parameters (one typed) and one taking them all.
+constexpr const char* kListedAndAll = R"(
 [[route]]
 path = "/listed"
 query = ["color", "qty"]
@@ -139,7 +139,10 @@ types = { qty = "int" }
 [[route]]
 path = "/all"
 query = "*"
-)");
+)";
+
+TEST(EventAssemblerTest, RepeatedQueryParametersKeepTheFirst) {
+  Harness h(kListedAndAll);
   EXPECT_EQ(h.get("/listed?color=red&color=blue&COLOR=green&qty=5&qty=abc"),
             R"({"color":"red","qty":5})");
   // The first is parsed; later ones are not looked at.
@@ -152,15 +155,7 @@ query = "*"
 }
 
 TEST(EventAssemblerTest, EmptyNamesAndValues) {
-  Harness h(R"(
-[[route]]
-path = "/listed"
-query = ["color", "qty"]
-types = { qty = "int" }
-[[route]]
-path = "/all"
-query = "*"
-)");
+  Harness h(kListedAndAll);
   EXPECT_EQ(h.get("/listed?=x&&color=&"), R"({"color":""})");
   EXPECT_EQ(h.get("/listed?qty="), R"(400: query parameter qty: "" is not an int)");
   EXPECT_EQ(h.get("/listed?qty"), R"(400: query parameter qty: "" is not an int)");
