@@ -13,6 +13,7 @@
 #include "event/event_builder.h"
 #include "http/routes.h"
 #include "http/url_decode.h"
+#include "http_test_util.h"
 
 // Every allocation of the test program passes here, so a test can count those
 // of the code it runs (AllocationsTest below). All the plain forms are
@@ -48,44 +49,8 @@ void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); 
 namespace questlog::http {
 namespace {
 
-struct Request {
-  std::string target;
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::optional<std::string> body;  // sent when the route takes a body
-  std::string method = "GET";
-};
-
-// One request, as the server runs it: routing, headers, then the event, or
-// "400: reason" / "404".
-class Harness {
- public:
-  explicit Harness(const std::string& toml) {
-    auto t = RouteTable::parse(toml, "t.toml");
-    EXPECT_TRUE(t.ok()) << t.status().message();
-    if (t.ok()) table_ = std::move(t).value();
-  }
-
-  std::string get(const std::string& target) { return run({target, {}, std::nullopt, "GET"}); }
-
-  std::string run(const Request& r) {
-    const Route* route = table_.match(r.target, match_);
-    if (!route) return "404";
-    headers_.reset();
-    for (const auto& [name, value] : r.headers) headers_.add_header(name, value);
-    body_ = r.body.value_or("");
-    std::string* body = route->takes_body(r.method) ? &body_ : nullptr;
-    if (!assembler_.build(*route, match_, query_of(r.target), body, headers_, event_))
-      return "400: " + assembler_.error();
-    return event_;
-  }
-
- private:
-  RouteTable table_ = RouteTable::defaults();
-  RouteMatch match_;
-  event::EventBuilder headers_;
-  EventAssembler assembler_;
-  std::string body_, event_;
-};
+using test_util::Request;
+using Harness = test_util::EventHarness;
 
 std::string typed(ParamType type, std::string_view text) {
   std::string out;
@@ -342,7 +307,7 @@ query = ["accept"]
 // The steady state of a route with parameters and a body: after a first
 // request has sized the buffers, routing, headers and the event allocate nothing.
 TEST(AllocationsTest, ARouteWithParametersAndABodyAllocatesNothingOnceWarm) {
-  auto t = RouteTable::parse(R"(
+  const RouteTable t = test_util::routes_from(R"(
 [[route]]
 path = "/inventory/{player}"
 query = ["v"]
@@ -352,9 +317,7 @@ event = { event_type = "inventory_snapshot" }
 [[route]]
 path = "/"
 event = { event_type = "default" }
-)",
-                             "t.toml");
-  ASSERT_TRUE(t.ok());
+)");
   RouteMatch m;
   event::EventBuilder headers;
   EventAssembler assembler;
@@ -370,7 +333,7 @@ event = { event_type = "default" }
     headers.add_header("Host", "user1.comcast.com");
     headers.add_header("User-Agent", "wrk");
     headers.add_header("Content-Type", "application/json");
-    const Route* r = t->match(target, m);
+    const Route* r = t.match(target, m);
     ASSERT_NE(r, nullptr);
     if (r->plain()) {
       headers.build(r->fields, event);

@@ -9,7 +9,7 @@
 
 #include "extract/extract.h"
 #include "extract/job.h"
-#include "extract_test_util.h"
+#include "extract_log_fixture.h"
 #include "log/embedded/format.h"
 #include "log/embedded/log_writer.h"
 #include "log_test_util.h"
@@ -18,7 +18,6 @@ namespace questlog::extract {
 namespace {
 
 namespace fs = std::filesystem;
-using log::embedded::testing::TempDir;
 namespace format = log::embedded::format;
 
 const char* kJob = R"(
@@ -32,11 +31,10 @@ name = "all"
 path = "all"
 )";
 
-class ExtractLogDamageTest : public ::testing::Test {
+class ExtractLogDamageTest : public test_util::ExtractLogFixture {
  protected:
-  ExtractLogDamageTest() : log_dir_(dir_.path() / "data" / "events" / "0") {}
-
-  // Appends n events, every other one a sword, in segments of about 2000 bytes.
+  // Appends n events, every other one a sword, one at a time, in segments of
+  // about 2000 bytes.
   void append(int n) {
     auto w = log::embedded::testing::open_writer(log_dir_, 2000);
     ASSERT_NE(w, nullptr);
@@ -55,26 +53,7 @@ class ExtractLogDamageTest : public ::testing::Test {
     return out;
   }
 
-  test_util::Run run(ExtractOptions o = {}) {
-    o.log_dir = log_dir_;
-    o.lake = lake();
-    return test_util::run_captured(kJob, o);
-  }
-
-  fs::path lake() const { return dir_.path() / "lake"; }
-
-  // The table's files, relative to it.
-  std::set<std::string> files(const std::string& table) const {
-    std::set<std::string> out;
-    fs::path root = lake() / table;
-    if (!fs::exists(root)) return out;
-    for (auto& e : fs::recursive_directory_iterator(root))
-      if (e.is_regular_file()) out.insert(fs::relative(e.path(), root).string());
-    return out;
-  }
-
-  TempDir dir_;
-  fs::path log_dir_;
+  test_util::Run run(ExtractOptions o = {}) { return ExtractLogFixture::run(kJob, o); }
 };
 
 TEST_F(ExtractLogDamageTest, DeletedMiddleSegmentFailsTheJobAndPublishesNothing) {

@@ -10,15 +10,12 @@
 
 #include "extract/extract.h"
 #include "extract/job.h"
-#include "extract_test_util.h"
-#include "log/embedded/log_writer.h"
-#include "log_test_util.h"
+#include "extract_log_fixture.h"
 
 namespace questlog::extract {
 namespace {
 
 namespace fs = std::filesystem;
-using log::embedded::testing::TempDir;
 
 std::string seed_event(const std::string& type, const std::string& host) {
   std::string extra = type == "purchase_knife" ? R"(,"description":"very sharp knife")" : "";
@@ -26,18 +23,9 @@ std::string seed_event(const std::string& type, const std::string& host) {
          R"(","User-Agent":"ApacheBench/2.3","Accept":"*/*"})";
 }
 
-class ExtractPipelineTest : public ::testing::Test {
+class ExtractPipelineTest : public test_util::ExtractLogFixture {
  protected:
-  ExtractPipelineTest() : log_dir_(dir_.path() / "data" / "events" / "0") {}
-
-  void append(const std::vector<std::string>& values, int64_t timestamp_ms = 1532214012345) {
-    log::embedded::WriterOptions wo;
-    wo.dir = log_dir_;
-    auto w = log::embedded::LogWriter::open(wo);
-    ASSERT_TRUE(w.ok()) << w.status().message();
-    std::vector<std::string_view> views(values.begin(), values.end());
-    ASSERT_TRUE((*w)->append(views, timestamp_ms).ok());
-  }
+  using Run = test_util::Run;
 
   // The seed's ab session: 10 default and 10 sword per host, then 5 knives.
   void seed_session() {
@@ -49,29 +37,6 @@ class ExtractPipelineTest : public ::testing::Test {
     for (int i = 0; i < 5; ++i) v.push_back(seed_event("purchase_knife", "user1.comcast.com"));
     append(v);
   }
-
-  using Run = test_util::Run;
-
-  Run run(const std::string& job_text, ExtractOptions o = {}) {
-    o.log_dir = log_dir_;
-    o.lake = lake();
-    return test_util::run_captured(job_text, o);
-  }
-
-  fs::path lake() const { return dir_.path() / "lake"; }
-
-  // File names under a table, relative ("event_type=x/part-...").
-  std::set<std::string> files(const std::string& table) const {
-    std::set<std::string> out;
-    fs::path root = lake() / table;
-    if (!fs::exists(root)) return out;
-    for (auto& e : fs::recursive_directory_iterator(root))
-      if (e.is_regular_file()) out.insert(fs::relative(e.path(), root).string());
-    return out;
-  }
-
-  TempDir dir_;
-  fs::path log_dir_;
 };
 
 // `err` without the "questlog: read N records, ... in 0.12 s" line.

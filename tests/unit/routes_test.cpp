@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "http_test_util.h"
+
 namespace questlog::http {
 namespace {
 
@@ -127,11 +129,7 @@ TEST(RoutesTest, FieldNamesNoTableCanHoldAreRefusedNamingTheRoute) {
 namespace questlog::http {
 namespace {
 
-RouteTable table(const std::string& toml) {
-  auto t = RouteTable::parse(toml, "r.toml");
-  EXPECT_TRUE(t.ok()) << t.status().message();
-  return t.ok() ? std::move(t).value() : RouteTable::defaults();
-}
+RouteTable table(const std::string& toml) { return test_util::routes_from(toml, "r.toml"); }
 
 std::string load_error(const std::string& toml) {
   auto t = RouteTable::parse(toml, "r.toml");
