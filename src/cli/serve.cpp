@@ -1,11 +1,13 @@
 #include "cli/serve.h"
 
+#include <fmt/format.h>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <map>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -86,7 +88,7 @@ Result<http::RouteTable> load_routes(const ServeArgs& a) {
 Status listen(http::Server& server) {
   Status s = server.listen();
   if (s.ok() && !server.limit_note().empty())
-    std::fprintf(stderr, "questlog: warning: %s\n", server.limit_note().c_str());
+    fmt::print(stderr, "questlog: warning: {}\n", server.limit_note());
   return s;
 }
 
@@ -107,8 +109,8 @@ int serve_until_stopped(http::Server& server, log::EventLog& event_log, sigset_t
   std::thread signals([&server, stop_signals] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
-    std::fprintf(stderr, "questlog: stopping (%s): finishing requests in flight\n",
-                 sig == SIGINT ? "SIGINT" : "SIGTERM");
+    fmt::print(stderr, "questlog: stopping ({}): finishing requests in flight\n",
+               sig == SIGINT ? "SIGINT" : "SIGTERM");
     server.stop();
     sigwait(&stop_signals, &sig);
     std::fputs("questlog: second signal: exiting now (acknowledged events are in the log)\n",
@@ -120,34 +122,64 @@ int serve_until_stopped(http::Server& server, log::EventLog& event_log, sigset_t
   server.run();
   Status closed = event_log.close();
   if (!closed.ok()) return fail(closed);
-  std::fprintf(stderr, "questlog: stopped\n");
+  std::fputs("questlog: stopped\n", stderr);
   return 0;
 }
 
-int run_serve_kafka(const ServeArgs& a, http::RouteTable routes) {
-  if (a.durability != log::Durability::write)
-    return fail(Status::error(Errc::invalid_argument,
-                              "--durability is for the embedded log; with --kafka an event is "
-                              "acknowledged once every in-sync replica has it (acks=all)"));
-  const sigset_t stop_signals = block_stop_signals();
+// Refuses options that belong to the other log.
+Status check_log_options(const ServeArgs& a) {
+  if (!a.kafka.empty()) {
+    if (a.durability != log::Durability::write)
+      return Status::error(Errc::invalid_argument,
+                           "--durability is for the embedded log; with --kafka an event is "
+                           "acknowledged once every in-sync replica has it (acks=all)");
+    return Status();
+  }
+  if (!a.kafka_props.empty()) return Status::error(Errc::invalid_argument, "-X is for --kafka");
+  if (a.unsafe_producer)
+    return Status::error(Errc::invalid_argument, "--unsafe-producer is for --kafka");
+  return Status();
+}
+
+// The event log serve appends to, and what the start line says of it.
+struct OpenedLog {
+  std::unique_ptr<log::EventLog> log;
+  std::string description;  // "Kafka B, topic T" or "DIR from offset N; durability: D"
+};
+
+Result<OpenedLog> open_kafka(const ServeArgs& a) {
   log::kafka::ProducerOptions po;
   po.brokers = a.kafka;
   po.topic = a.topic;
   po.props = a.kafka_props;
   po.unsafe = a.unsafe_producer;
   auto producer = log::kafka::KafkaEventLog::open(po);
-  if (!producer.ok()) return fail(producer.status());
-  log::kafka::KafkaEventLog& event_log = **producer;
+  if (!producer.ok()) return producer.status();
+  return OpenedLog{std::move(producer).value(),
+                   fmt::format("Kafka {}, topic {}", a.kafka, a.topic)};
+}
 
-  http::Server server(a.server, std::move(routes), event_log);
-  if (Status s = listen(server); !s.ok()) return fail(s);
-  // A normal start answers its first request from Kafka, not with a 503.
-  const bool ready = event_log.wait_ready(3000);
-  std::fprintf(stderr, "questlog: serving http://%s (routes: %s; log: Kafka %s, topic %s%s)\n",
-               server.local_address().c_str(), a.routes.empty() ? "built-in" : a.routes.c_str(),
-               a.kafka.c_str(), a.topic.c_str(),
-               ready ? "" : ", not reachable yet: answering 503 until it is");
-  return serve_until_stopped(server, event_log, stop_signals);
+Result<OpenedLog> open_embedded(const ServeArgs& a) {
+  log::embedded::WriterOptions wo;
+  wo.dir = partition_dir(a.data, a.topic);
+  wo.segment_bytes = a.segment_bytes;
+  // Under fsync every append waits for a sync, which is twice as fast into
+  // space already on disk; under write nothing waits for one.
+  if (a.durability == log::Durability::fsync)
+    wo.preallocation = log::embedded::Preallocation::ahead;
+  auto writer = log::embedded::LogWriter::open(wo);
+  if (!writer.ok()) return writer.status();
+  const auto& recovery = (*writer)->recovery();
+  // Damage is loud but not fatal: every valid record is kept, and ingest goes on.
+  if (!recovery.damage.empty()) fmt::print(stderr, "questlog: {}\n", recovery.damage);
+  if (recovery.truncated_bytes > 0) fmt::print(stderr, "questlog: {}\n", recovery.detail);
+  std::string description = fmt::format("{} from offset {}; durability: {}", wo.dir.string(),
+                                        recovery.next_offset, durability_name(a.durability));
+  log::embedded::EventLogOptions lo;
+  lo.durability = a.durability;
+  lo.max_unsynced_events = a.max_unsynced;
+  return OpenedLog{std::make_unique<log::embedded::EmbeddedEventLog>(std::move(writer).value(), lo),
+                   std::move(description)};
 }
 
 }  // namespace
@@ -157,40 +189,19 @@ int run_serve(const ServeArgs& a) {
   if (Status s = check_topic(a.topic); !s.ok()) return fail(s);
   auto routes = load_routes(a);
   if (!routes.ok()) return fail(routes.status());
-  if (!a.kafka.empty()) return run_serve_kafka(a, std::move(routes).value());
-  if (!a.kafka_props.empty())
-    return fail(Status::error(Errc::invalid_argument, "-X is for --kafka"));
-  if (a.unsafe_producer)
-    return fail(Status::error(Errc::invalid_argument, "--unsafe-producer is for --kafka"));
+  if (Status s = check_log_options(a); !s.ok()) return fail(s);
   const sigset_t stop_signals = block_stop_signals();
-
-  log::embedded::WriterOptions wo;
-  wo.dir = partition_dir(a.data, a.topic);
-  wo.segment_bytes = a.segment_bytes;
-  // Under fsync every append waits for a sync, which is twice as fast into
-  // space already on disk; under write nothing waits for one.
-  if (a.durability == log::Durability::fsync)
-    wo.preallocation = log::embedded::Preallocation::ahead;
-  auto writer = log::embedded::LogWriter::open(wo);
-  if (!writer.ok()) return fail(writer.status());
-  const auto recovery = (*writer)->recovery();
-  // Damage is loud but not fatal: every valid record is kept, and ingest goes on.
-  if (!recovery.damage.empty()) std::fprintf(stderr, "questlog: %s\n", recovery.damage.c_str());
-  if (recovery.truncated_bytes > 0) std::fprintf(stderr, "questlog: %s\n", recovery.detail.c_str());
-
-  log::embedded::EventLogOptions lo;
-  lo.durability = a.durability;
-  lo.max_unsynced_events = a.max_unsynced;
-  log::embedded::EmbeddedEventLog event_log(std::move(writer).value(), lo);
+  auto opened = a.kafka.empty() ? open_embedded(a) : open_kafka(a);
+  if (!opened.ok()) return fail(opened.status());
+  log::EventLog& event_log = *opened->log;
 
   http::Server server(a.server, std::move(routes).value(), event_log);
   if (Status s = listen(server); !s.ok()) return fail(s);
-  std::fprintf(stderr,
-               "questlog: serving http://%s (routes: %s; log: %s from offset %lld; "
-               "durability: %s)\n",
-               server.local_address().c_str(), a.routes.empty() ? "built-in" : a.routes.c_str(),
-               wo.dir.c_str(), static_cast<long long>(recovery.next_offset),
-               durability_name(a.durability));
+  // A normal start answers its first request from the log, not with a 503.
+  const bool ready = event_log.wait_ready(3000);
+  fmt::print(stderr, "questlog: serving http://{} (routes: {}; log: {}{})\n",
+             server.local_address(), a.routes.empty() ? "built-in" : a.routes, opened->description,
+             ready ? "" : ", not reachable yet: answering 503 until it is");
   return serve_until_stopped(server, event_log, stop_signals);
 }
 

@@ -49,6 +49,14 @@ class EventLog {
     append(events, {}, std::move(done));
   }
 
+  // Blocks up to `timeout_ms` until the log can take appends (Kafka: its
+  // broker has answered); returns whether it can. Appends made before then are
+  // answered Errc::busy.
+  virtual bool wait_ready(int timeout_ms) {
+    (void)timeout_ms;
+    return true;
+  }
+
   // Waits until every append made before the call has had its `done` called,
   // then releases the log. No append may follow.
   virtual Status close() = 0;

@@ -88,7 +88,7 @@ class KafkaEventLog final : public EventLog {
   // Why it is not ready (the last metadata or broker error), for messages.
   std::string not_ready_reason() const;
   // Blocks up to `timeout_ms` for ready(); returns ready().
-  bool wait_ready(int timeout_ms);
+  bool wait_ready(int timeout_ms) override;
 
   struct Batch;
   struct Answer;
