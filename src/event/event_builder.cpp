@@ -46,6 +46,12 @@ bool canonicalize(std::string_view raw, std::string& out) {
 
 void canonical_header_name(std::string_view raw, std::string& out) { canonicalize(raw, out); }
 
+bool is_reserved_key(std::string_view folded) {
+  for (std::string_view reserved : kReservedKeys)
+    if (folded == reserved) return true;  // each is its own fold (lower-case ASCII)
+  return false;
+}
+
 void EventBuilder::reset() {
   arena_.clear();
   headers_.clear();
@@ -56,6 +62,13 @@ void EventBuilder::add_header(std::string_view raw_name, std::string_view raw_va
   h.name_at = arena_.size();
   h.plain_name = canonicalize(raw_name, arena_);
   h.name_len = arena_.size() - h.name_at;
+  // Header names are ASCII tokens: ASCII case is all there is to compare.
+  for (std::string_view reserved : kReservedKeys) {
+    if (equal_without_case(name(h), reserved)) {
+      arena_.append(kReservedSuffix);
+      h.name_len += kReservedSuffix.size();
+    }
+  }
   h.value_at = arena_.size();
   arena_.append(raw_value);
   h.value_len = raw_value.size();

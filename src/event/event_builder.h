@@ -17,6 +17,15 @@ namespace questlog::event {
 // that name.
 inline constexpr std::string_view kReservedKeys[] = {"timestamp"};
 
+// A key a client sends with a reserved name in any case (a header, a query
+// parameter of a `query = "*"` route, a member of a JSON body) is kept under
+// its own spelling with this suffix: `Timestamp` becomes `Timestamp__2`, the
+// name extract gives such a column when it meets it after the ingest time.
+inline constexpr std::string_view kReservedSuffix = "__2";
+
+// Whether `folded`, a name as util/case_fold.h folds it, is a reserved key's.
+bool is_reserved_key(std::string_view folded);
+
 // A route field: its name and its value already encoded as JSON.
 struct Field {
   std::string name;
@@ -36,6 +45,8 @@ class EventBuilder {
   void reset();
   void add_header(std::string_view name, std::string_view value);
 
+  // A header named for a reserved key (in any case) is added as
+  // `<Canonical-Name>__2` (kReservedSuffix).
   // Writes {route fields..., headers...} to `out` (replacing its contents).
   // A header whose canonical name equals a route field's without regard to
   // case is dropped: the route always wins (no `Description` next to

@@ -239,12 +239,33 @@ struct EventAssembler::Impl {
   std::vector<std::pair<uint64_t, uint32_t>> order;  // (hash, candidate) to sort
   std::string names;                                 // decoded query parameter names
   std::vector<QueryParam> query;
-  std::vector<std::pair<std::string_view, simdjson::dom::element>> body_members;
+  struct BodyMember {
+    std::string_view key;
+    simdjson::dom::element value;
+    bool renamed;  // a reserved name: written with event::kReservedSuffix
+  };
+  std::vector<BodyMember> body_members;
   std::vector<char> body_keep;
   std::vector<char> header_skip;
   std::string bytes, text;  // a value being decoded
   simdjson::dom::parser parser;
   simdjson::dom::object object;
+
+  // A body member's name as the event has it.
+  std::string member_name(size_t i) const {
+    std::string k(body_members[i].key);
+    if (body_members[i].renamed) k.append(event::kReservedSuffix);
+    return k;
+  }
+
+  // A client's key named for a reserved key (folds[at, end) is its fold):
+  // both names get the suffix; returns whether it was.
+  bool rename_reserved(size_t fold_at, std::string* name) {
+    if (!event::is_reserved_key(std::string_view(folds).substr(fold_at))) return false;
+    folds.append(event::kReservedSuffix);
+    if (name) name->append(event::kReservedSuffix);
+    return true;
+  }
 
   std::string_view fold(uint32_t c) const {
     return {folds.data() + candidates[c].fold_at, candidates[c].fold_len};
@@ -280,7 +301,13 @@ bool EventAssembler::Impl::settle(size_t begin, size_t end, std::string& error) 
         break;
       case kBody:
         if (body_key) {
-          std::string_view a = body_members[body_key->index].first, b = body_members[c.index].first;
+          // As sent, unless only one was renamed, which is then why they meet.
+          const bool as_renamed =
+              body_members[body_key->index].renamed != body_members[c.index].renamed;
+          const std::string a = as_renamed ? member_name(body_key->index)
+                                           : std::string(body_members[body_key->index].key);
+          const std::string b =
+              as_renamed ? member_name(c.index) : std::string(body_members[c.index].key);
           error = a == b ? fmt::format("the JSON body has the key {} twice", excerpt(a))
                          : fmt::format(
                                "the JSON body has the keys {} and {}, which differ only in case "
@@ -346,9 +373,10 @@ bool EventAssembler::build(const Route& route, const RouteMatch& m, std::string_
         error_ = "a query parameter has an empty name, which no column can have";
         return false;
       }
+      if (declared < 0) p.rename_reserved(fold_at, &p.names);  // declared ones never are
       p.add_folded(fold_at, kQuery, p.query.size());
       p.query.push_back({raw_value, static_cast<uint32_t>(name_at),
-                         static_cast<uint32_t>(name.size()), declared, true});
+                         static_cast<uint32_t>(p.names.size() - name_at), declared, true});
     }
   }
 
@@ -379,8 +407,11 @@ bool EventAssembler::build(const Route& route, const RouteMatch& m, std::string_
         error_ = "the JSON body has an empty key, which no column can have";
         return false;
       }
-      p.add(key, false, kBody, p.body_members.size());
-      p.body_members.emplace_back(key, value);
+      const size_t fold_at = p.folds.size();
+      append_fold_case(key, p.folds);
+      const bool renamed = p.rename_reserved(fold_at, nullptr);
+      p.add_folded(fold_at, kBody, p.body_members.size());
+      p.body_members.push_back({key, value, renamed});
     }
     p.body_keep.assign(p.body_members.size(), 1);
   }
@@ -455,8 +486,14 @@ bool EventAssembler::build(const Route& route, const RouteMatch& m, std::string_
   }
   for (size_t i = 0; i < p.body_members.size(); ++i) {
     if (!p.body_keep[i]) continue;
-    key(p.body_members[i].first);
-    append_element(out, p.body_members[i].second);
+    const Impl::BodyMember& member = p.body_members[i];
+    if (member.renamed) {
+      p.text.assign(member.key).append(event::kReservedSuffix);
+      key(p.text);
+    } else {
+      key(member.key);
+    }
+    append_element(out, member.value);
   }
   headers.append_headers(out, first, p.header_skip);
   out.push_back('}');

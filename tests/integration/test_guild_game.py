@@ -6,9 +6,11 @@ pyarrow and DuckDB read them (Spark: test_spark_reads.py)."""
 
 from __future__ import annotations
 
+import datetime
 import http.client
 import json
 
+import pyarrow.parquet as pq
 import pytest
 
 from conftest import (
@@ -271,3 +273,30 @@ def test_a_thousand_query_parameters(start_server, bin_path, tmp_path):
     assert got[2:1002] == [[str(i), ""] for i in range(1000)]
     assert pairs(second)[:3] == [["event_type", "all"], ["p", "y"], ["k", "0"]]
     assert not any(k in ("k", "K") for k, _ in pairs(second)[3:])
+
+
+def test_a_clients_timestamp_is_kept_beside_the_ingest_time(start_server, bin_path, tmp_path):
+    """Every table has `timestamp`, the ingest time. A client's own `timestamp` (a query
+    parameter on a `query = "*"` route, a body member, a `Timestamp` header) is logged as
+    `<spelling>__2` and reaches the table under that name, rather than vanishing behind
+    the ingest time (or being answered 400)."""
+    routes = tmp_path / "all.toml"
+    routes.write_text('[[route]]\npath = "/"\n\n[[route]]\npath = "/all"\nquery = "*"\n'
+                      'event = { event_type = "all" }\n\n'
+                      '[[route]]\npath = "/body"\nrequest_body = "json"\n'
+                      'event = { event_type = "body" }\n')
+    server = start_server("--routes", str(routes))
+    assert curl(server.url + "/all?timestamp=client-1&n=1") == (200, b"")
+    assert curl(server.url + "/body", "-d", '{"TimeStamp": 1700000000, "n": 2}') == (200, b"")
+    assert curl(server.url + "/", "-H", "timestamp: 12:00") == (200, b"")
+    events = tail_events(bin_path, server.data)
+    assert [{k: v for k, v in e.items() if k.lower().startswith("timestamp")} for e in events] == [
+        {"timestamp__2": "client-1"}, {"TimeStamp__2": 1700000000}, {"Timestamp__2": "12:00"}]
+
+    job = tmp_path / "job.toml"
+    job.write_text('[[tables]]\nname = "all"\npath = "all"\nwhere = { event_type = "all" }\n')
+    lake = tmp_path / "lake"
+    extract_ok(bin_path, job, server.data, lake)
+    rows = pq.read_table(lake / "all").to_pylist()
+    assert [r["timestamp__2"] for r in rows] == ["client-1"]
+    assert all(isinstance(r["timestamp"], datetime.datetime) for r in rows)

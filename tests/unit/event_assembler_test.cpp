@@ -304,6 +304,34 @@ query = ["accept"]
   EXPECT_EQ(h.run(r), R"({"accept":"json","X-Tag":"a, b"})");
 }
 
+// `timestamp`, in any case, is every table's ingest time: a client's key of
+// that name (query parameter, body member, header) keeps its spelling with
+// "__2", as extract would name its column, and then takes its turn as usual.
+TEST(EventAssemblerTest, AClientsTimestampIsKeptRenamed) {
+  Harness h(R"(
+[[route]]
+path = "/p"
+query = "*"
+request_body = "json"
+)");
+  EXPECT_EQ(h.run({"/p?timestamp=1&TimeStamp=2", {}, R"({"a":1})", "POST"}),
+            R"({"timestamp__2":"1","a":1})");
+  EXPECT_EQ(h.run({"/p?x=1", {{"Timestamp", "h"}}, R"({"TIMESTAMP":{"ms":5}})", "POST"}),
+            R"({"x":"1","TIMESTAMP__2":{"ms":5}})");
+  EXPECT_EQ(h.run({"/p", {{"timestamp", "h"}}, R"({"a":1})", "POST"}),
+            R"({"a":1,"Timestamp__2":"h"})");
+  // A key already named like the renamed one meets it as any two names do.
+  EXPECT_EQ(h.run({"/p?timestamp__2=first", {}, R"({"timestamp":2})", "POST"}),
+            R"({"timestamp__2":"first"})");
+  EXPECT_EQ(h.run({"/p", {}, R"({"timestamp":1,"Timestamp__2":2})", "POST"}),
+            "400: the JSON body has the keys \"timestamp__2\" and \"Timestamp__2\", which differ "
+            "only in case (Spark does not allow both)");
+  EXPECT_EQ(h.run({"/p", {}, R"({"timestamp":1,"timestamp":2})", "POST"}),
+            "400: the JSON body has the key \"timestamp\" twice");
+  EXPECT_EQ(h.run({"/p?timestamps=1&time_stamp=2", {}, R"({"a":1})", "POST"}),
+            R"({"timestamps":"1","time_stamp":"2","a":1})");
+}
+
 // The steady state of a route with parameters and a body: after a first
 // request has sized the buffers, routing, headers and the event allocate nothing.
 TEST(AllocationsTest, ARouteWithParametersAndABodyAllocatesNothingOnceWarm) {

@@ -72,6 +72,23 @@ TEST(EventBuilderTest, RouteFieldWinsOverHeaderOfSameName) {
   EXPECT_EQ(out, R"({"DESCRIPTION":"sharp","Accept":"*/*"})");
 }
 
+// Every table has a `timestamp` column, the ingest time: a client's header of
+// that name is kept beside it, renamed, rather than taken for it.
+TEST(EventBuilderTest, ATimestampHeaderIsKeptRenamed) {
+  EventBuilder b;
+  b.add_header("timestamp", "2026-11-29T01:00:00Z");
+  b.add_header("TIMESTAMP", "again");
+  b.add_header("Accept", "*/*");
+  b.add_header("X-Timestamp", "kept as it is");
+  std::string out;
+  b.build(knife(), out);
+  EXPECT_EQ(out, R"({"event_type":"purchase_knife","description":"very sharp knife",)"
+                 R"("Timestamp__2":"2026-11-29T01:00:00Z, again","Accept":"*/*",)"
+                 R"("X-Timestamp":"kept as it is"})");
+  ASSERT_EQ(b.header_count(), 4u);
+  EXPECT_EQ(b.header_name(0), "Timestamp__2");
+}
+
 TEST(EventBuilderTest, HeadersDifferingOnlyInCaseAreOneHeader) {
   // Canonical names depend on the letters, not their case: dnt, DNT and DnT are
   // all Dnt, so two keys that differ only in case never come from headers.
