@@ -89,9 +89,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
 
   read_all(false, nullptr);
-  // A log that cannot be read even skipping damage (a sealed segment holding an
-  // offset past the next one's base, which recovery does not look at) is only
-  // held to not crashing.
+  // A log that cannot be read even skipping damage is only held to not
+  // crashing. (The writer refuses one kind of it, a sealed segment whose last
+  // record holds an offset the next one starts with; damage to a sealed
+  // segment's end hides the same from it.)
   const bool readable = read_all(true, nullptr) >= 0;
 
   log::embedded::WriterOptions options;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "log/embedded/format.h"
 #include "log/embedded/log_reader.h"
 #include "log/embedded/log_writer.h"
+#include "log/embedded/segment.h"
 #include "log_test_util.h"
 
 namespace questlog::log::embedded {
@@ -371,6 +373,77 @@ TEST(LogCorruptionTest, BadRecordInASealedSegmentFailsTheReaderNamingSegmentAndO
       << strict.status.message();
   EXPECT_EQ(strict.records, records_of(0, base + 1));
   expect_skips_only(tmp.path(), 200, base + 1, base + 2);
+}
+
+// Segment 0 of a TwoSegmentLog with records appended to it, as a copy from
+// another log would have them: offsets 0 to `last`.
+std::string segment_zero_through(const TwoSegmentLog& log, int64_t last) {
+  std::string bytes = log.first_segment;
+  for (int64_t offset = kBase; offset <= last; ++offset) {
+    std::string record(format::record_size(5), '\0');
+    format::encode_record(record.data(), offset, 7, "stray");
+    bytes += record;
+  }
+  return bytes;
+}
+
+// A sealed segment that holds offsets the next one starts with: no reader
+// reads past it, and appending would reuse offsets. The writer refuses to open
+// the log, in one line naming both segments.
+TEST(LogCorruptionTest, ASealedSegmentHoldingTheNextSegmentsOffsetsIsRefused) {
+  for (int64_t last : {kBase, kBase + 5, int64_t{40}}) {  // into the last segment, past its end
+    SCOPED_TRACE(last);
+    TempDir tmp;
+    TwoSegmentLog log(tmp.path());
+    const fs::path first = tmp.path() / format::segment_file_name(0);
+    testing::write_file(first, segment_zero_through(log, last));
+    const std::string last_segment = read_file(tmp.path() / format::segment_file_name(kBase));
+
+    auto w = LogWriter::open({tmp.path(), TwoSegmentLog::kSegmentBytes});
+    ASSERT_FALSE(w.ok()) << "opened at offset " << (*w)->next_offset();
+    EXPECT_EQ(w.status().code(), Errc::corruption);
+    EXPECT_EQ(w.status().message(),
+              first.string() + " holds offsets up to " + std::to_string(last) +
+                  ", but the next segment, " + format::segment_file_name(kBase) +
+                  ", starts at offset 3: two segments hold the same offsets, and no reader reads "
+                  "past the first (a segment copied in from another log?); move the one that does "
+                  "not belong out of " +
+                  tmp.path().string());
+    EXPECT_EQ(read_file(tmp.path() / format::segment_file_name(kBase)), last_segment);
+    // Readers stop there too, even skipping damage.
+    ReadThrough skipping = read_through(tmp.path(), {.skip_damaged = true});
+    EXPECT_EQ(skipping.status.code(), Errc::corruption) << skipping.status.message();
+  }
+}
+
+// What the writer's check reads: the last record of a segment, found from its end.
+TEST(LogCorruptionTest, LastOffsetOfASegmentIsFoundFromItsEnd) {
+  TempDir tmp;
+  const fs::path path = tmp.path() / format::segment_file_name(10);
+  auto last_of = [&](std::string_view bytes) {
+    testing::write_file(path, bytes);
+    auto got = last_offset_of(io::local_file_system(), {10, path});
+    EXPECT_TRUE(got.ok()) << got.status().message();
+    return got.ok() ? *got : std::optional<int64_t>(-1);
+  };
+  auto record = [](int64_t offset, std::string_view value, std::string_view key = {}) {
+    std::string r(format::record_size(value.size(), key.size()), '\0');
+    format::encode_record(r.data(), offset, 1, value, key);
+    return r;
+  };
+  EXPECT_EQ(last_of(""), std::nullopt);
+  EXPECT_EQ(last_of(record(10, "")), 10);
+  EXPECT_EQ(last_of(record(10, "a") + record(11, "b", "key")), 11);
+  // A record larger than the first look back (4 KiB), whose payload holds a
+  // whole record that does not end the file.
+  const std::string inner = record(99, "inner");
+  EXPECT_EQ(last_of(record(10, "a") + record(11, inner + std::string(10000, 'x'))), 11);
+  std::string ends_in_zeros = record(10, "a") + std::string(100, '\0');
+  EXPECT_EQ(last_of(ends_in_zeros), std::nullopt);
+  std::string damaged = record(10, "a") + record(11, "b");
+  damaged.back() ^= 1;
+  EXPECT_EQ(last_of(damaged), std::nullopt);
+  EXPECT_EQ(last_of(record(3, "below the base")), std::nullopt);
 }
 
 TEST(LogCorruptionTest, BadRecordInTheActiveSegmentFailsTheReaderInsteadOfWaiting) {

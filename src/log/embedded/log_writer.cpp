@@ -1,5 +1,7 @@
 #include "log/embedded/log_writer.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <atomic>
 #include <mutex>
@@ -49,9 +51,29 @@ Result<std::unique_ptr<io::FileLock>> lock_dir(io::FileSystem& files, const fs::
   const fs::path path = dir / format::kLockFileName;
   auto lock = files.lock(path);
   if (lock.ok() || lock.status().code() != Errc::busy) return lock;
-  return Status::error(Errc::busy, files.describe(dir) +
-                                       " is locked by another questlog writer (pid " +
-                                       holder_of(files, path) + ")");
+  return Status::error(Errc::busy, fmt::format("{} is locked by another questlog writer (pid {})",
+                                               files.describe(dir), holder_of(files, path)));
+}
+
+// Refuses a log in which a sealed segment holds offsets at or past the next
+// segment's base (a segment copied in from another log, say): appends would
+// give offsets the log already has, and no reader reads past that segment.
+Status check_sealed_segments(io::FileSystem& files, const std::vector<SegmentFile>& segments) {
+  for (size_t i = 0; i + 1 < segments.size(); ++i) {
+    auto last = last_offset_of(files, segments[i]);
+    if (!last.ok()) return last.status();
+    const SegmentFile& next = segments[i + 1];
+    if (!*last || **last < next.base_offset) continue;
+    return Status::error(
+        Errc::corruption,
+        fmt::format("{} holds offsets up to {}, but the next segment, {}, starts at offset {}: two "
+                    "segments hold the same offsets, and no reader reads past the first (a "
+                    "segment copied in from another log?); move the one that does not belong "
+                    "out of {}",
+                    segments[i].path.string(), **last, next.path.filename().string(),
+                    next.base_offset, segments[i].path.parent_path().string()));
+  }
+  return {};
 }
 
 }  // namespace
@@ -279,6 +301,7 @@ Result<std::unique_ptr<LogWriter>> LogWriter::open(const WriterOptions& options)
 
   auto segments = list_segments(files, options.dir);
   if (!segments.ok()) return segments.status();
+  if (Status s = check_sealed_segments(files, *segments); !s.ok()) return s;
   if (!impl->preallocates()) {
     // A spare a preallocating writer left behind is of no use here.
     Status removed = files.remove(options.dir / kSpareSegmentName);

@@ -1,5 +1,7 @@
 #include "log/embedded/segment.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -38,6 +40,37 @@ Result<std::vector<SegmentFile>> list_segments(io::FileSystem& fs, const fs::pat
     return a.base_offset < b.base_offset;
   });
   return segments;
+}
+
+Result<std::optional<int64_t>> last_offset_of(io::FileSystem& fs, const SegmentFile& file) {
+  auto data = fs.open(file.path, io::OpenMode::read);
+  if (!data.ok()) return data.status();
+  auto size = (*data)->size();
+  if (!size.ok()) return size.status();
+  // Most records are small: look at the last 4 KiB first, then as far back as
+  // the largest record can reach.
+  std::vector<char> tail;
+  for (uint64_t window :
+       {uint64_t{4096}, uint64_t{format::record_size(format::kMaxPayload, format::kMaxKey)}}) {
+    const size_t n = static_cast<size_t>(std::min(window, *size));
+    if (n < format::kHeaderSize || n <= tail.size()) break;
+    tail.resize(n);
+    auto got = (*data)->read_at(*size - n, tail.data(), n);
+    if (!got.ok()) return got.status();
+    if (*got != n) break;  // the file shrank meanwhile: no sealed segment does
+    // The record nearest the end that ends exactly at it, its checksum matching.
+    for (size_t at = n - format::kHeaderSize + 1; at-- > 0;) {
+      format::RecordHeader h = format::decode_header(tail.data() + at);
+      if (h.length > format::kMaxPayload || h.offset < file.base_offset) continue;
+      if (h.keyed) {
+        if (at + format::kKeyedHeaderSize > n) continue;
+        format::decode_key_length(h, tail.data() + at);
+      }
+      if (at + format::stored_size(h) != n) continue;
+      if (format::checksum_matches(h, tail.data() + at)) return std::optional<int64_t>(h.offset);
+    }
+  }
+  return std::optional<int64_t>();
 }
 
 SegmentReader::SegmentReader(SegmentFile file, std::unique_ptr<io::File> data)

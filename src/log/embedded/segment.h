@@ -32,6 +32,12 @@ inline SegmentFile segment_in(const std::filesystem::path& dir, int64_t base_off
 Result<std::vector<SegmentFile>> list_segments(io::FileSystem& fs,
                                                const std::filesystem::path& dir);
 
+// The offset of the record that ends `file` at its last byte, found by looking
+// back from the end (a sealed segment is exactly its records, so this is the
+// greatest offset it holds, whatever its size). Nothing when no valid record
+// ends there: an empty segment, or one that ends in damage or zeros.
+Result<std::optional<int64_t>> last_offset_of(io::FileSystem& fs, const SegmentFile& file);
+
 // Bytes [begin, end) of a segment that hold no valid record, between a record
 // that was not accepted and the next valid one (or the end of the file), and
 // the offsets [first_offset, end_offset) lost with them (none when equal).
