@@ -350,5 +350,44 @@ TEST(SegmentReaderTest, ALengthPastTheFilesEndTakesNoMemoryForIt) {
   EXPECT_LE(reader->buffer_bytes(), size_t{1} << 20);
 }
 
+// A reader takes memory for what the file holds, not a fixed 1 MiB: reading
+// short segments (a new one, a fuzz input) costs no large allocation. As the
+// file grows under it, its buffer grows, up to its read size.
+TEST(SegmentReaderTest, ItsBufferFitsTheSegmentAndGrowsWithIt) {
+  testing::TempDir dir;
+  const SegmentFile file = segment_in(dir.path(), 0);
+  auto append = [&](int64_t first, int64_t n) {
+    std::ofstream out(file.path, std::ios::binary | std::ios::app);
+    for (int64_t o = first; o < first + n; ++o) out << encoded(o, value_for(o));
+  };
+  append(0, 3);
+  auto reader = SegmentReader::open(io::local_file_system(), file);
+  ASSERT_TRUE(reader.ok()) << reader.status().message();
+  Record r;
+  int64_t next = 0;
+  auto read_to_end = [&] {
+    for (;;) {
+      auto got = reader->read(r);
+      ASSERT_TRUE(got.ok()) << got.status().message();
+      if (*got != SegmentReader::Outcome::record) {
+        EXPECT_EQ(*got, SegmentReader::Outcome::end);
+        return;
+      }
+      ASSERT_EQ(r.offset, next);
+      ASSERT_EQ(r.value, value_for(next));
+      ++next;
+    }
+  };
+  read_to_end();
+  EXPECT_EQ(next, 3);
+  EXPECT_LE(reader->buffer_bytes(), size_t{4096});
+
+  append(3, 20000);  // about 3 MiB
+  read_to_end();
+  EXPECT_EQ(next, 20003);
+  EXPECT_GT(reader->buffer_bytes(), size_t{4096});
+  EXPECT_LE(reader->buffer_bytes(), size_t{1} << 20);
+}
+
 }  // namespace
 }  // namespace questlog::log::embedded

@@ -10,9 +10,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Reads come in chunks of this size: large enough that a reader makes one
-// system call per thousands of small records.
+// Reads come in chunks of up to this size: large enough that a reader makes
+// one system call per thousands of small records.
 constexpr size_t kChunkBytes = 1 << 20;
+// A reader's buffer starts at the size of what the file holds, but no smaller
+// than this, and doubles as the file gives more, up to kChunkBytes: a short
+// segment (a new one, a test's, a fuzz input) costs no 1 MiB to allocate and zero.
+constexpr size_t kFirstChunkBytes = 4096;
 
 // The length of the run of zero bytes at p[0, n).
 size_t zero_run(const char* p, size_t n) {
@@ -90,8 +94,18 @@ Result<bool> SegmentReader::fill(size_t n) {
   if (consumed > 0 && have > 0) std::memmove(buffer_.data(), buffer_.data() + consumed, have);
   buffer_start_ = position_;
   buffered_ = have;
-  if (buffer_.size() < n)
-    buffer_.resize(std::max(kChunkBytes, (n + kChunkBytes - 1) / kChunkBytes * kChunkBytes));
+  if (buffer_.size() < kChunkBytes || buffer_.size() < n) {
+    auto file_size = data_->size();
+    if (!file_size.ok()) return file_size.status();
+    const uint64_t left = *file_size > buffer_start_ ? *file_size - buffer_start_ : 0;
+    size_t want = std::max<size_t>(n, static_cast<size_t>(std::min<uint64_t>(left, kChunkBytes)));
+    if (want > kChunkBytes) {
+      want = (want + kChunkBytes - 1) / kChunkBytes * kChunkBytes;
+    } else if (want > buffer_.size()) {
+      want = std::max({want, kFirstChunkBytes, std::min(kChunkBytes, 2 * buffer_.size())});
+    }
+    if (want > buffer_.size()) buffer_.resize(want);
+  }
   // One read fills the buffer, or stops short at the end of the file.
   auto got = data_->read_at(buffer_start_ + buffered_, buffer_.data() + buffered_,
                             buffer_.size() - buffered_);
@@ -218,7 +232,11 @@ Result<std::optional<SegmentReader::Resume>> SegmentReader::find_resume() {
 }
 
 Result<bool> SegmentReader::zeros_to_end(uint64_t from) {
-  std::vector<char> chunk(kChunkBytes);
+  auto file_size = size();
+  if (!file_size.ok()) return file_size.status();
+  const uint64_t left = *file_size > from ? *file_size - from : 0;
+  std::vector<char> chunk(std::clamp<size_t>(
+      static_cast<size_t>(std::min<uint64_t>(left, kChunkBytes)), 1, kChunkBytes));
   for (uint64_t at = from;;) {
     auto got = data_->read_at(at, chunk.data(), chunk.size());
     if (!got.ok()) return got.status();
@@ -231,7 +249,8 @@ Result<bool> SegmentReader::zeros_to_end(uint64_t from) {
 Result<uint64_t> SegmentReader::data_end() {
   auto file_size = size();
   if (!file_size.ok()) return file_size.status();
-  std::vector<char> chunk(kChunkBytes);
+  std::vector<char> chunk(static_cast<size_t>(
+      std::min<uint64_t>(*file_size > position_ ? *file_size - position_ : 0, kChunkBytes)));
   uint64_t end = *file_size;
   while (end > position_) {
     const uint64_t begin = std::max<uint64_t>(position_, end > kChunkBytes ? end - kChunkBytes : 0);
