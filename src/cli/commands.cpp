@@ -1,5 +1,7 @@
 #include "cli/commands.h"
 
+#include <fmt/format.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <string>
@@ -34,7 +36,7 @@ int run(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "questlog: %s (see questlog --help)\n", e.what());
+    fmt::print(stderr, "questlog: {} (see questlog --help)\n", e.what());
     return 2;
   }
   if (app.got_subcommand("serve")) return run_serve(serve_args);

@@ -2,6 +2,8 @@
 // and exit status 1.
 #pragma once
 
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <string>
 
@@ -10,7 +12,7 @@
 namespace questlog::cli {
 
 inline int fail(const std::string& message) {
-  std::fprintf(stderr, "questlog: %s\n", message.c_str());
+  fmt::print(stderr, "questlog: {}\n", message);
   return 1;
 }
 

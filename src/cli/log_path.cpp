@@ -1,5 +1,7 @@
 #include "cli/log_path.h"
 
+#include <fmt/format.h>
+
 namespace questlog::cli {
 
 Status check_topic(const std::string& topic) {
@@ -10,7 +12,8 @@ Status check_topic(const std::string& topic) {
   if (ok) return Status();
   return Status::error(
       Errc::invalid_argument,
-      "--topic '" + topic + "': a topic is 1 to 249 characters of letters, digits, '.', '_', '-'");
+      fmt::format("--topic '{}': a topic is 1 to 249 characters of letters, digits, '.', '_', '-'",
+                  topic));
 }
 
 }  // namespace questlog::cli

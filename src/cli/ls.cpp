@@ -1,5 +1,7 @@
 #include "cli/ls.h"
 
+#include <fmt/format.h>
+
 #include <cstdio>
 
 #include "cli/fail.h"
@@ -22,7 +24,8 @@ int run_ls(const LsArgs& a) {
   std::vector<std::string> rest = a.properties;
   extract::LakeOptions options;
   if (Status s = take_webhdfs_user(rest, options.user); !s.ok()) return fail(s);
-  if (!rest.empty()) return fail("-X " + rest.front() + ": ls takes only -X user.name=NAME");
+  if (!rest.empty())
+    return fail(fmt::format("-X {}: ls takes only -X user.name=NAME", rest.front()));
   auto lake = extract::open_lake(a.lake, options);
   if (!lake.ok()) return fail(lake.status());
   auto tables = extract::list_tables(*lake->fs);

@@ -1,5 +1,6 @@
 #include "cli/tail.h"
 
+#include <fmt/format.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -86,8 +87,8 @@ void report_skipped(log::embedded::LogReader& reader, uint64_t& ranges, int64_t&
   for (const log::SkippedRange& r : reader.take_skipped()) {
     ++ranges;
     offsets += r.end - r.start;
-    std::fprintf(stderr, "questlog: skipped %s: %s\n",
-                 log::describe_offsets(r.start, r.end).c_str(), r.where.c_str());
+    fmt::print(stderr, "questlog: skipped {}: {}\n", log::describe_offsets(r.start, r.end),
+               r.where);
   }
 }
 
@@ -98,7 +99,7 @@ int tail_embedded(const TailArgs& a, const log::StartOffset& spec, const RecordF
   bool said_waiting = false;
   while (!opened.ok() && opened.status().code() == Errc::not_found && !a.exit_at_end) {
     if (!said_waiting)
-      std::fprintf(stderr, "questlog: waiting for a log to appear in %s\n", dir.c_str());
+      fmt::print(stderr, "questlog: waiting for a log to appear in {}\n", dir.string());
     said_waiting = true;
     std::this_thread::sleep_for(kPoll);
     opened = log::embedded::LogReader::open(dir, options);
@@ -127,7 +128,7 @@ int tail_embedded(const TailArgs& a, const log::StartOffset& spec, const RecordF
       // Every record before the damage is printed first.
       if (!out.flush()) return out.result();
       if (more.status().code() != Errc::corruption) return fail(more.status());
-      return fail(more.status().message() + " (--skip-damaged reads past it)");
+      return fail(fmt::format("{} (--skip-damaged reads past it)", more.status().message()));
     }
     if (*more) {
       if (!out.print(rec)) return out.result();
@@ -135,10 +136,9 @@ int tail_embedded(const TailArgs& a, const log::StartOffset& spec, const RecordF
       if (!out.flush()) return out.result();
       if (a.exit_at_end) {
         if (skipped_ranges > 0)
-          std::fprintf(stderr, "questlog: skipped %llu damaged range%s (%lld offset%s)\n",
-                       static_cast<unsigned long long>(skipped_ranges),
-                       skipped_ranges == 1 ? "" : "s", static_cast<long long>(skipped_offsets),
-                       skipped_offsets == 1 ? "" : "s");
+          fmt::print(stderr, "questlog: skipped {} damaged range{} ({} offset{})\n", skipped_ranges,
+                     skipped_ranges == 1 ? "" : "s", skipped_offsets,
+                     skipped_offsets == 1 ? "" : "s");
         return 0;
       }
       std::this_thread::sleep_for(kPoll);
@@ -155,8 +155,7 @@ int tail_kafka(const TailArgs& a, const log::StartOffset& spec, const RecordForm
   bool said_waiting = false;
   while (!opened.ok() && opened.status().code() == Errc::not_found && !a.exit_at_end) {
     if (!said_waiting)
-      std::fprintf(stderr, "questlog: waiting for topic %s to appear on %s\n", a.topic.c_str(),
-                   a.kafka.c_str());
+      fmt::print(stderr, "questlog: waiting for topic {} to appear on {}\n", a.topic, a.kafka);
     said_waiting = true;
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     opened = log::kafka::KafkaReader::open(o);
@@ -178,8 +177,8 @@ int tail_kafka(const TailArgs& a, const log::StartOffset& spec, const RecordForm
     // Partitions added to the topic while we follow it are followed too.
     if (!a.exit_at_end && std::chrono::steady_clock::now() - last_refresh >= kPartitionRefresh) {
       if (int added = reader.follow_new_partitions(std::chrono::milliseconds(500)); added > 0)
-        std::fprintf(stderr, "questlog: following %d new partition%s of topic %s\n", added,
-                     added == 1 ? "" : "s", a.topic.c_str());
+        fmt::print(stderr, "questlog: following {} new partition{} of topic {}\n", added,
+                   added == 1 ? "" : "s", a.topic);
       last_refresh = std::chrono::steady_clock::now();
     }
     auto polled = reader.poll(rec, kPoll);
@@ -195,9 +194,9 @@ int tail_kafka(const TailArgs& a, const log::StartOffset& spec, const RecordForm
     // With -e, the end must come: a broker gone for good ends the wait.
     if (std::chrono::steady_clock::now() - last_record > o.stall_timeout) {
       const std::string why = reader.broker_trouble();
-      return fail(reader.name() + ": nothing read for " +
-                  std::to_string(o.stall_timeout.count() / 1000) + " s before the end" +
-                  (why.empty() ? "" : " (" + why + ")"));
+      return fail(fmt::format("{}: nothing read for {} s before the end{}", reader.name(),
+                              o.stall_timeout.count() / 1000,
+                              why.empty() ? "" : fmt::format(" ({})", why)));
     }
   }
 }

@@ -1,5 +1,7 @@
 #include "event/event_id.h"
 
+#include <fmt/format.h>
+
 #include <chrono>
 #include <random>
 
@@ -8,8 +10,8 @@ namespace questlog::event {
 std::string idempotency_key_problem(std::string_view key) {
   if (key.empty()) return "the Idempotency-Key header is empty";
   if (key.size() > kMaxIdempotencyKey)
-    return "the Idempotency-Key header has " + std::to_string(key.size()) + " bytes (at most " +
-           std::to_string(kMaxIdempotencyKey) + ")";
+    return fmt::format("the Idempotency-Key header has {} bytes (at most {})", key.size(),
+                       kMaxIdempotencyKey);
   for (unsigned char c : key)
     if (c < 0x21 || c > 0x7e)
       return "the Idempotency-Key header may hold only visible ASCII characters (no spaces)";

@@ -125,7 +125,7 @@ class RouteReader {
                                                    "status", "methods", "event",
                                                    "query",  "types",   "request_body"};
       if (std::find(std::begin(kKeys), std::end(kKeys), k.str()) == std::end(kKeys))
-        return route_error(source_, v, "unknown route key '" + std::string(k.str()) + "'");
+        return route_error(source_, v, fmt::format("unknown route key '{}'", k.str()));
     }
     r_.line = static_cast<int>(t_.source().begin.line);
     Status s = read_path();
@@ -155,7 +155,7 @@ class RouteReader {
   }
   template <typename Node>
   Status key_error(const Node& n, const std::string& what) const {
-    return route_error(source_, n, "route " + r_.path + ": " + what);
+    return route_error(source_, n, fmt::format("route {}: {}", r_.path, what));
   }
 
   // Adds a key of the route's events, or says why it cannot be one.
@@ -256,7 +256,8 @@ class RouteReader {
       event::Field f{std::string(fk->str()), {}};
       if (Status s = add_key(*fk, "event field", f.name); !s.ok()) return s;
       if (!field_json(*fv, f.json_value))
-        return error(*fv, "event field '" + f.name + "' must be a string, number or boolean");
+        return error(*fv,
+                     fmt::format("event field '{}' must be a string, number or boolean", f.name));
       r_.fields.push_back(std::move(f));
     }
     return Status();
@@ -276,10 +277,9 @@ class RouteReader {
       } else {
         if (seg.size() < 2 || seg.front() != '{' || seg.back() != '}' ||
             seg.substr(1, seg.size() - 2).find_first_of("{}") != std::string_view::npos)
-          return key_error(v,
-                           "a path parameter is a whole segment, as in "
-                           "/purchase_a_sword/{sword_type}; '" +
-                               std::string(seg) + "' is not one");
+          return key_error(v, fmt::format("a path parameter is a whole segment, as in "
+                                          "/purchase_a_sword/{{sword_type}}; '{}' is not one",
+                                          seg));
         Param p{std::string(seg.substr(1, seg.size() - 2)), {}, ParamType::string, {}};
         if (Status st = add_key(v, "path parameter", p.name); !st.ok()) return st;
         p.folded = keys_.back().folded;
@@ -318,8 +318,9 @@ class RouteReader {
       ParamType type = ParamType::string;
       auto tname = tv.value<std::string>();
       if (!tname || !param_type(*tname, type))
-        return key_error(
-            tv, "the type of '" + name + "' must be \"string\", \"int\", \"float\" or \"bool\"");
+        return key_error(tv, fmt::format("the type of '{}' must be \"string\", \"int\", "
+                                         "\"float\" or \"bool\"",
+                                         name));
       Param* p = nullptr;
       for (auto& pp : r_.path_params)
         if (pp.name == name) p = &pp;
@@ -331,9 +332,9 @@ class RouteReader {
         p = &r_.query_params.back();
       }
       if (!p)
-        return key_error(tk, "types names '" + name +
-                                 "', which is neither a path parameter nor a query parameter "
-                                 "of the route (list it in query)");
+        return key_error(tk, fmt::format("types names '{}', which is neither a path parameter "
+                                         "nor a query parameter of the route (list it in query)",
+                                         name));
       p->type = type;
     }
     return Status();
@@ -402,19 +403,18 @@ Result<RouteTable> RouteTable::parse(std::string_view text, const std::string& s
   RouteTable table;
   for (auto&& [k, v] : doc) {
     if (k.str() != "route")
-      return route_error(source, v,
-                         "unknown key '" + std::string(k.str()) + "' (expected [[route]])");
+      return route_error(source, v, fmt::format("unknown key '{}' (expected [[route]])", k.str()));
   }
   auto routes = doc["route"].as_array();
   if (!routes || routes->empty())
-    return Status::error(Errc::invalid_argument, source + ": no [[route]] tables");
+    return Status::error(Errc::invalid_argument, fmt::format("{}: no [[route]] tables", source));
   for (auto&& node : *routes) {
     auto t = node.as_table();
     if (!t) return route_error(source, node, "each route must be a table");
     auto r = RouteReader(*t, source).read();
     if (!r.ok()) return r.status();
     if (r->path_params.empty() && table.by_path_.count(r->path))
-      return route_error(source, node, "duplicate route for path '" + r->path + "'");
+      return route_error(source, node, fmt::format("duplicate route for path '{}'", r->path));
     // A path matches one route at most: no rule of precedence to remember.
     for (const Route& earlier : table.routes_) {
       if (earlier.path_params.empty() && r->path_params.empty()) continue;  // by_path_

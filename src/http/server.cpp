@@ -1,5 +1,6 @@
 #include "http/server.h"
 
+#include <fmt/format.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 
@@ -49,7 +50,7 @@ std::string date_header() {
 
 Result<tcp::endpoint> parse_listen(const std::string& listen) {
   auto bad = [&](const std::string& why) {
-    return Status::error(Errc::invalid_argument, "--listen " + listen + ": " + why);
+    return Status::error(Errc::invalid_argument, fmt::format("--listen {}: {}", listen, why));
   };
   auto colon = listen.rfind(':');
   if (colon == std::string::npos) return bad("expected HOST:PORT");
@@ -62,13 +63,13 @@ Result<tcp::endpoint> parse_listen(const std::string& listen) {
   try {
     size_t used = 0;
     p = std::stoul(port, &used);
-    if (used != port.size() || p > 65535) return bad("bad port '" + port + "'");
+    if (used != port.size() || p > 65535) return bad(fmt::format("bad port '{}'", port));
   } catch (const std::exception&) {
-    return bad("bad port '" + port + "'");
+    return bad(fmt::format("bad port '{}'", port));
   }
   boost::system::error_code ec;
   auto addr = asio::ip::make_address(host, ec);
-  if (ec) return bad("bad address '" + host + "' (give a numeric IPv4 or IPv6 address)");
+  if (ec) return bad(fmt::format("bad address '{}' (give a numeric IPv4 or IPv6 address)", host));
   return tcp::endpoint(addr, static_cast<unsigned short>(p));
 }
 
@@ -201,11 +202,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (s.ok()) {
       respond(route_->status, route_->content_type, route_->body, {}, Body::lives_on);
     } else if (s.code() == Errc::busy) {
-      respond(503, kTextPlain, "Service Unavailable: " + s.message() + "; retry later\n",
+      respond(503, kTextPlain, fmt::format("Service Unavailable: {}; retry later\n", s.message()),
               "Retry-After: 1\r\n");
     } else {
       keep_alive_ = false;
-      respond(503, kTextPlain, "Service Unavailable: event log: " + s.message() + "\n",
+      respond(503, kTextPlain, fmt::format("Service Unavailable: event log: {}\n", s.message()),
               "Retry-After: 1\r\n");
     }
   }
@@ -310,16 +311,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
     keep_alive_ = false;
     if (ec == error::header_limit) {
       respond(431, kTextPlain,
-              "Request Header Fields Too Large: the request line and headers exceed " +
-                  std::to_string(worker_.shared().options.header_limit) + " bytes\n",
+              fmt::format("Request Header Fields Too Large: the request line and headers exceed "
+                          "{} bytes\n",
+                          worker_.shared().options.header_limit),
               {});
     } else if (ec == error::body_limit) {
       respond(413, kTextPlain,
-              "Content Too Large: the body exceeds " +
-                  std::to_string(worker_.shared().options.body_limit) + " bytes\n",
+              fmt::format("Content Too Large: the body exceeds {} bytes\n",
+                          worker_.shared().options.body_limit),
               {});
     } else {
-      respond(400, kTextPlain, "Bad Request: " + ec.message() + "\n", {});
+      respond(400, kTextPlain, fmt::format("Bad Request: {}\n", ec.message()), {});
     }
   }
 
@@ -338,15 +340,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
     const Route* route = head_.route;
     if (!route) return respond(404, kTextHtml, kNotFoundBody, {});
     if (head_.method == "OPTIONS")
-      return respond(200, kTextHtml, {}, "Allow: " + route->allow_header() + "\r\n");
+      return respond(200, kTextHtml, {}, fmt::format("Allow: {}\r\n", route->allow_header()));
     if (!route->allows(head_.method))
       return respond(405, kTextHtml, kMethodNotAllowedBody,
-                     "Allow: " + route->allow_header() + "\r\n");
+                     fmt::format("Allow: {}\r\n", route->allow_header()));
     if (head_.idempotency_key_fields > 1)
       return respond(400, kTextPlain, "Bad Request: more than one Idempotency-Key header\n", {});
     if (head_.idempotency_key_fields == 1) {
       if (std::string why = event::idempotency_key_problem(head_.idempotency_key); !why.empty())
-        return respond(400, kTextPlain, "Bad Request: " + why + "\n", {});
+        return respond(400, kTextPlain, fmt::format("Bad Request: {}\n", why), {});
       key_.assign(head_.idempotency_key);
     } else {
       worker_.ids().next(key_);
@@ -359,7 +361,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       std::string* body = route->takes_body(head_.method) ? &head_.body : nullptr;
       if (!events.build(*route, head_.match, query_of(origin_form(head_.target)), body,
                         head_.headers, event_))
-        return respond(400, kTextPlain, "Bad Request: " + events.error() + "\n", {});
+        return respond(400, kTextPlain, fmt::format("Bad Request: {}\n", events.error()), {});
     }
     state_ = State::logging;
     worker_.log_event(shared_from_this());
@@ -487,7 +489,8 @@ class Listener {
     if (ec) {
       std::ostringstream os;
       os << ep;
-      return Status::error(Errc::io_error, "cannot listen on " + os.str() + ": " + ec.message());
+      return Status::error(Errc::io_error,
+                           fmt::format("cannot listen on {}: {}", os.str(), ec.message()));
     }
     return Status();
   }
@@ -664,10 +667,10 @@ void Server::fit_open_file_limit() {
   s.max_refusals = std::min(kMaxRefusals, files / 8);
   const size_t fits = files - s.max_refusals;
   if (s.options.max_connections <= fits) return;
-  impl_->limit_note = "--max-connections " + std::to_string(s.options.max_connections) +
-                      " does not fit the open-file limit of " + std::to_string(rl.rlim_cur) +
-                      ": serving at most " + std::to_string(fits) +
-                      " connections at once (raise it with ulimit -n)";
+  impl_->limit_note = fmt::format(
+      "--max-connections {} does not fit the open-file limit of {}: serving at most {} "
+      "connections at once (raise it with ulimit -n)",
+      s.options.max_connections, rl.rlim_cur, fits);
   s.options.max_connections = fits;
 }
 

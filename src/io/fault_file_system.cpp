@@ -1,5 +1,7 @@
 #include "io/fault_file_system.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -249,8 +251,8 @@ FaultFileSystem::Verdict FaultFileSystem::step(Op op, const fs::path& a, const f
         break;
       }
     }
-    std::string line = std::to_string(n) + " " + std::string(op_name(op)) + " " + a.string();
-    if (!b.empty()) line += " -> " + b.string();
+    std::string line = fmt::format("{} {} {}", n, op_name(op), a.string());
+    if (!b.empty()) line += fmt::format(" -> {}", b.string());
     if (v.crash)
       line += " CRASHED";
     else if (v.error != 0)
@@ -266,9 +268,10 @@ FaultFileSystem::Verdict FaultFileSystem::step(Op op, const fs::path& a, const f
     std::string_view call = op == Op::sync || op == Op::sync_dir ? "fsync"
                             : op == Op::truncate                 ? "ftruncate"
                                                                  : op_name(op);
-    std::string what =
-        (shown.empty() ? base_.describe(a) : shown) + ": " + std::string(call) + ": ";
-    what += v.crash ? "simulated crash" : std::string(std::strerror(v.error)) + " (injected)";
+    const std::string what =
+        fmt::format("{}: {}: {}", shown.empty() ? base_.describe(a) : shown, call,
+                    v.crash ? std::string("simulated crash")
+                            : fmt::format("{} (injected)", std::strerror(v.error)));
     v.status = Status::error(v.error == ENOENT ? Errc::not_found : Errc::io_error, what);
   }
   return v;

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <sys/file.h>
@@ -22,7 +23,7 @@ namespace fs = std::filesystem;
 
 Status error_for(const std::string& what, int err) {
   return Status::error(err == ENOENT ? Errc::not_found : Errc::io_error,
-                       what + ": " + std::strerror(err));
+                       fmt::format("{}: {}", what, std::strerror(err)));
 }
 
 FileKind kind_of(mode_t mode) {
@@ -105,7 +106,8 @@ class PosixFile final : public File {
 
  private:
   Status fail(const char* what, int err) const {
-    return Status::error(Errc::io_error, name() + ": " + what + ": " + std::strerror(err));
+    return Status::error(Errc::io_error,
+                         fmt::format("{}: {}: {}", name(), what, std::strerror(err)));
   }
   int fd_;
   bool sync_;
@@ -181,7 +183,7 @@ Status PosixFileSystem::check(const fs::path& path) const {
   for (const fs::path& part : path) outside = outside || part == "..";
   if (outside)
     return Status::error(Errc::invalid_argument,
-                         describe(path) + ": not a path beneath " + root_.string());
+                         fmt::format("{}: not a path beneath {}", describe(path), root_.string()));
   return {};
 }
 
@@ -204,23 +206,24 @@ Status PosixFileSystem::refusal(const fs::path& path, int err) {
     }
   }
   if (link.empty())
-    return Status::error(Errc::invalid_argument,
-                         describe(path) + ": resolves outside " + root_.string() +
-                             " or through a symbolic link (" + std::strerror(err) + "); " +
-                             options_.link_refusal);
-  std::string head = link == path ? "" : describe(path) + ": ";
-  return Status::error(Errc::invalid_argument,
-                       head + describe(link) + " is a symbolic link; " + options_.link_refusal);
+    return Status::error(
+        Errc::invalid_argument,
+        fmt::format("{}: resolves outside {} or through a symbolic link ({}); {}", describe(path),
+                    root_.string(), std::strerror(err), options_.link_refusal));
+  std::string head = link == path ? "" : fmt::format("{}: ", describe(path));
+  return Status::error(Errc::invalid_argument, fmt::format("{}{} is a symbolic link; {}", head,
+                                                           describe(link), options_.link_refusal));
 }
 
 Status PosixFileSystem::failure(const fs::path& path, const std::string& what, int err) {
   if (rooted_ && options_.beneath && (err == ELOOP || err == EXDEV)) return refusal(path, err);
   if (err == ENOSYS && rooted_ && options_.beneath)
-    return Status::error(Errc::io_error, describe(path) +
-                                             ": openat2 is not available (Linux 5.6 or later is "
-                                             "needed to keep paths beneath " +
-                                             root_.string() + ")");
-  return error_for(what.empty() ? describe(path) : describe(path) + ": " + what, err);
+    return Status::error(Errc::io_error,
+                         fmt::format("{}: openat2 is not available (Linux 5.6 or later is needed "
+                                     "to keep paths beneath {})",
+                                     describe(path), root_.string()));
+  return error_for(what.empty() ? describe(path) : fmt::format("{}: {}", describe(path), what),
+                   err);
 }
 
 Result<PosixFileSystem::Fd> PosixFileSystem::open_at(int dirfd, const fs::path& path, int flags,
@@ -260,7 +263,7 @@ Result<PosixFileSystem::Fd> PosixFileSystem::open_parent(const fs::path& path, s
   name = path.filename().string();
   if (name.empty() || name == "." || name == "..")
     return Status::error(Errc::invalid_argument,
-                         describe(path) + ": not the name of a file or directory");
+                         fmt::format("{}: not the name of a file or directory", describe(path)));
   if (Status s = check(path); !s.ok()) return s;
   auto root = root_fd(want);
   if (!root.ok()) return root.status();
@@ -339,14 +342,15 @@ Result<std::unique_ptr<File>> PosixFileSystem::open(const fs::path& path, OpenMo
   uint64_t size = 0;
   if (mode != OpenMode::truncate) {
     struct stat st {};
-    if (::fstat(fd->fd, &st) != 0) return error_for(describe(path) + ": fstat", errno);
+    if (::fstat(fd->fd, &st) != 0)
+      return error_for(fmt::format("{}: fstat", describe(path)), errno);
     size = static_cast<uint64_t>(st.st_size);
   }
   return std::unique_ptr<File>(new PosixFile(fd->release(), describe(path), size, options_.sync));
 }
 
 Result<std::unique_ptr<File>> PosixFileSystem::temp_file(const fs::path& dir) {
-  std::string name = describe(dir) + ": temporary file";
+  std::string name = fmt::format("{}: temporary file", describe(dir));
   auto fd = open_path(dir, O_TMPFILE | O_RDWR, 0600, Root::create);
   if (fd.ok()) return std::unique_ptr<File>(new PosixFile(fd->release(), name, 0, options_.sync));
   if (fd.status().code() != Errc::io_error) return fd.status();
@@ -410,7 +414,7 @@ Status PosixFileSystem::rename(const fs::path& from, const fs::path& to) {
   auto pt = open_parent(to, nt, Root::existing);
   if (!pt.ok()) return pt.status();
   if (::renameat(pf->fd, nf.c_str(), pt->fd, nt.c_str()) != 0)
-    return failure(from, "rename to " + describe(to), errno);
+    return failure(from, fmt::format("rename to {}", describe(to)), errno);
   return {};
 }
 
@@ -419,14 +423,14 @@ Status PosixFileSystem::exchange_by_renames(int pa, const std::string& na, int p
                                             const fs::path& b) {
   const std::string aside = na + ".exchange";
   if (::renameat(pb, nb.c_str(), pa, aside.c_str()) != 0)
-    return failure(b, "rename to " + describe(a) + ".exchange", errno);
+    return failure(b, fmt::format("rename to {}.exchange", describe(a)), errno);
   if (::renameat(pa, na.c_str(), pb, nb.c_str()) != 0) {
     int err = errno;
     (void)::renameat(pa, aside.c_str(), pb, nb.c_str());  // put `b` back
-    return failure(a, "rename to " + describe(b), err);
+    return failure(a, fmt::format("rename to {}", describe(b)), err);
   }
   if (::renameat(pa, aside.c_str(), pa, na.c_str()) != 0)
-    return failure(a.string() + ".exchange", "rename to " + describe(a), errno);
+    return failure(a.string() + ".exchange", fmt::format("rename to {}", describe(a)), errno);
   return {};
 }
 
@@ -441,7 +445,7 @@ Status PosixFileSystem::exchange(const fs::path& a, const fs::path& b) {
   int err = errno;
   if (err == EINVAL || err == ENOSYS || err == EOPNOTSUPP)
     return exchange_by_renames(pa->fd, na, pb->fd, nb, a, b);
-  return failure(a, "exchange with " + describe(b), err);
+  return failure(a, fmt::format("exchange with {}", describe(b)), err);
 }
 
 Status PosixFileSystem::remove(const fs::path& path) {
@@ -570,8 +574,9 @@ Result<std::unique_ptr<FileLock>> PosixFileSystem::lock(const fs::path& path) {
     ssize_t got = ::pread(fd->fd, pid, sizeof(pid) - 1, 0);
     std::string holder = got > 0 ? std::string(pid, static_cast<size_t>(got)) : "";
     while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
-    return Status::error(Errc::busy, describe(path) + ": held by another process (pid " +
-                                         (holder.empty() ? "unknown" : holder) + ")");
+    return Status::error(Errc::busy,
+                         fmt::format("{}: held by another process (pid {})", describe(path),
+                                     holder.empty() ? "unknown" : holder));
   }
   // The pid, padded to a fixed width: rewritten in place, never truncated (on
   // ext4 a truncate then a write makes close() wait for the disk).
@@ -597,7 +602,7 @@ Status PosixFileSystem::put_if_absent(const fs::path& path, std::string_view dat
   auto dir = open_at(parent->fd, "", O_RDONLY | O_DIRECTORY, 0, path.parent_path());
   if (!dir.ok()) return dir.status();
   auto exists = [&] {
-    return Status::error(Errc::already_exists, describe(path) + ": already exists");
+    return Status::error(Errc::already_exists, fmt::format("{}: already exists", describe(path)));
   };
   // The whole file is written and synced under no name (or a hidden one), then
   // linked in: link(2) never replaces an entry, so the link is the decision.

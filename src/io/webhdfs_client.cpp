@@ -302,8 +302,9 @@ Result<std::optional<HdfsFileStatus>> WebHdfsClient::get_file_status(const std::
   simdjson::dom::object o;
   HdfsFileStatus st;
   if (doc["FileStatus"].get(o) != simdjson::SUCCESS || !read_status(o, st))
-    return Status::error(Errc::io_error, describe(path) + ": GETFILESTATUS: no FileStatus in " +
-                                             one_line(r->body.substr(0, 200)));
+    return Status::error(Errc::io_error,
+                         fmt::format("{}: GETFILESTATUS: no FileStatus in {}", describe(path),
+                                     one_line(r->body.substr(0, 200))));
   return std::optional<HdfsFileStatus>(std::move(st));
 }
 
@@ -315,14 +316,16 @@ Result<std::vector<HdfsFileStatus>> WebHdfsClient::list_status(const std::string
   if (Status s = impl_->json(path, "LISTSTATUS", *r, parser, doc); !s.ok()) return s;
   simdjson::dom::array entries;
   if (doc["FileStatuses"]["FileStatus"].get(entries) != simdjson::SUCCESS)
-    return Status::error(Errc::io_error, describe(path) + ": LISTSTATUS: no FileStatuses in " +
-                                             one_line(r->body.substr(0, 200)));
+    return Status::error(Errc::io_error,
+                         fmt::format("{}: LISTSTATUS: no FileStatuses in {}", describe(path),
+                                     one_line(r->body.substr(0, 200))));
   std::vector<HdfsFileStatus> out;
   for (simdjson::dom::element e : entries) {
     simdjson::dom::object o;
     HdfsFileStatus st;
     if (e.get(o) != simdjson::SUCCESS || !read_status(o, st))
-      return Status::error(Errc::io_error, describe(path) + ": LISTSTATUS: a bad entry");
+      return Status::error(Errc::io_error,
+                           fmt::format("{}: LISTSTATUS: a bad entry", describe(path)));
     out.push_back(std::move(st));
   }
   return out;
@@ -334,7 +337,8 @@ Status WebHdfsClient::mkdirs(const std::string& path) {
   bool made = false;
   if (Status s = impl_->bool_op(path, "MKDIRS", *r, made); !s.ok()) return s;
   if (!made)
-    return Status::error(Errc::io_error, describe(path) + ": MKDIRS: the namenode did not make it");
+    return Status::error(Errc::io_error,
+                         fmt::format("{}: MKDIRS: the namenode did not make it", describe(path)));
   return {};
 }
 

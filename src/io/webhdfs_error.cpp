@@ -61,7 +61,7 @@ std::string describe_failure(long http_status, const std::optional<RemoteExcepti
     std::string msg = one_line(e->message);
     if (e->exception.empty()) return msg;
     if (msg.empty()) return e->exception;
-    return e->exception + ": " + msg;
+    return fmt::format("{}: {}", e->exception, msg);
   }
   std::string text = one_line(body.substr(0, 200));
   if (text.empty()) return fmt::format("HTTP {}", http_status);

@@ -22,7 +22,8 @@ namespace {
 namespace fs = std::filesystem;
 
 Status unsupported(const std::string& what, const char* op) {
-  return Status::error(Errc::invalid_argument, what + ": " + op + " is not supported on WebHDFS");
+  return Status::error(Errc::invalid_argument,
+                       fmt::format("{}: {} is not supported on WebHDFS", what, op));
 }
 
 // A file being written: staged in a local unnamed file, uploaded by sync().
@@ -75,7 +76,7 @@ class UploadFile final : public File {
 
  private:
   Status usable() const {
-    if (!local_) return Status::error(Errc::io_error, name() + ": closed");
+    if (!local_) return Status::error(Errc::io_error, fmt::format("{}: closed", name()));
     return {};
   }
   WebHdfsClient& client_;
@@ -102,7 +103,7 @@ class ReadFile final : public File {
   Result<uint64_t> size() override {
     auto st = client_.get_file_status(path_);
     if (!st.ok()) return st.status();
-    if (!*st) return Status::error(Errc::not_found, name() + ": no such file");
+    if (!*st) return Status::error(Errc::not_found, fmt::format("{}: no such file", name()));
     return (*st)->length;
   }
   Status truncate(uint64_t) override { return unsupported(name(), "truncate"); }
@@ -243,13 +244,14 @@ std::string WebHdfsFileSystem::describe(const fs::path& path) const {
 Result<std::string> WebHdfsFileSystem::absolute(const fs::path& path) const {
   std::string out = root_.path == "/" ? "" : root_.path;
   if (path.is_absolute())
-    return Status::error(Errc::invalid_argument,
-                         describe(path.relative_path()) + ": not a path beneath " + root_.str());
+    return Status::error(
+        Errc::invalid_argument,
+        fmt::format("{}: not a path beneath {}", describe(path.relative_path()), root_.str()));
   for (const fs::path& part : path) {
     if (part.empty() || part == ".") continue;
     if (part == "..")
       return Status::error(Errc::invalid_argument,
-                           describe(path) + ": not a path beneath " + root_.str());
+                           fmt::format("{}: not a path beneath {}", describe(path), root_.str()));
     out += '/';
     out += part.string();
   }
@@ -341,7 +343,8 @@ Status WebHdfsFileSystem::remove(const fs::path& path) {
   forget(*abs);
   auto removed = client_.remove(*abs, false);
   if (!removed.ok()) return removed.status();
-  if (!*removed) return Status::error(Errc::not_found, describe(path) + ": remove: not found");
+  if (!*removed)
+    return Status::error(Errc::not_found, fmt::format("{}: remove: not found", describe(path)));
   return {};
 }
 
@@ -349,7 +352,8 @@ Status WebHdfsFileSystem::remove_all(const fs::path& path) {
   auto abs = absolute(path);
   if (!abs.ok()) return abs.status();
   if (*abs == root_.path && (path.empty() || path == "."))
-    return Status::error(Errc::invalid_argument, describe(path) + ": the lake itself");
+    return Status::error(Errc::invalid_argument,
+                         fmt::format("{}: the lake itself", describe(path)));
   forget(*abs);
   return client_.remove(*abs, true).status();
 }
@@ -372,7 +376,8 @@ Result<std::vector<FileStatus>> WebHdfsFileSystem::list_status(const fs::path& d
   for (HdfsFileStatus& e : *entries) {
     // LISTSTATUS of a file answers with the file itself, named "".
     if (e.name.empty())
-      return Status::error(Errc::invalid_argument, describe(dir) + ": not a directory");
+      return Status::error(Errc::invalid_argument,
+                           fmt::format("{}: not a directory", describe(dir)));
     out.push_back({std::move(e.name), e.kind, e.length, e.modification_ms});
   }
   std::sort(out.begin(), out.end(),
@@ -435,7 +440,7 @@ Result<std::unique_ptr<FileLock>> WebHdfsFileSystem::lock(const fs::path& path) 
     for (const HdfsFileStatus& e : *entries)
       if (e.name == self.name()) me = &e;
     if (me == nullptr)  // our entry was judged dead and removed: a holder took it
-      return Status::error(Errc::busy, describe(path) + ": held by another process");
+      return Status::error(Errc::busy, fmt::format("{}: held by another process", describe(path)));
     // The oldest holder still alive holds the lock (inode ids grow with creation).
     const HdfsFileStatus* first = nullptr;
     bool removed = false;
@@ -464,7 +469,8 @@ Result<std::unique_ptr<FileLock>> WebHdfsFileSystem::lock(const fs::path& path) 
     if (!removed) return std::unique_ptr<FileLock>(new HdfsLock(client_, mine, options_.lease));
     // Dead holders removed: look again (another process may have joined).
   }
-  return give_up(Status::error(Errc::busy, describe(path) + ": held by another process"));
+  return give_up(
+      Status::error(Errc::busy, fmt::format("{}: held by another process", describe(path))));
 }
 
 Status WebHdfsFileSystem::touch(const fs::path& path) {
@@ -492,7 +498,7 @@ Status WebHdfsFileSystem::put_if_absent(const fs::path& path, std::string_view d
   if (!renamed.ok()) {
     (void)client_.remove(temp, false);
     if (renamed.code() == Errc::already_exists)
-      return Status::error(Errc::already_exists, describe(path) + ": already exists");
+      return Status::error(Errc::already_exists, fmt::format("{}: already exists", describe(path)));
   }
   return renamed;
 }

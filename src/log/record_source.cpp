@@ -1,5 +1,7 @@
 #include "log/record_source.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 namespace questlog::log {
@@ -13,7 +15,7 @@ Result<std::vector<PartitionRange>> clip_ranges(const std::vector<PartitionRange
                           [&](const PartitionRange& h) { return h.partition == r.partition; });
     if (p == held.end())
       return Status::error(Errc::invalid_argument,
-                           name + ": no partition " + std::to_string(r.partition));
+                           fmt::format("{}: no partition {}", name, r.partition));
     r.start = std::max(r.start, p->start);
     r.end = std::min(r.end, p->end);
     out.push_back(r);
@@ -23,8 +25,8 @@ Result<std::vector<PartitionRange>> clip_ranges(const std::vector<PartitionRange
 
 std::string describe_offsets(int64_t start, int64_t end) {
   if (end <= start) return "no offset";
-  if (end == start + 1) return "offset " + std::to_string(start);
-  return "offsets " + std::to_string(start) + " to " + std::to_string(end - 1);
+  if (end == start + 1) return fmt::format("offset {}", start);
+  return fmt::format("offsets {} to {}", start, end - 1);
 }
 
 }  // namespace questlog::log

@@ -1,5 +1,7 @@
 #include "log/start_offset.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <charconv>
 
@@ -16,7 +18,7 @@ Result<StartOffset> parse_start_offset(const std::string& spec) {
   auto [ptr, ec] = std::from_chars(first, last, n);
   if (first == last || *first < '0' || *first > '9' || ec != std::errc() || ptr != last)
     return Status::error(Errc::invalid_argument,
-                         "-o " + spec + ": expected beginning, end, an offset N or -N");
+                         fmt::format("-o {}: expected beginning, end, an offset N or -N", spec));
   // "-0" is offset 0, as kcat reads it.
   if (negative && n > 0) return StartOffset{StartOffset::Kind::from_end, n};
   return StartOffset{StartOffset::Kind::at, n};

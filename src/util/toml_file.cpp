@@ -1,5 +1,7 @@
 #include "util/toml_file.h"
 
+#include <fmt/format.h>
+
 namespace questlog {
 
 Result<toml::table> parse_toml(std::string_view text, const std::string& source) {
@@ -12,7 +14,7 @@ Result<toml::table> parse_toml(std::string_view text, const std::string& source)
 
 Status toml_error(const std::string& source, int64_t line, std::string_view what) {
   return Status::error(Errc::invalid_argument,
-                       source + ":" + std::to_string(line) + ": " + escape_controls(what));
+                       fmt::format("{}:{}: {}", source, line, escape_controls(what)));
 }
 
 std::string escape_controls(std::string_view text) {

@@ -1,5 +1,7 @@
 #include "log/embedded/embedded_source.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <utility>
 
@@ -45,9 +47,9 @@ class EmbeddedSource final : public RecordSource {
       if (!*more) {
         // The log held these offsets when the source opened.
         return Status::error(Errc::corruption,
-                             name() + ": the log ends at offset " + std::to_string(next_) +
-                                 ", short of offset " + std::to_string(end_) +
-                                 " that it held when this read began (cut since?)");
+                             fmt::format("{}: the log ends at offset {}, short of offset {} that "
+                                         "it held when this read began (cut since?)",
+                                         name(), next_, end_));
       }
       if (out.offset >= end_) {  // skipped past the range's end
         end_ = -1;

@@ -1,5 +1,7 @@
 #include "log/embedded/log_reader.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <optional>
 #include <utility>
@@ -17,12 +19,12 @@ Result<std::vector<SegmentFile>> segments_of(io::FileSystem& fs, const fs::path&
   auto segments = list_segments(fs, dir);
   if (!segments.ok()) {
     if (segments.status().code() == Errc::not_found) {
-      return Status::error(Errc::not_found, dir.string() + ": no such log directory");
+      return Status::error(Errc::not_found, fmt::format("{}: no such log directory", dir.string()));
     }
     return segments.status();
   }
   if (segments->empty()) {
-    return Status::error(Errc::not_found, dir.string() + ": no log segments");
+    return Status::error(Errc::not_found, fmt::format("{}: no log segments", dir.string()));
   }
   return segments;
 }
@@ -86,13 +88,12 @@ Status LogReader::Impl::pass_damage(Outcome outcome,
   const int64_t first = segment->next_offset();
   const std::string why = segment->why(outcome);
   if (resume) {
-    Status s =
-        pass(first, resume->offset,
-             file + ": " + why + ", offset " + std::to_string(first) +
-                 ": the segment is damaged from there to byte " + std::to_string(resume->position) +
-                 " (" + describe_offsets(first, resume->offset) + " lost; valid records follow)",
-             file + " bytes " + std::to_string(at) + " to " + std::to_string(resume->position) +
-                 " (" + why + ")");
+    Status s = pass(
+        first, resume->offset,
+        fmt::format("{}: {}, offset {}: the segment is damaged from there to byte {} ({} "
+                    "lost; valid records follow)",
+                    file, why, first, resume->position, describe_offsets(first, resume->offset)),
+        fmt::format("{} bytes {} to {} ({})", file, at, resume->position, why));
     if (!s.ok()) return s;
     segment->resume_at(*resume);
     return {};
@@ -101,16 +102,16 @@ Status LogReader::Impl::pass_damage(Outcome outcome,
   auto size = segment->size();
   if (!size.ok()) return size.status();
   if (after->base_offset < first) {
-    return Status::error(Errc::corruption, file + ": " + why + ", offset " + std::to_string(first) +
-                                               ", and the next segment starts below it, at " +
-                                               std::to_string(after->base_offset));
+    return Status::error(
+        Errc::corruption,
+        fmt::format("{}: {}, offset {}, and the next segment starts below it, at {}", file, why,
+                    first, after->base_offset));
   }
-  Status s = pass(
-      first, after->base_offset,
-      file + ": " + why + ", offset " + std::to_string(first) +
-          ", and the next segment starts at offset " + std::to_string(after->base_offset) + ": " +
-          describe_offsets(first, after->base_offset) + " lost",
-      file + " bytes " + std::to_string(at) + " to " + std::to_string(*size) + " (" + why + ")");
+  Status s =
+      pass(first, after->base_offset,
+           fmt::format("{}: {}, offset {}, and the next segment starts at offset {}: {} lost", file,
+                       why, first, after->base_offset, describe_offsets(first, after->base_offset)),
+           fmt::format("{} bytes {} to {} ({})", file, at, *size, why));
   if (!s.ok()) return s;
   return move_to(*after);
 }
@@ -169,16 +170,17 @@ Result<bool> LogReader::Impl::next(Record& out) {
     const SegmentFile& next = **after;
     if (next.base_offset != end) {
       const std::string file = segment->file().path.string();
-      const std::string ends = file + " ends at byte " + std::to_string(segment->position()) +
-                               ", offset " + std::to_string(end) + ", but the next segment is " +
-                               next.path.filename().string();
+      const std::string ends =
+          fmt::format("{} ends at byte {}, offset {}, but the next segment is {}", file,
+                      segment->position(), end, next.path.filename().string());
       if (next.base_offset < end) return Status::error(Errc::corruption, ends);
       Status s =
           pass(end, next.base_offset,
-               ends + ": " + describe_offsets(end, next.base_offset) +
-                   (next.base_offset - end == 1 ? " is" : " are") + " missing (a deleted segment?)",
-               "no segment holds them (" + file + " ends at offset " + std::to_string(end) +
-                   ", the next segment is " + next.path.filename().string() + ")");
+               fmt::format("{}: {} {} missing (a deleted segment?)", ends,
+                           describe_offsets(end, next.base_offset),
+                           next.base_offset - end == 1 ? "is" : "are"),
+               fmt::format("no segment holds them ({} ends at offset {}, the next segment is {})",
+                           file, end, next.path.filename().string()));
       if (!s.ok()) return s;
     }
     if (Status s = move_to(next); !s.ok()) return s;

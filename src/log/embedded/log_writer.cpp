@@ -182,8 +182,8 @@ Status LogWriter::Impl::recover(const SegmentFile& last) {
     if (Status s = (*file)->truncate(good); !s.ok()) return s;
     if (Status s = (*file)->sync(); !s.ok()) return s;
     report.truncated_bytes = *size - good;
-    report.detail = reader->describe(outcome) + "; cut " + std::to_string(*size - good) +
-                    " bytes, next offset " + std::to_string(reader->next_offset());
+    report.detail = fmt::format("{}; cut {} bytes, next offset {}", reader->describe(outcome),
+                                *size - good, reader->next_offset());
   } else if (*size > good) {
     // Preallocated: the space stays, and the torn bytes in it become zeros again
     // (a zero tail is the end already).
@@ -193,8 +193,8 @@ Status LogWriter::Impl::recover(const SegmentFile& last) {
       if (Status s = write_zeros(**file, good, *end); !s.ok()) return s;
       if (Status s = (*file)->sync(); !s.ok()) return s;
       report.truncated_bytes = *end - good;
-      report.detail = reader->describe(outcome) + "; zeroed " + std::to_string(*end - good) +
-                      " bytes, next offset " + std::to_string(reader->next_offset());
+      report.detail = fmt::format("{}; zeroed {} bytes, next offset {}", reader->describe(outcome),
+                                  *end - good, reader->next_offset());
     }
   }
   next_offset = reader->next_offset();
@@ -214,14 +214,15 @@ Status LogWriter::Impl::recover(const SegmentFile& last) {
   const size_t more = report.damaged.size() - 1;
   const std::string past = more == 0   ? ""
                            : more == 1 ? " (past 1 more damaged range)"
-                                       : " (past " + std::to_string(more) + " more damaged ranges)";
+                                       : fmt::format(" (past {} more damaged ranges)", more);
   report.damaged_segment = last.path;
-  report.damage =
-      last.path.string() + ": " + first.why + ", offset " + std::to_string(first.first_offset) +
-      ": " + log::describe_offsets(first.first_offset, first.end_offset) + " lost, " +
-      std::to_string(report.records_after_damage) + " valid records follow" + past +
-      "; the segment is kept as it is and sealed, and the log continues at offset " +
-      std::to_string(next_offset.load()) + " (readers stop at the damage unless --skip-damaged)";
+  report.damage = fmt::format(
+      "{}: {}, offset {}: {} lost, {} valid records follow{}; the segment is kept as it is and "
+      "sealed, and the log continues at offset {} (readers stop at the damage unless "
+      "--skip-damaged)",
+      last.path.string(), first.why, first.first_offset,
+      log::describe_offsets(first.first_offset, first.end_offset), report.records_after_damage,
+      past, next_offset.load());
   return start_segment(next_offset.load());
 }
 
@@ -247,8 +248,8 @@ Status LogWriter::Impl::start_segment(int64_t base_offset) {
   if (!size.ok()) return size.status();
   if (*size != 0) {
     // Only an earlier roll that failed after creating the file leaves one behind, empty.
-    return Status::error(Errc::corruption, (*file)->name() + ": new segment already holds " +
-                                               std::to_string(*size) + " bytes");
+    return Status::error(Errc::corruption, fmt::format("{}: new segment already holds {} bytes",
+                                                       (*file)->name(), *size));
   }
   if (Status s = files.sync_dir(options.dir); !s.ok()) return s;
   segment = std::move(file).value();
@@ -325,14 +326,14 @@ Result<int64_t> LogWriter::append(std::span<const std::string_view> values, int6
   for (size_t i = 0; i < values.size(); ++i) {
     std::string_view v = values[i];
     if (v.size() > format::kMaxPayload) {
-      return Status::error(Errc::invalid_argument, "event of " + std::to_string(v.size()) +
-                                                       " bytes exceeds the limit of " +
-                                                       std::to_string(format::kMaxPayload));
+      return Status::error(
+          Errc::invalid_argument,
+          fmt::format("event of {} bytes exceeds the limit of {}", v.size(), format::kMaxPayload));
     }
     if (key_of(i).size() > format::kMaxKey)
-      return Status::error(Errc::invalid_argument, "key of " + std::to_string(key_of(i).size()) +
-                                                       " bytes exceeds the limit of " +
-                                                       std::to_string(format::kMaxKey));
+      return Status::error(Errc::invalid_argument,
+                           fmt::format("key of {} bytes exceeds the limit of {}", key_of(i).size(),
+                                       format::kMaxKey));
     total += format::record_size(v.size(), key_of(i).size());
   }
 
@@ -358,8 +359,9 @@ Result<int64_t> LogWriter::append(std::span<const std::string_view> values, int6
   if (w.batch.size() > kKeepBufferBytes) w.batch = {};
   if (!wrote.ok()) {
     if (Status cut = w.segment->truncate(w.segment_size); !cut.ok()) {
-      w.broken = Status::error(Errc::io_error,
-                               cut.message() + " (cutting back a failed append); reopen the log");
+      w.broken = Status::error(
+          Errc::io_error,
+          fmt::format("{} (cutting back a failed append); reopen the log", cut.message()));
     }
     return wrote;
   }

@@ -276,31 +276,30 @@ void SegmentReader::resume_at(const Resume& resume) {
 Result<uint64_t> SegmentReader::size() const { return data_->size(); }
 
 std::string SegmentReader::describe(Outcome outcome) const {
-  return file_.path.string() + ": " + why(outcome);
+  return fmt::format("{}: {}", file_.path.string(), why(outcome));
 }
 
 std::string SegmentReader::why(Outcome outcome) const {
-  std::string at = " at byte " + std::to_string(position_);
   switch (outcome) {
     case Outcome::record:
-      return "record" + at;
+      return fmt::format("record at byte {}", position_);
     case Outcome::end:
-      if (zero_tail_) return "only zeros from byte " + std::to_string(position_) + " to the end";
-      return "ends" + at;
+      if (zero_tail_) return fmt::format("only zeros from byte {} to the end", position_);
+      return fmt::format("ends at byte {}", position_);
     case Outcome::truncated:
-      return "file ends inside the record" + at;
+      return fmt::format("file ends inside the record at byte {}", position_);
     case Outcome::bad_length:
       // The length word as written (with the key flag, if set): what a reader of the bytes sees.
-      return "record" + at + " claims " +
-             std::to_string(rejected_.length | (rejected_.keyed ? format::kKeyFlag : 0u)) +
-             " payload bytes (limit " + std::to_string(format::kMaxPayload) + ")";
+      return fmt::format("record at byte {} claims {} payload bytes (limit {})", position_,
+                         rejected_.length | (rejected_.keyed ? format::kKeyFlag : 0u),
+                         format::kMaxPayload);
     case Outcome::bad_checksum:
-      return "checksum mismatch in the record" + at;
+      return fmt::format("checksum mismatch in the record at byte {}", position_);
     case Outcome::bad_offset:
-      return "record" + at + " has offset " + std::to_string(rejected_.offset) + ", expected " +
-             std::to_string(next_offset_);
+      return fmt::format("record at byte {} has offset {}, expected {}", position_,
+                         rejected_.offset, next_offset_);
   }
-  return "unknown outcome" + at;
+  return fmt::format("unknown outcome at byte {}", position_);
 }
 
 }  // namespace questlog::log::embedded

@@ -1,5 +1,6 @@
 #include "log/kafka/kafka_event_log.h"
 
+#include <fmt/format.h>
 #include <librdkafka/rdkafka.h>
 
 #include <chrono>
@@ -149,8 +150,7 @@ Status KafkaEventLog::add_lane(const std::vector<std::string>& extra) {
       rd_kafka_conf_destroy(conf);
       return check.refusal;
     }
-    for (const std::string& w : check.warnings)
-      std::fprintf(stderr, "questlog: warning: %s\n", w.c_str());
+    for (const std::string& w : check.warnings) fmt::print(stderr, "questlog: warning: {}\n", w);
   }
   deadline_ =
       std::chrono::milliseconds(std::atoi(get_property(conf, "message.timeout.ms").c_str()));
@@ -169,8 +169,9 @@ Status KafkaEventLog::add_lane(const std::vector<std::string>& extra) {
   }
   lane.rkt = rd_kafka_topic_new(lane.rk, options_.topic.c_str(), nullptr);
   if (lane.rkt == nullptr)
-    return Status::error(Errc::invalid_argument, "kafka topic " + options_.topic + ": " +
-                                                     rd_kafka_err2str(rd_kafka_last_error()));
+    return Status::error(
+        Errc::invalid_argument,
+        fmt::format("kafka topic {}: {}", options_.topic, rd_kafka_err2str(rd_kafka_last_error())));
   lane.poller = std::thread([this, rk = lane.rk] { poll_loop(rk); });
   return {};
 }
@@ -184,7 +185,7 @@ Result<std::unique_ptr<KafkaEventLog>> KafkaEventLog::open(const ProducerOptions
     linger_set =
         linger_set || p.starts_with("linger.ms=") || p.starts_with("queue.buffering.max.ms=");
   if (!linger_set) {
-    if (Status s = log->add_lane({"linger.ms=" + std::string(kBusyLinger)}); !s.ok()) return s;
+    if (Status s = log->add_lane({fmt::format("linger.ms={}", kBusyLinger)}); !s.ok()) return s;
   }
   log->not_ready_reason_ = "no answer from the brokers yet";
   log->readiness_ = std::thread([p = log.get()] { p->readiness_loop(); });
@@ -212,20 +213,21 @@ void KafkaEventLog::append(std::span<const std::string_view> events,
       std::lock_guard lock(mu_);
       why = fatal_reason_;
     }
-    done(Status::error(Errc::io_error, "Kafka producer failed for good: " + why));
+    done(Status::error(Errc::io_error, fmt::format("Kafka producer failed for good: {}", why)));
     return;
   }
   if (!ready()) {
-    done(Status::error(Errc::busy, "Kafka is not reachable at " + options_.brokers + " (" +
-                                       not_ready_reason() + ")"));
+    done(Status::error(Errc::busy, fmt::format("Kafka is not reachable at {} ({})",
+                                               options_.brokers, not_ready_reason())));
     return;
   }
   bool trial = false;
   if (breaker_open_.load(std::memory_order_acquire)) {
     std::string why;
     if (!take_trial(why)) {
-      done(Status::error(Errc::busy, "Kafka is failing deliveries (" + why +
-                                         "); answering 503 until one succeeds"));
+      done(Status::error(
+          Errc::busy,
+          fmt::format("Kafka is failing deliveries ({}); answering 503 until one succeeds", why)));
       return;
     }
     trial = true;
@@ -261,10 +263,11 @@ void KafkaEventLog::append(std::span<const std::string_view> events,
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
       why = Status::error(Errc::busy, "the Kafka producer's queue is full");
     else if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)
-      why = Status::error(Errc::io_error, "the event (" + std::to_string(events[i].size()) +
-                                              " bytes) is larger than Kafka accepts");
+      why = Status::error(
+          Errc::io_error,
+          fmt::format("the event ({} bytes) is larger than Kafka accepts", events[i].size()));
     else
-      why = Status::error(Errc::busy, std::string("Kafka: ") + rd_kafka_err2str(err));
+      why = Status::error(Errc::busy, fmt::format("Kafka: {}", rd_kafka_err2str(err)));
     in_flight_.fetch_sub(1, std::memory_order_relaxed);
     answer(batch->settle(static_cast<uint32_t>(i), std::move(why)));
     batch->release();
@@ -286,10 +289,10 @@ void KafkaEventLog::open_breaker(const std::string& why) {
   next_trial_ = Clock::now() + kTrialEvery;
   breaker_reason_ = why;
   if (!breaker_open_.exchange(true, std::memory_order_acq_rel))
-    std::fprintf(stderr,
-                 "questlog: kafka: a delivery failed (%s): answering 503 at once, letting one "
-                 "request through every %lld ms until one is delivered\n",
-                 why.c_str(), static_cast<long long>(kTrialEvery.count()));
+    fmt::print(stderr,
+               "questlog: kafka: a delivery failed ({}): answering 503 at once, letting one "
+               "request through every {} ms until one is delivered\n",
+               why, kTrialEvery.count());
 }
 
 void KafkaEventLog::close_breaker() {
@@ -327,9 +330,10 @@ void KafkaEventLog::sweep_loop() {
     lock.unlock();
     for (Batch* b : finished) b->release();
     if (!expired.empty()) {
-      const Status why = Status::error(Errc::busy, "Kafka did not confirm the event within " +
-                                                       std::to_string(deadline_.count()) +
-                                                       " ms (it may still be written)");
+      const Status why = Status::error(
+          Errc::busy, fmt::format("Kafka did not confirm the event within {} ms (it may still be "
+                                  "written)",
+                                  deadline_.count()));
       open_breaker(why.message());
       check_now_.store(true, std::memory_order_relaxed);
       for (Batch* b : expired) {
@@ -360,10 +364,9 @@ void KafkaEventLog::on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void
   if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     std::string why;
     if (msg->err == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT)
-      why = "Kafka did not confirm the event within " + std::to_string(log->deadline_.count()) +
-            " ms";
+      why = fmt::format("Kafka did not confirm the event within {} ms", log->deadline_.count());
     else
-      why = std::string("Kafka did not take the event: ") + rd_kafka_err2str(msg->err);
+      why = fmt::format("Kafka did not take the event: {}", rd_kafka_err2str(msg->err));
     if (rd_kafka_message_status(msg) == RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED)
       why += " (it may be in the topic)";
     const Errc code =
@@ -395,7 +398,8 @@ void KafkaEventLog::on_error(rd_kafka_t* rk, int err, const char* reason) {
       fatal_reason_ = buf;
     }
     fatal_.store(true, std::memory_order_release);
-    std::fprintf(stderr, "questlog: kafka: fatal producer error: %s; answering 503\n", buf);
+    fmt::print(stderr, "questlog: kafka: fatal producer error: {}; answering 503\n",
+               static_cast<const char*>(buf));
     return;
   }
   if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
@@ -423,7 +427,7 @@ bool KafkaEventLog::probe(std::string& why) {
     return false;
   }
   if (md.partitions.empty()) {
-    why = "topic " + options_.topic + ": " + rd_kafka_err2str(md.err);
+    why = fmt::format("topic {}: {}", options_.topic, rd_kafka_err2str(md.err));
     return false;
   }
   partitions_ = static_cast<int>(md.partitions.size());
@@ -442,8 +446,8 @@ void KafkaEventLog::readiness_loop() {
       if (ok) {
         ready_.store(true, std::memory_order_release);
         if (said_not_ready_)
-          std::fprintf(stderr, "questlog: kafka: %s reachable; topic %s (%d partitions)\n",
-                       options_.brokers.c_str(), options_.topic.c_str(), partitions_);
+          fmt::print(stderr, "questlog: kafka: {} reachable; topic {} ({} partitions)\n",
+                     options_.brokers, options_.topic, partitions_);
         said_not_ready_ = false;
         failed_probes_ = 0;
         cv_.notify_all();
@@ -453,9 +457,8 @@ void KafkaEventLog::readiness_loop() {
         ++failed_probes_;
         // The first probe of a new topic fails while the broker creates it.
         if (!said_not_ready_ && (was_ready || failed_probes_ >= 2)) {
-          std::fprintf(stderr,
-                       "questlog: kafka: %s not reachable (%s): answering 503 until it is\n",
-                       options_.brokers.c_str(), why.c_str());
+          fmt::print(stderr, "questlog: kafka: {} not reachable ({}): answering 503 until it is\n",
+                     options_.brokers, why);
           said_not_ready_ = true;
         }
       }

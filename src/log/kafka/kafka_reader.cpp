@@ -1,5 +1,6 @@
 #include "log/kafka/kafka_reader.h"
 
+#include <fmt/format.h>
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
@@ -61,8 +62,8 @@ void on_log(const rd_kafka_t* rk, int level, const char* facility, const char* b
 }
 
 std::string millis(milliseconds ms) {
-  if (ms.count() % 1000 == 0) return std::to_string(ms.count() / 1000) + " s";
-  return std::to_string(ms.count()) + " ms";
+  if (ms.count() % 1000 == 0) return fmt::format("{} s", ms.count() / 1000);
+  return fmt::format("{} ms", ms.count());
 }
 
 }  // namespace
@@ -99,14 +100,14 @@ struct KafkaReader::Impl {
     if (rk) rd_kafka_destroy(rk);
   }
 
-  std::string name() const { return "topic " + options.topic + " on " + options.brokers; }
+  std::string name() const { return fmt::format("topic {} on {}", options.topic, options.brokers); }
   std::string where(int32_t partition) const {
-    return "topic " + options.topic + " partition " + std::to_string(partition);
+    return fmt::format("topic {} partition {}", options.topic, partition);
   }
   // " (<librdkafka's latest complaint>)" or nothing.
   std::string because() {
     std::string r = diagnostics.reason();
-    return r.empty() ? "" : " (" + r + ")";
+    return r.empty() ? "" : fmt::format(" ({})", r);
   }
 
   void clear_batch() {
@@ -116,8 +117,9 @@ struct KafkaReader::Impl {
   }
   Status start(int32_t partition, int64_t offset) {
     if (rd_kafka_consume_start_queue(rkt, partition, offset, queue) != 0)
-      return Status::error(Errc::io_error, where(partition) + ": cannot start reading: " +
-                                               rd_kafka_err2str(rd_kafka_last_error()));
+      return Status::error(Errc::io_error,
+                           fmt::format("{}: cannot start reading: {}", where(partition),
+                                       rd_kafka_err2str(rd_kafka_last_error())));
     started.push_back(partition);
     return {};
   }
@@ -139,7 +141,8 @@ struct KafkaReader::Impl {
     return batch[batch_pos++];
   }
   Status message_error(const rd_kafka_message_t* m) {
-    return Status::error(Errc::io_error, where(m->partition) + ": " + rd_kafka_message_errstr(m));
+    return Status::error(Errc::io_error,
+                         fmt::format("{}: {}", where(m->partition), rd_kafka_message_errstr(m)));
   }
   static void fill(const rd_kafka_message_t* m, Record& out) {
     out.offset = m->offset;
@@ -176,12 +179,14 @@ Status KafkaReader::Impl::connect() {
   rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);  // owns conf on success
   if (!rk) {
     rd_kafka_conf_destroy(conf);
-    return Status::error(Errc::invalid_argument, "--kafka " + options.brokers + ": " + err);
+    return Status::error(Errc::invalid_argument, fmt::format("--kafka {}: {}", options.brokers,
+                                                             static_cast<const char*>(err)));
   }
   rkt = rd_kafka_topic_new(rk, options.topic.c_str(), nullptr);
   queue = rd_kafka_queue_new(rk);
   if (!rkt || !queue)
-    return Status::error(Errc::io_error, name() + ": " + rd_kafka_err2str(rd_kafka_last_error()));
+    return Status::error(Errc::io_error,
+                         fmt::format("{}: {}", name(), rd_kafka_err2str(rd_kafka_last_error())));
 
   // The topic's partitions, retried in short slices so that a refused
   // connection ends the wait early.
@@ -189,12 +194,12 @@ Status KafkaReader::Impl::connect() {
   for (;;) {
     const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
     if (diagnostics.down())
-      return Status::error(Errc::io_error,
-                           "--kafka " + options.brokers + ": no broker reachable" + because());
+      return Status::error(Errc::io_error, fmt::format("--kafka {}: no broker reachable{}",
+                                                       options.brokers, because()));
     if (left.count() <= 0)
-      return Status::error(Errc::io_error, "--kafka " + options.brokers +
-                                               ": no broker answered within " +
-                                               millis(options.metadata_timeout) + because());
+      return Status::error(
+          Errc::io_error, fmt::format("--kafka {}: no broker answered within {}{}", options.brokers,
+                                      millis(options.metadata_timeout), because()));
     const TopicMetadata md =
         topic_metadata(rk, rkt, static_cast<int>(std::min(left, milliseconds(500)).count()));
     rd_kafka_poll(rk, 0);
@@ -204,15 +209,16 @@ Status KafkaReader::Impl::connect() {
         break;
       }
       if (md.err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
-        return Status::error(Errc::not_found,
-                             "topic " + options.topic + " does not exist on " + options.brokers);
+        return Status::error(Errc::not_found, fmt::format("topic {} does not exist on {}",
+                                                          options.topic, options.brokers));
       if (md.err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED)
-        return Status::error(Errc::io_error, name() + ": " + rd_kafka_err2str(md.err));
+        return Status::error(Errc::io_error,
+                             fmt::format("{}: {}", name(), rd_kafka_err2str(md.err)));
       // Leader not available yet (a topic being created): ask again.
       std::this_thread::sleep_for(milliseconds(100));
     } else if (md.err != RD_KAFKA_RESP_ERR__TIMED_OUT && md.err != RD_KAFKA_RESP_ERR__TRANSPORT) {
-      return Status::error(Errc::io_error, "--kafka " + options.brokers + ": " +
-                                               rd_kafka_err2str(md.err) + because());
+      return Status::error(Errc::io_error, fmt::format("--kafka {}: {}{}", options.brokers,
+                                                       rd_kafka_err2str(md.err), because()));
     }
   }
 
@@ -222,8 +228,9 @@ Status KafkaReader::Impl::connect() {
     rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
         rk, options.topic.c_str(), p.partition, &p.start, &p.end, static_cast<int>(left.count()));
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
-      return Status::error(Errc::io_error, where(p.partition) + ": cannot read its offsets: " +
-                                               rd_kafka_err2str(e) + because());
+      return Status::error(Errc::io_error,
+                           fmt::format("{}: cannot read its offsets: {}{}", where(p.partition),
+                                       rd_kafka_err2str(e), because()));
   }
   return {};
 }
@@ -243,9 +250,10 @@ Result<bool> KafkaReader::Impl::next(Record& out) {
     rd_kafka_message_t* m = take(milliseconds(100));
     if (!m) {
       if (Clock::now() - last_progress > options.stall_timeout)
-        return Status::error(Errc::io_error, where(current.partition) + ": nothing read for " +
-                                                 millis(options.stall_timeout) + " at offset " +
-                                                 std::to_string(current.start) + because());
+        return Status::error(
+            Errc::io_error,
+            fmt::format("{}: nothing read for {} at offset {}{}", where(current.partition),
+                        millis(options.stall_timeout), current.start, because()));
       continue;
     }
     if (m->partition != current.partition) continue;  // left over from an earlier range
