@@ -4,7 +4,8 @@
 // input are parsed in turn, as a connection does.
 //
 // What must hold: whatever the bytes, every event logged is one JSON object
-// whose names differ from each other even without case (http/event_assembler.h).
+// whose names differ from each other even without case (http/event_assembler.h),
+// none of them a reserved key's (event::kReservedKeys: a client's is renamed).
 #include <simdjson.h>
 
 #include <cstddef>
@@ -62,15 +63,18 @@ const http::RouteTable& routes() {
   return table;
 }
 
-// One JSON object, no two names equal without case.
+// One JSON object, no two names equal without case, no reserved name.
 void check_event(const std::string& event) {
   static simdjson::dom::parser parser;
   simdjson::padded_string padded(event);
   simdjson::dom::object object;
   if (parser.parse(padded).get_object().get(object) != simdjson::SUCCESS) std::abort();
   std::set<std::string> folded;
-  for (auto field : object)
-    if (!folded.insert(fold_case(field.key)).second) std::abort();
+  for (auto field : object) {
+    const std::string name = fold_case(field.key);
+    if (event::is_reserved_key(name)) std::abort();
+    if (!folded.insert(name).second) std::abort();
+  }
 }
 
 }  // namespace

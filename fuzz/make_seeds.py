@@ -57,6 +57,13 @@ def main() -> None:
     write("http_request", "seed-inventory-chunked",
           b"PUT /inventory/arthur HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
           b"5\r\n{\"a\":\r\n2\r\n1}\r\n0\r\n\r\n")
+    # A client's own timestamp: header, any-query parameter and body member, each renamed.
+    ts_body = b'{"TimeStamp":1,"timestamp__2":2}'
+    write("http_request", "seed-client-timestamp",
+          (curl.format("/quest/dragon/2?timestamp=1&TIMESTAMP=2").replace("Accept", "Timestamp: 3\r\nAccept")
+           ).encode() +
+          b"POST /inventory/arthur HTTP/1.1\r\nHost: h\r\nTimestamp: 4\r\nContent-Length: " +
+          str(len(ts_body)).encode() + b"\r\n\r\n" + ts_body)
     write("http_request", "seed-pipelined",
           (curl.format("/") + curl.format("/purchase_a_knife?x=1") +
            "GET /purchase_a_sword/x HTTP/1.1\r\nHost: h\r\nuser_agent: a\r\nUSER-AGENT: b\r\n"
