@@ -8,11 +8,12 @@ FUZZ_BUILD  ?= build-fuzz
 FUZZ_SECONDS ?= 300
 FUZZ_TEST_SECONDS ?= 12
 VENV        ?= .venv
+DELTA_VENV  ?= .venv-delta
 ARGS        ?=
 JOBS        ?= $(shell nproc)
 
 .PHONY: all build run test unit asan integration bench format format-check deps-build deps-test venv clean \
-        kafka kafka-stop hdfs hdfs-stop notebook fuzz fuzz-build fuzz-smoke deps-fuzz
+        kafka kafka-stop hdfs hdfs-stop notebook fuzz fuzz-build fuzz-smoke deps-fuzz venv-delta
 
 all: build
 
@@ -66,7 +67,17 @@ $(VENV)/.stamp: tests/requirements.txt
 
 venv: deps-test $(VENV)/.stamp
 
-integration: build venv
+# Spark with Delta Lake for tests/integration/test_delta_spark.py: no delta-spark
+# release supports the test venv's pyspark, so it has a venv of its own (its jars
+# come from Maven Central, scripts/delta-spark.sh).
+$(DELTA_VENV)/.stamp: tests/requirements-delta.txt
+	python3 -m venv $(DELTA_VENV)
+	$(DELTA_VENV)/bin/pip install -q -r tests/requirements-delta.txt
+	touch $@
+
+venv-delta: deps-test $(DELTA_VENV)/.stamp
+
+integration: build venv venv-delta
 	$(VENV)/bin/pytest -q tests/integration
 
 # A single-node Apache Kafka (KRaft, no ZooKeeper) on 127.0.0.1:9092, data in ./.kafka;
