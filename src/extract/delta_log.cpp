@@ -300,6 +300,32 @@ Status write_commit(io::FileSystem& fs, const fs::path& table, int64_t version,
   return fs.put_if_absent(commit_path(table, version), encode(commit));
 }
 
+namespace {
+
+// ".<20 digits>.json.<16 hex digits>.tmp": put_if_absent's upload of a commit.
+bool is_commit_upload(const std::string& name) {
+  constexpr size_t kSize = 1 + 25 + 1 + 16 + 4;
+  if (name.size() != kSize || name[0] != '.' || name[26] != '.' ||
+      name.compare(kSize - 4, 4, ".tmp") != 0 || !commit_version(name.substr(1, 25)))
+    return false;
+  return std::all_of(name.begin() + 27, name.end() - 4,
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+}  // namespace
+
+Status remove_stale_uploads(io::FileSystem& fs, const fs::path& table, int64_t now_ms) {
+  auto entries = fs.list_status(log_dir(table));
+  if (!entries.ok()) return entries.status();
+  for (const io::FileStatus& e : *entries) {
+    if (e.kind != io::FileKind::regular || !is_commit_upload(e.name)) continue;
+    if (now_ms - e.modified_ms < kStaleUploadMs) continue;
+    if (Status s = fs.remove(log_dir(table) / e.name); !s.ok() && s.code() != Errc::not_found)
+      return s;
+  }
+  return {};
+}
+
 std::string encode_path(std::string_view path) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;

@@ -199,6 +199,15 @@ Result<std::vector<SchemaColumn>> DeltaTable::plan_columns(
     const std::vector<SchemaColumn>& columns, const std::vector<std::string>& partition_by,
     Mode mode) const {
   const std::string where = "table " + lake_.describe(relative_);
+  // Extract names a Delta table's columns by NameRules::delta; a name that
+  // still has such a character (a job's partition column no row has) is refused.
+  for (const SchemaColumn& c : columns) {
+    if (c.name.find_first_of(kDeltaForbidden) != std::string::npos)
+      return Status::error(Errc::invalid_argument,
+                           fmt::format("{}: column name {:?} has a character Delta does not "
+                                       "allow (a space or any of ,;{{}}()=, a line break, a tab)",
+                                       where, c.name));
+  }
   if (mode == Mode::overwrite) {
     auto conf = snapshot_.metadata ? snapshot_.metadata->configuration
                                    : std::map<std::string, std::string>{};
@@ -276,6 +285,9 @@ Result<int64_t> DeltaTable::commit(const Run& run) {
     a.stats = stats_of(f);
     adds.push_back(std::move(a));
   }
+  // What killed writers left (best effort, before the commit: which stays the
+  // run's last step).
+  (void)delta::remove_stale_uploads(lake_, relative_, run.now_ms);
   for (int attempt = 0;; ++attempt) {
     // Catch up with the commits made since this table was opened (or since
     // the version this run just lost).

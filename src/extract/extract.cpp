@@ -406,6 +406,7 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
     t.mode = spec.mode;
     t.codec = spec.codec;
     t.format = spec.format;
+    if (t.format == TableFormat::delta) t.schema.set_name_rules(NameRules::delta);
     t.partition_by = spec.partition_by;
     t.where = &spec.where;
     t.print_schema = spec.print_schema;

@@ -104,7 +104,7 @@ std::vector<FieldId> TableSchema::keys() const {
 ColumnNaming TableSchema::naming(const FieldNames& names, const std::vector<FieldId>& keys) const {
   std::vector<std::string_view> spellings;
   for (FieldId id : keys) spellings.push_back(names.name(id));
-  return name_columns(spellings);
+  return name_columns(spellings, rules_);
 }
 
 void TableSchema::changed(FieldId field, ColumnType from, ColumnType to, int64_t offset) {
@@ -150,8 +150,13 @@ std::vector<std::string> TableSchema::notes(const FieldNames& names) const {
   const std::vector<FieldId> ids = keys();
   ColumnNaming named = naming(names, ids);
   std::vector<std::string> out;
-  for (const ColumnNaming::Rename& r : named.renames)
-    out.push_back(describe_rename(names.name(ids[r.key]), named.names[r.key], named.names[r.kept]));
+  for (const ColumnNaming::Rename& r : named.renames) {
+    if (r.kept == r.key)
+      out.push_back(describe_delta_rename(names.name(ids[r.key]), named.names[r.key]));
+    else
+      out.push_back(
+          describe_rename(names.name(ids[r.key]), named.names[r.key], named.names[r.kept]));
+  }
   for (const ColumnHistory& h : history_) {
     size_t i = std::find(ids.begin(), ids.end(), h.field) - ids.begin();
     out.push_back(describe(i < ids.size() ? named.names[i] : names.name(h.field), h.steps));

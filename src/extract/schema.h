@@ -85,6 +85,9 @@ class TableSchema {
   // (named as in the table), in the words of describe_rename() and describe().
   std::vector<std::string> notes(const FieldNames& names) const;
 
+  // How columns are named (column_names.h): NameRules::delta for a Delta table.
+  void set_name_rules(NameRules rules) { rules_ = rules; }
+
  private:
   void grow(FieldId field);
   void first_seen(FieldId field);
@@ -97,6 +100,7 @@ class TableSchema {
   std::vector<uint8_t> present_;   // by field id
   std::vector<FieldId> order_;     // present fields, in the order first seen
   std::vector<ColumnHistory> history_;
+  NameRules rules_ = NameRules::spark;
 };
 
 }  // namespace questlog::extract

@@ -231,13 +231,10 @@ partition_by = ["shard"]
         if extra:
             cols += [[k, "string"] for k in extra]
             row.update(extra)
-        versions = []
-        for k in range(commits):
-            rows = [[{**row, "i": first + k}.get(c) for c, _ in cols]]
-            versions += spark.ok("append", path=str(table), columns=cols, rows=rows,
-                                 merge_schema=bool(extra))["versions"]
-            want.add(first + k)
-        return versions
+        batches = [[[{**row, "i": first + k}.get(c) for c, _ in cols]] for k in range(commits)]
+        want.update(first + k for k in range(commits))
+        return spark.ok("append", path=str(table), columns=cols, batches=batches,
+                        merge_schema=bool(extra))["versions"]
 
     def both_read_everything() -> None:
         got = spark.rows(table)
@@ -310,7 +307,7 @@ mode = "append"
     # Spark appends rows to a table with such names, but refuses any change of its
     # schema (DELTA_INVALID_CHARACTERS_IN_COLUMN_NAMES): here a new column.
     cols = got["columns"] + [["note", "string"]]
-    spark.ok("append", path=str(table), columns=cols, rows=[[None] * (len(cols) - 1) + ["new"]],
+    spark.ok("append", path=str(table), columns=cols, batches=[[[None] * (len(cols) - 1) + ["new"]]],
              merge_schema=True)
     assert len(spark.rows(table)) == 5 and len(delta_rs_rows(table)) == 5
     # Plain Parquet tables keep the keys' names (Spark reads Parquet with them).

@@ -16,16 +16,17 @@ fails answers {"error": "<the exception's first line>", "class": "<its class>"}.
          timestamps as microseconds since the epoch, everything else as Spark gives it
   {"op": "count", "path": P, "where": SQL}     -> {"count": n}   (Spark's data skipping
                                                   uses the add actions' stats here)
-  {"op": "append", "path": P, "columns": [[name, type], ...], "rows": [[...], ...],
-   "commits": K, "merge_schema": bool}
-      -> {"versions": [...]}: K appends of the rows, one commit each; types are
-         string, long, double, boolean, timestamp (given as microseconds)
+  {"op": "append", "path": P, "columns": [[name, type], ...], "batches": [rows, ...],
+   "merge_schema": bool}
+      -> {"versions": [...]}: each batch of rows ([[value, ...], ...]) appended as one
+         commit; types are string, long, double, boolean, timestamp (microseconds)
   {"op": "history", "path": P}                 -> {"versions": [[version, operation], ...]}
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import traceback
 
@@ -79,16 +80,18 @@ def main() -> int:
         cols = cmd["columns"]
         staged = T.StructType([T.StructField(n, T.LongType() if t == "timestamp" else types[t], True)
                                for n, t in cols])
-        df = spark.createDataFrame([tuple(r) for r in cmd["rows"]], schema=staged)
-        df = df.select(*[F.timestamp_micros(F.col(f"`{n}`")).alias(n) if t == "timestamp"
-                         else F.col(f"`{n}`") for n, t in cols])
+        log = os.path.join(cmd["path"], "_delta_log")
         versions = []
-        for _ in range(int(cmd.get("commits", 1))):
+        for rows in cmd["batches"]:
+            df = spark.createDataFrame([tuple(r) for r in rows], schema=staged)
+            df = df.select(*[F.timestamp_micros(F.col(f"`{n}`")).alias(n) if t == "timestamp"
+                             else F.col(f"`{n}`") for n, t in cols])
             w = df.write.format("delta").mode("append")
             if cmd.get("merge_schema"):
                 w = w.option("mergeSchema", "true")
             w.save(cmd["path"])
-            versions.append(DeltaTable.forPath(spark, cmd["path"]).history(1).collect()[0]["version"])
+            versions.append(max(int(n[:20]) for n in os.listdir(log)
+                                if len(n) == 25 and n.endswith(".json")))
         return {"versions": versions}
 
     def history(cmd):

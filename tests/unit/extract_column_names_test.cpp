@@ -105,5 +105,63 @@ TEST(ColumnNamingTest, TheNoteSaysWhy) {
             "case, which Spark does not allow");
 }
 
+std::vector<std::string> delta_names_of(const std::vector<std::string_view>& keys) {
+  return name_columns(keys, NameRules::delta).names;
+}
+
+TEST(DeltaColumnNamingTest, EachCharacterDeltaRefusesBecomesAnUnderscore) {
+  ColumnNaming n = name_columns({"timestamp", "player name", "a,b;c{d}e(f)g=h\ti\nj", "ok-name.x"},
+                                NameRules::delta);
+  EXPECT_EQ(n.names, (std::vector<std::string>{"timestamp", "player_name", "a_b_c_d_e_f_g_h_i_j",
+                                               "ok-name.x"}));
+  ASSERT_EQ(n.renames.size(), 2u);
+  EXPECT_EQ(n.renames[0].key, 1u);
+  EXPECT_EQ(n.renames[0].kept, 1u);  // key == kept: renamed for Delta, not for case
+  EXPECT_EQ(n.renames[1].key, 2u);
+  EXPECT_EQ(n.renames[1].kept, 2u);
+}
+
+TEST(DeltaColumnNamingTest, SparkRulesKeepThoseCharacters) {
+  ColumnNaming n = name_columns({"player name", "x=y"});
+  EXPECT_EQ(n.names, (std::vector<std::string>{"player name", "x=y"}));
+  EXPECT_TRUE(n.renames.empty());
+}
+
+TEST(DeltaColumnNamingTest, ANewNameNeverTakesAKeysNameInAnyCase) {
+  // player_name is a key (seen later): it keeps its name, and "player name"
+  // takes the next free number, as does "Player name", which folds like both.
+  EXPECT_EQ(delta_names_of({"player name", "player_name", "Player name"}),
+            (std::vector<std::string>{"player_name__2", "player_name", "Player_name__3"}));
+  // Two keys that differ only in a refused character get two columns.
+  EXPECT_EQ(delta_names_of({"a b", "a,b", "a_b__2"}),
+            (std::vector<std::string>{"a_b", "a_b__3", "a_b__2"}));
+  // Case renames skip the new names too.
+  EXPECT_EQ(delta_names_of({"a b", "a_B", "A_b"}),
+            (std::vector<std::string>{"a_b__2", "a_B", "A_b__3"}));
+}
+
+TEST(DeltaColumnNamingTest, EveryNameFoldsApartAndHoldsNoRefusedCharacter) {
+  std::vector<std::string> keys;
+  for (const char* base : {"x y", "x_y", "X Y", "x=y", "X_Y__2", "x\ty", "(x)", "_x_", "x_y__3"})
+    keys.emplace_back(base);
+  std::vector<std::string_view> views(keys.begin(), keys.end());
+  std::vector<std::string> names = name_columns(views, NameRules::delta).names;
+  ASSERT_EQ(names.size(), keys.size());
+  std::vector<std::string> folds;
+  for (const std::string& name : names) {
+    EXPECT_EQ(name.find_first_of(kDeltaForbidden), std::string::npos) << name;
+    folds.push_back(fold_case(name));
+  }
+  std::sort(folds.begin(), folds.end());
+  EXPECT_EQ(std::adjacent_find(folds.begin(), folds.end()), folds.end());
+}
+
+TEST(DeltaColumnNamingTest, TheNoteIsOneLineAndSaysWhy) {
+  EXPECT_EQ(describe_delta_rename("player\nname", "player_name"),
+            "column \"player\\nname\" renamed to player_name: Delta tables do not allow a space or "
+            "any of ,;{}()=, a line break or a tab in a column name (Spark refuses them without "
+            "column mapping)");
+}
+
 }  // namespace
 }  // namespace questlog::extract

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <chrono>
 #include <fstream>
 #include <set>
 #include <string>
@@ -435,6 +436,31 @@ TEST_F(ExtractDeltaTest, APlainTableIsNotWrittenAsDeltaNorADeltaTableAsPlain) {
   EXPECT_NE(r.status.message().find("is a Delta table; write it with format = \"delta\""),
             std::string::npos)
       << r.status.message();
+}
+
+TEST_F(ExtractDeltaTest, AnUploadLeftByAKilledWriterIsRemovedByTheNextCommitOnceItIsOld) {
+  ASSERT_TRUE(run(job("append")).status.ok());
+  const fs::path log = lake_ / "swords" / "_delta_log";
+  // A writer killed between its upload and its rename (HDFS) left the first;
+  // the second could be a live writer's; the rest are not uploads of a commit
+  // (Hadoop's checksum of a commit, another tool's hidden files).
+  const std::vector<std::string> names = {
+      ".00000000000000000001.json.0123456789abcdef.tmp",
+      ".00000000000000000002.json.fedcba9876543210.tmp",
+      ".00000000000000000000.json.crc",
+      ".00000000000000000001.json.0123456789abcdef.tmp.keep",
+      ".notes.0123456789abcdef.tmp",
+  };
+  for (const std::string& n : names) std::ofstream(log / n) << "{}\n";
+  const auto old = fs::file_time_type::clock::now() - std::chrono::hours(2);
+  for (size_t i = 0; i < names.size(); ++i)
+    if (i != 1) fs::last_write_time(log / names[i], old);
+
+  ASSERT_TRUE(run(job("append")).status.ok());
+  EXPECT_TRUE(fs::exists(log / "00000000000000000001.json"));
+  EXPECT_FALSE(fs::exists(log / names[0]));
+  for (size_t i = 1; i < names.size(); ++i) EXPECT_TRUE(fs::exists(log / names[i])) << names[i];
+  EXPECT_EQ(snapshot().version, 1);
 }
 
 }  // namespace
