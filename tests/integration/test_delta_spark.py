@@ -67,9 +67,14 @@ class SparkDelta:
         assert "error" not in r, r.get("message", r)
         return r
 
-    def rows(self, path: Path, version: int | None = None) -> list[tuple]:
+    def read(self, path: Path, version: int | None = None) -> dict:
+        """{"columns": [[name, type], ...], "rows": [...], "canonical": canonical() of them}"""
         r = self.ok("read", path=str(path), version=version)
-        return canonical([c for c, _ in r["columns"]], r["rows"])
+        r["canonical"] = canonical([c for c, _ in r["columns"]], r["rows"])
+        return r
+
+    def rows(self, path: Path, version: int | None = None) -> list[tuple]:
+        return self.read(path, version)["canonical"]
 
 
 @pytest.fixture(scope="module")
@@ -143,9 +148,8 @@ def test_spark_reads_the_seed_jobs_delta_tables_as_delta_rs_does(spark, bin_path
     assert [t.name for t in tables] == ["default_hits", "purchases", "purchases_by_type",
                                         "sword_purchases"]
     for table in tables:
-        got = spark.rows(table)
-        assert got and got == delta_rs_rows(table), table.name
-        r = spark.ok("read", path=str(table))
+        r = spark.read(table)
+        assert r["rows"] and r["canonical"] == delta_rs_rows(table), table.name
         assert dict(r["columns"])["timestamp"] == "timestamp", r["columns"]
     # Partitioned (event_type leaves the files; Spark takes it from partitionValues).
     by_type = lake / "purchases_by_type"
@@ -185,21 +189,21 @@ format = "delta"
     extract_ok(bin_path, j, data, lake)
 
     swords = lake / "swords"
-    r = spark.ok("read", path=str(swords))
+    r = spark.read(swords)
     cols = [c for c, _ in r["columns"]]
     assert sorted(cols) == ["color", "event_type", "n", "timestamp"]
     by_n = sorted(r["rows"], key=lambda row: row[cols.index("n")])
     assert [row[cols.index("color")] for row in by_n] == [None] * 5 + ["red"] * 3
-    assert spark.rows(swords) == delta_rs_rows(swords)
-    old = spark.ok("read", path=str(swords), version=0)
+    assert r["canonical"] == delta_rs_rows(swords)
+    old = spark.read(swords, version=0)
     assert "color" not in [c for c, _ in old["columns"]] and len(old["rows"]) == 5
-    assert spark.rows(swords, version=0) == delta_rs_rows(swords, version=0)
+    assert old["canonical"] == delta_rs_rows(swords, version=0)
 
     every = lake / "every"
     assert [v for v, _ in spark.ok("history", path=str(every))["versions"]] == [0, 1]
-    assert len(spark.rows(every, version=0)) == 5 and len(spark.rows(every)) == 8
-    assert spark.rows(every, version=0) == delta_rs_rows(every, version=0)
-    assert spark.rows(every) == delta_rs_rows(every)
+    then, now = spark.rows(every, version=0), spark.rows(every)
+    assert len(then) == 5 and len(now) == 8
+    assert then == delta_rs_rows(every, version=0) and now == delta_rs_rows(every)
 
 
 def sword_events(start: int, n: int) -> list[bytes]:
@@ -225,8 +229,7 @@ partition_by = ["shard"]
     want = set(range(30))
 
     def spark_append(first: int, commits: int, extra: dict | None = None) -> list[int]:
-        cols = spark.ok("read", path=str(table), version=0)["columns"]
-        cols = [c for c in cols if c[0] != "timestamp"] + [["timestamp", "timestamp"]]
+        cols = [["event_type", "string"], ["i", "long"], ["shard", "long"], ["timestamp", "timestamp"]]
         row = {"event_type": "purchase_sword", "shard": 7, "timestamp": 1_795_000_000_000_000}
         if extra:
             cols += [[k, "string"] for k in extra]
@@ -236,11 +239,12 @@ partition_by = ["shard"]
         return spark.ok("append", path=str(table), columns=cols, batches=batches,
                         merge_schema=bool(extra))["versions"]
 
-    def both_read_everything() -> None:
+    def both_read_everything() -> list[tuple]:
         got = spark.rows(table)
         assert got == delta_rs_rows(table)
         ids = sorted(int(dict(r)["i"]) for r in got)
         assert ids == sorted(want), f"{len(ids)} rows, {len(want)} expected"
+        return got
 
     # Spark: 11 commits (versions 1 to 11); it writes a checkpoint at version 10.
     assert spark_append(1000, 11) == list(range(1, 12))
@@ -265,8 +269,7 @@ partition_by = ["shard"]
     r = extract_ok(bin_path, j, data, lake)
     assert "(Delta version 14)" in r.stderr.decode(), r.stderr.decode()
     want.update(range(50, 60))
-    both_read_everything()
-    notes = [dict(row)["note"] for row in spark.rows(table)]
+    notes = [dict(row)["note"] for row in both_read_everything()]
     assert notes.count(repr("from spark")) == 1 and notes.count("None") == len(want) - 1
     # A rerun reads nothing new and commits only its txn, no rows twice.
     extract_ok(bin_path, j, data, lake)
@@ -298,10 +301,10 @@ mode = "append"
                  'column "k=v" renamed to k_v:', 'column "a\\tb" renamed to a_b:'):
         assert line in err, err
     table = lake / "inventory"
-    got = spark.ok("read", path=str(table))
+    got = spark.read(table)
     assert sorted(c for c, _ in got["columns"]) == [
         "a_b", "event_type", "gold__coins_", "k_v", "player_name", "player_name__2", "timestamp"]
-    assert spark.rows(table) == delta_rs_rows(table)
+    assert got["canonical"] == delta_rs_rows(table)
     row = dict(zip([c for c, _ in got["columns"]], got["rows"][0]))
     assert (row["player_name__2"], row["player_name"], row["k_v"], row["a_b"]) == ("ann", "kept", "x", True)
     # Spark appends rows to a table with such names, but refuses any change of its

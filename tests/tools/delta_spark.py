@@ -48,6 +48,9 @@ def main() -> int:
         .config("spark.ui.enabled", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", "1")
+        # Delta rebuilds a table's state in 50 partitions by default: tasks that
+        # cost seconds each in local mode on two cores for logs of a few commits.
+        .config("spark.databricks.delta.snapshotPartitions", "1")
         .config("spark.driver.memory", "1g")
         .config("spark.local.dir", local_dir)
         .config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1")
