@@ -137,6 +137,17 @@ Status apply(std::string_view line, const std::string& where, simdjson::dom::par
   } else if (action["protocol"].get_object().get(o) == simdjson::SUCCESS) {
     s.min_reader_version = static_cast<int>(int_field(o, "minReaderVersion"));
     s.min_writer_version = static_cast<int>(int_field(o, "minWriterVersion"));
+    s.features.clear();
+    for (const char* key : {"readerFeatures", "writerFeatures"}) {
+      simdjson::dom::array names;
+      if (o[key].get_array().get(names) != simdjson::SUCCESS) continue;
+      for (element n : names) {
+        std::string_view name;
+        if (n.get_string().get(name) == simdjson::SUCCESS &&
+            std::find(s.features.begin(), s.features.end(), name) == s.features.end())
+          s.features.emplace_back(name);
+      }
+    }
   }
   // commitInfo, domainMetadata and anything newer: nothing to keep.
   return {};

@@ -68,6 +68,7 @@ struct Snapshot {
   int64_t version = -1;  // -1: no table (no commit yet)
   int min_reader_version = 0;
   int min_writer_version = 0;
+  std::vector<std::string> features;  // the protocol's readerFeatures and writerFeatures
   std::optional<Metadata> metadata;
   std::map<std::string, FileAction> files;  // active files by path
   std::map<std::string, int64_t> txns;      // appId -> the last txn version

@@ -115,6 +115,13 @@ delta::Field field_of(const SchemaColumn& c) {
   return f;
 }
 
+// "a, b, c"
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const std::string& x : v) s += (s.empty() ? "" : ", ") + x;
+  return s;
+}
+
 std::string list_text(const std::vector<std::string>& v) {
   std::string s = "[";
   for (const std::string& x : v) s += (s.size() > 1 ? ", " : "") + x;
@@ -175,10 +182,11 @@ Status DeltaTable::writable() const {
   if (s.min_reader_version > delta::kReaderVersion || s.min_writer_version > delta::kWriterVersion)
     return Status::error(
         Errc::invalid_argument,
-        fmt::format("{}: the table needs Delta reader version {} and writer version {}; questlog "
-                    "writes reader {} / writer {} tables only",
-                    where, s.min_reader_version, s.min_writer_version, delta::kReaderVersion,
-                    delta::kWriterVersion));
+        fmt::format("{}: the table needs Delta reader version {} and writer version {}{}; "
+                    "questlog writes reader {} / writer {} tables only",
+                    where, s.min_reader_version, s.min_writer_version,
+                    s.features.empty() ? "" : " (table features " + join(s.features) + ")",
+                    delta::kReaderVersion, delta::kWriterVersion));
   if (!s.metadata) return Status::error(Errc::corruption, where + ": the log has no metaData");
   for (const delta::Field& f : s.metadata->fields)
     if (f.metadata.find("delta.invariants") != std::string::npos)

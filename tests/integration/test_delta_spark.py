@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import append_raw, extract_ok, seed_events, write_job
+from conftest import append_raw, extract, extract_ok, seed_events, write_job
 
 deltalake = pytest.importorskip("deltalake")  # tests/requirements.txt installs it
 
@@ -274,6 +274,31 @@ partition_by = ["shard"]
     # A rerun reads nothing new and commits only its txn, no rows twice.
     extract_ok(bin_path, j, data, lake)
     both_read_everything()
+
+
+def test_a_table_spark_gave_a_feature_questlog_lacks_is_refused_with_one_line(spark, bin_path,
+                                                                             tmp_path: Path):
+    data, lake = tmp_path / "data", tmp_path / "lake"
+    j = write_job(tmp_path, "dv", """
+[[tables]]
+name = "swords"
+path = "swords"
+mode = "append"
+format = "delta"
+""")
+    append_raw(bin_path, data, sword_events(0, 5))
+    extract_ok(bin_path, j, data, lake)
+    table = lake / "swords"
+    spark.ok("sql", query=f"ALTER TABLE delta.`{table}` SET TBLPROPERTIES "
+                          "('delta.enableDeletionVectors' = 'true')")
+    before = sorted(p.name for p in table.rglob("*"))
+    r = extract(bin_path, j, data, lake)
+    err = r.stderr.decode().strip().splitlines()
+    assert r.returncode != 0 and len(err) == 1, err
+    assert "needs Delta reader version 3 and writer version 7" in err[0], err
+    assert "deletionVectors" in err[0] and "questlog writes reader 1 / writer 2 tables only" in err[0]
+    assert sorted(p.name for p in table.rglob("*")) == before  # no file written
+    assert len(spark.rows(table)) == 5
 
 
 def test_names_delta_refuses_are_renamed_so_spark_reads_and_appends(spark, bin_path,

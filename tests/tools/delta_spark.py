@@ -21,6 +21,7 @@ fails answers {"error": "<the exception's first line>", "class": "<its class>"}.
       -> {"versions": [...]}: each batch of rows ([[value, ...], ...]) appended as one
          commit; types are string, long, double, boolean, timestamp (microseconds)
   {"op": "history", "path": P}                 -> {"versions": [[version, operation], ...]}
+  {"op": "sql", "query": Q}                    -> {"rows": [[...], ...]}
 """
 
 from __future__ import annotations
@@ -101,7 +102,10 @@ def main() -> int:
         h = DeltaTable.forPath(spark, cmd["path"]).history().select("version", "operation")
         return {"versions": sorted([r["version"], r["operation"]] for r in h.collect())}
 
-    ops = {"read": read, "count": count, "append": append, "history": history}
+    def sql(cmd):
+        return {"rows": [[str(v) for v in r] for r in spark.sql(cmd["query"]).collect()]}
+
+    ops = {"read": read, "count": count, "append": append, "history": history, "sql": sql}
 
     def answer(obj):
         sys.stdout.write(json.dumps(obj) + "\n")
