@@ -3,7 +3,8 @@ tables questlog writes: it reads every kind of table (the seed's jobs, partition
 schema that grew, time travel over an overwrite) with the rows delta-rs reads; its
 writer appends to our table, more than ten commits so that it writes a checkpoint, and
 questlog appends after it, each in turn, and both readers read every row after each
-step.
+step. A table Spark gave a feature questlog lacks (deletion vectors) is refused with one
+line; keys whose names Delta does not allow become columns Spark can evolve.
 
 No delta-spark release supports the test venv's pyspark, so Spark runs in a venv of
 its own (.venv-delta, tests/requirements-delta.txt, `make venv-delta`) with Delta's
