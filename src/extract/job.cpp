@@ -6,6 +6,7 @@
 #include <set>
 #include <utility>
 
+#include "extract/column_names.h"
 #include "io/file_system.h"
 #include "util/toml_file.h"
 
@@ -395,6 +396,18 @@ Status Parser::parse_table(const toml::node& node) {
                    "table " + q(spec.name) + ": mode and partition_by need a path to write to");
     if (spec.format != TableFormat::parquet)
       return error(node, "table " + q(spec.name) + ": format needs a path to write to");
+  }
+  // A Delta table's other columns are renamed (column_names.h); a partition
+  // column is the job's own choice, named in its directories.
+  if (spec.format == TableFormat::delta) {
+    for (FieldId id : spec.partition_by) {
+      if (job_.names->name(id).find_first_of(kDeltaForbidden) != std::string_view::npos)
+        return error(node, "table " + q(spec.name) + ": partition column " +
+                               q(job_.names->name(id)) +
+                               " has a character Delta does not allow in a column name (a space "
+                               "or any of ,;{}()=, a line break, a tab); rename it with a "
+                               "[[transforms]] rename");
+    }
   }
   job_.tables.push_back(std::move(spec));
   return {};

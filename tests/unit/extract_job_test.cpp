@@ -200,6 +200,16 @@ TEST(ExtractJobTest, TimestampIsTheIngestTimeNotAField) {
   EXPECT_NE(parse_error("[[tables]]\nname = \"a\"\npath = \"a\"\npartition_by = [\"timestamp\"]\n")
                 .find("jobs/bad.toml:4:"),
             std::string::npos);
+  // Delta does not allow a space (nor ,;{}()= a line break or a tab) in a column name.
+  EXPECT_NE(parse_error("[[tables]]\nname = \"a\"\npath = \"a\"\nformat = \"delta\"\n"
+                        "partition_by = [\"player name\"]\n")
+                .find("table 'a': partition column 'player name' has a character Delta does not "
+                      "allow in a column name"),
+            std::string::npos);
+  EXPECT_TRUE(
+      parse_job("[[tables]]\nname = \"a\"\npath = \"a\"\npartition_by = [\"player name\"]\n",
+                "jobs/ok.toml")
+          .ok());
 }
 
 TEST(ExtractJobTest, TablePathsStayInsideTheLakeAndApart) {
