@@ -97,22 +97,51 @@ constexpr size_t kInitialSlots = 64;  // grows; small tables stay in L1
 // ---------------------------------------------------------------- ColumnWriter
 
 std::unique_ptr<ColumnWriter> ColumnWriter::make(const Column& column, WriteContext& ctx) {
+  LeafSpec leaf{{column.name}, 1, 0};
   switch (column.type) {
     case ColumnType::string:
-      return std::make_unique<StringColumnWriter>(column, ctx);
+      return std::make_unique<StringColumnWriter>(std::move(leaf), ctx);
     case ColumnType::int64:
     case ColumnType::timestamp_micros:
-      return std::make_unique<Int64ColumnWriter>(column, ctx);
+      return std::make_unique<Int64ColumnWriter>(std::move(leaf), ctx);
     case ColumnType::float64:
-      return std::make_unique<DoubleColumnWriter>(column, ctx);
+      return std::make_unique<DoubleColumnWriter>(std::move(leaf), ctx);
     case ColumnType::boolean:
-      return std::make_unique<BooleanColumnWriter>(column, ctx);
+      return std::make_unique<BooleanColumnWriter>(std::move(leaf), ctx);
   }
   return nullptr;
 }
 
-ColumnWriter::ColumnWriter(const Column& column, format::Type type, WriteContext& ctx)
-    : ctx_(ctx), name_(column.name), type_(type) {}
+std::unique_ptr<ColumnWriter> ColumnWriter::make(LeafSpec leaf, format::Type physical,
+                                                 WriteContext& ctx) {
+  switch (physical) {
+    case format::Type::byte_array:
+      return std::make_unique<StringColumnWriter>(std::move(leaf), ctx);
+    case format::Type::int64:
+      return std::make_unique<Int64ColumnWriter>(std::move(leaf), ctx);
+    case format::Type::int32:
+      return std::make_unique<Int32ColumnWriter>(std::move(leaf), ctx);
+    case format::Type::float64:
+      return std::make_unique<DoubleColumnWriter>(std::move(leaf), ctx);
+    case format::Type::boolean:
+      return std::make_unique<BooleanColumnWriter>(std::move(leaf), ctx);
+    default:
+      return nullptr;
+  }
+}
+
+ColumnWriter::ColumnWriter(LeafSpec leaf, format::Type type, WriteContext& ctx)
+    : ctx_(ctx),
+      path_(std::move(leaf.path)),
+      type_(type),
+      max_definition_(leaf.max_definition),
+      max_repetition_(leaf.max_repetition) {}
+
+std::string ColumnWriter::name() const {
+  std::string out;
+  for (const std::string& p : path_) out += (out.empty() ? "" : ".") + p;
+  return out;
+}
 
 void ColumnWriter::close_page() {
   Status s = flush_page();
@@ -123,7 +152,7 @@ Status ColumnWriter::emit_page(format::PageHeader& header, std::span<const uint8
                                std::vector<uint8_t>& out) {
   constexpr size_t kMaxPage = std::numeric_limits<int32_t>::max();
   if (body.size() > kMaxPage) {
-    return Status::error(Errc::invalid_argument, "parquet: column " + name_ + ": page of " +
+    return Status::error(Errc::invalid_argument, "parquet: column " + name() + ": page of " +
                                                      std::to_string(body.size()) +
                                                      " bytes is too large");
   }
@@ -131,7 +160,7 @@ Status ColumnWriter::emit_page(format::PageHeader& header, std::span<const uint8
   if (!packed.ok()) return packed.status();
   if (packed->size() > kMaxPage) {
     return Status::error(Errc::invalid_argument,
-                         "parquet: column " + name_ + ": compressed page is too large");
+                         "parquet: column " + name() + ": compressed page is too large");
   }
   header.uncompressed_page_size = static_cast<int32_t>(body.size());
   header.compressed_page_size = static_cast<int32_t>(packed->size());
@@ -148,10 +177,20 @@ Status ColumnWriter::flush_page() {
   if (levels_.empty()) return {};
   std::vector<uint8_t>& page = ctx_.page;
   page.clear();
-  page.resize(4);
-  rle::encode(levels_.data(), levels_.size(), 1, page);
-  auto levels_size = static_cast<uint32_t>(page.size() - 4);
-  std::memcpy(page.data(), &levels_size, 4);
+  // Repetition levels (if any), then definition levels (if any), each with
+  // its length in front.
+  auto put_levels = [&page](const std::vector<uint8_t>& levels, uint8_t max_level) {
+    if (max_level == 0) return;
+    size_t at = page.size();
+    page.resize(at + 4);
+    rle::encode(levels.data(), levels.size(), rle::bit_width(max_level), page);
+    auto size = static_cast<uint32_t>(page.size() - at - 4);
+    std::memcpy(page.data() + at, &size, 4);
+  };
+  assert(max_repetition_ == 0 || repetitions_.size() == levels_.size());
+  put_levels(repetitions_, max_repetition_);
+  put_levels(levels_, max_definition_);
+  repetitions_.clear();
   format::Encoding encoding = encode_values(page);
 
   format::PageHeader header;
@@ -183,7 +222,7 @@ Status ColumnWriter::write_chunk(OutputFile& file, format::ColumnChunk* chunk) {
 
   format::ColumnMetaData& m = chunk->meta_data;
   m.type = type_;
-  m.path_in_schema = {name_};
+  m.path_in_schema = path_;
   m.codec = ctx_.compressor.thrift_codec();
   m.num_values = num_values_;
   m.total_uncompressed_size = uncompressed_bytes_;
@@ -280,8 +319,8 @@ void DictionaryColumnWriter::reset_dictionary() {
 
 // ---------------------------------------------------------- StringColumnWriter
 
-StringColumnWriter::StringColumnWriter(const Column& column, WriteContext& ctx)
-    : DictionaryColumnWriter(column, format::Type::byte_array, ctx) {
+StringColumnWriter::StringColumnWriter(LeafSpec leaf, WriteContext& ctx)
+    : DictionaryColumnWriter(std::move(leaf), format::Type::byte_array, ctx) {
   slots_.assign(kInitialSlots, kFree);
 }
 
@@ -294,7 +333,7 @@ void StringColumnWriter::add(std::string_view v) {
     }
     start_fallback();
   }
-  levels_.push_back(1);
+  levels_.push_back(value_level());
   put_u32(plain_, static_cast<uint32_t>(v.size()));
   plain_.insert(plain_.end(), v.begin(), v.end());
   plain_stats_.update(v);
@@ -390,8 +429,8 @@ inline uint64_t hash_int64(int64_t v) {
 }
 }  // namespace
 
-Int64ColumnWriter::Int64ColumnWriter(const Column& column, WriteContext& ctx)
-    : DictionaryColumnWriter(column, format::Type::int64, ctx) {
+Int64ColumnWriter::Int64ColumnWriter(LeafSpec leaf, WriteContext& ctx)
+    : DictionaryColumnWriter(std::move(leaf), format::Type::int64, ctx) {
   slots_.assign(kInitialSlots, Slot{0, kEmpty});
 }
 
@@ -412,7 +451,7 @@ void Int64ColumnWriter::add_new(int64_t v) {
     }
     start_fallback();
   }
-  levels_.push_back(1);
+  levels_.push_back(value_level());
   values_.push_back(v);
   stats_.update(v);
   added(1 + sizeof v);
@@ -497,8 +536,8 @@ void Int64ColumnWriter::reset_chunk() {
 
 // ----------------------------------------------------------- fixed-width kinds
 
-DoubleColumnWriter::DoubleColumnWriter(const Column& column, WriteContext& ctx)
-    : ColumnWriter(column, format::Type::float64, ctx) {}
+DoubleColumnWriter::DoubleColumnWriter(LeafSpec leaf, WriteContext& ctx)
+    : ColumnWriter(std::move(leaf), format::Type::float64, ctx) {}
 
 format::Encoding DoubleColumnWriter::encode_values(std::vector<uint8_t>& out) {
   append_plain(values_, out);
@@ -510,8 +549,21 @@ format::Statistics DoubleColumnWriter::statistics(int64_t null_count) const {
   return stats_.encode(null_count);
 }
 
-BooleanColumnWriter::BooleanColumnWriter(const Column& column, WriteContext& ctx)
-    : ColumnWriter(column, format::Type::boolean, ctx) {}
+Int32ColumnWriter::Int32ColumnWriter(LeafSpec leaf, WriteContext& ctx)
+    : ColumnWriter(std::move(leaf), format::Type::int32, ctx) {}
+
+format::Encoding Int32ColumnWriter::encode_values(std::vector<uint8_t>& out) {
+  append_plain(values_, out);
+  values_.clear();
+  return format::Encoding::plain;
+}
+
+format::Statistics Int32ColumnWriter::statistics(int64_t null_count) const {
+  return stats_.encode(null_count);
+}
+
+BooleanColumnWriter::BooleanColumnWriter(LeafSpec leaf, WriteContext& ctx)
+    : ColumnWriter(std::move(leaf), format::Type::boolean, ctx) {}
 
 format::Encoding BooleanColumnWriter::encode_values(std::vector<uint8_t>& out) {
   rle::pack_bits(values_.data(), values_.size(), out);

@@ -1,5 +1,6 @@
 // Column writers: one class per Parquet physical kind, turning the values of
-// one OPTIONAL column into the pages of one column chunk per row group.
+// one leaf column (a flat OPTIONAL column, or a leaf of a nested schema) into
+// the pages of one column chunk per row group.
 //
 //   StringColumnWriter   BYTE_ARRAY: dictionary (RLE_DICTIONARY pages after one
 //                        PLAIN dictionary page), falling back to PLAIN pages for
@@ -8,14 +9,17 @@
 //   Int64ColumnWriter    INT64 (also TIMESTAMP micros): dictionary like
 //                        strings, falling back to PLAIN early when the
 //                        dictionary is not smaller than PLAIN would be
+//   Int32ColumnWriter    INT32 (nested files only): PLAIN
 //   DoubleColumnWriter   DOUBLE: PLAIN
 //   BooleanColumnWriter  BOOLEAN: PLAIN (bit-packed)
 //
-// Every data page is a DATA_PAGE (v1): definition levels (max level 1) as
-// RLE hybrid with a 4-byte length prefix, then the non-null values; the
-// whole body compressed with the file's codec. A page is closed when the
+// Every data page is a DATA_PAGE (v1): repetition levels (leaves under a
+// list or map only) and definition levels, each as RLE hybrid with a 4-byte
+// length prefix, then the non-null values; the whole body compressed with
+// the file's codec. A flat column's definition levels have max level 1. A page is closed when the
 // memory it holds (one byte per level plus the values as buffered) reaches
-// page_bytes, or at kMaxPageRows rows; closed pages are kept compressed until
+// page_bytes, or at kMaxPageRows levels, and only between records (a leaf
+// with repetition closes its page in end_record()); closed pages are kept compressed until
 // the row group is written. Values are appended one by one with no allocation
 // beyond vector growth; encoding and compression run once per page. Strings
 // are looked up in an open-addressing table over the dictionary page's own
@@ -29,6 +33,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -59,9 +64,20 @@ struct WriteContext {
 // Arrow; it also keeps the open pages of a few columns within the L2 cache.
 inline constexpr size_t kMaxPageRows = 20000;
 
+// Where a leaf sits in its file's schema.
+struct LeafSpec {
+  std::vector<std::string> path;  // path_in_schema: the names from the top-level field down
+  uint8_t max_definition = 1;     // optional and repeated nodes on the path, the leaf included
+  uint8_t max_repetition = 0;     // repeated nodes on the path
+};
+
 class ColumnWriter {
  public:
   static std::unique_ptr<ColumnWriter> make(const Column& column, WriteContext& ctx);
+  // A writer of `physical` values (BYTE_ARRAY, INT64, INT32, DOUBLE or
+  // BOOLEAN) for a leaf of a nested schema.
+  static std::unique_ptr<ColumnWriter> make(LeafSpec leaf, format::Type physical,
+                                            WriteContext& ctx);
   virtual ~ColumnWriter() = default;
   ColumnWriter(const ColumnWriter&) = delete;
   ColumnWriter& operator=(const ColumnWriter&) = delete;
@@ -72,20 +88,41 @@ class ColumnWriter {
     added(1);
   }
 
+  // Nested leaves: a value or null (at `definition`, below the maximum)
+  // starts with the repetition level it is at, pushed first (leaves with
+  // max_repetition > 0 only).
+  void push_repetition(uint8_t level) { repetitions_.push_back(level); }
+  void add_null(uint8_t definition) {
+    levels_.push_back(definition);
+    ++null_count_;
+    added(1);
+  }
+  // Closes the open page if it is due: called after each record by leaves
+  // with repetition, whose pages must not split a record.
+  void end_record() {
+    if (open_bytes_ >= ctx_.options.page_bytes || levels_.size() >= kMaxPageRows) close_page();
+  }
+  uint8_t max_definition() const { return max_definition_; }
+  uint8_t max_repetition() const { return max_repetition_; }
+
   // Closes the open page, appends the column chunk (dictionary page first)
   // to `file`, describes it in `chunk`, and starts an empty chunk for the
   // next row group.
   Status write_chunk(OutputFile& file, format::ColumnChunk* chunk);
 
  protected:
-  ColumnWriter(const Column& column, format::Type type, WriteContext& ctx);
+  ColumnWriter(LeafSpec leaf, format::Type type, WriteContext& ctx);
 
   // Called after each value or null: `bytes` more are buffered.
   void added(size_t bytes) {
     open_bytes_ += bytes;
     ctx_.buffered_bytes += bytes;
-    if (open_bytes_ >= ctx_.options.page_bytes || levels_.size() >= kMaxPageRows) close_page();
+    if ((open_bytes_ >= ctx_.options.page_bytes || levels_.size() >= kMaxPageRows) &&
+        max_repetition_ == 0)
+      close_page();
   }
+  // The definition level of a value (not null).
+  uint8_t value_level() const { return max_definition_; }
   // Encodes, compresses and keeps the open page; records a failure in ctx_.error.
   void close_page();
   Status flush_page();
@@ -108,11 +145,16 @@ class ColumnWriter {
   virtual void reset_chunk() = 0;
 
   WriteContext& ctx_;
-  std::vector<uint8_t> levels_;  // open page: definition level of each row
+  std::vector<uint8_t> levels_;  // open page: definition level of each value or null
 
  private:
-  std::string name_;
+  std::string name() const;  // the path, dotted, for messages
+
+  std::vector<std::string> path_;
   format::Type type_;
+  uint8_t max_definition_;
+  uint8_t max_repetition_;
+  std::vector<uint8_t> repetitions_;  // open page: repetition level of each level
   uint64_t open_bytes_ = 0;
   int64_t null_count_ = 0;  // this chunk
   int64_t num_values_ = 0;  // this chunk, in closed pages, nulls included
@@ -134,7 +176,7 @@ class DictionaryColumnWriter : public ColumnWriter {
   using ColumnWriter::ColumnWriter;
 
   void add_index(uint32_t index) {
-    levels_.push_back(1);
+    levels_.push_back(value_level());
     indices_.push_back(index);
     added(1 + sizeof index);
   }
@@ -186,7 +228,7 @@ class DictionaryColumnWriter : public ColumnWriter {
 
 class StringColumnWriter final : public DictionaryColumnWriter {
  public:
-  StringColumnWriter(const Column& column, WriteContext& ctx);
+  StringColumnWriter(LeafSpec leaf, WriteContext& ctx);
   void add(std::string_view v);
 
  private:
@@ -228,7 +270,7 @@ class StringColumnWriter final : public DictionaryColumnWriter {
 // dictionary stops paying off (see dictionary_pays_off).
 class Int64ColumnWriter final : public DictionaryColumnWriter {
  public:
-  Int64ColumnWriter(const Column& column, WriteContext& ctx);
+  Int64ColumnWriter(LeafSpec leaf, WriteContext& ctx);
   void add(int64_t v) {
     if (v == last_value_ && last_index_ != kEmpty) {
       add_index(last_index_);
@@ -270,9 +312,9 @@ class Int64ColumnWriter final : public DictionaryColumnWriter {
 
 class DoubleColumnWriter final : public ColumnWriter {
  public:
-  DoubleColumnWriter(const Column& column, WriteContext& ctx);
+  DoubleColumnWriter(LeafSpec leaf, WriteContext& ctx);
   void add(double v) {
-    levels_.push_back(1);
+    levels_.push_back(value_level());
     values_.push_back(v);
     stats_.update(v);
     added(1 + sizeof v);
@@ -287,11 +329,30 @@ class DoubleColumnWriter final : public ColumnWriter {
   DoubleStatistics stats_;
 };
 
+class Int32ColumnWriter final : public ColumnWriter {
+ public:
+  Int32ColumnWriter(LeafSpec leaf, WriteContext& ctx);
+  void add(int32_t v) {
+    levels_.push_back(value_level());
+    values_.push_back(v);
+    stats_.update(v);
+    added(1 + sizeof v);
+  }
+
+ private:
+  format::Encoding encode_values(std::vector<uint8_t>& out) override;
+  format::Statistics statistics(int64_t null_count) const override;
+  void reset_chunk() override { stats_.reset(); }
+
+  std::vector<int32_t> values_;
+  Int32Statistics stats_;
+};
+
 class BooleanColumnWriter final : public ColumnWriter {
  public:
-  BooleanColumnWriter(const Column& column, WriteContext& ctx);
+  BooleanColumnWriter(LeafSpec leaf, WriteContext& ctx);
   void add(bool v) {
-    levels_.push_back(1);
+    levels_.push_back(value_level());
     values_.push_back(v ? 1 : 0);
     stats_.update(v);
     added(2);

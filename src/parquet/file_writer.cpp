@@ -110,6 +110,37 @@ const char* type_name(ColumnType t) {
   return "?";
 }
 
+// A field of a nested schema as the writer uses it: where its leaves are and
+// which levels it adds.
+struct NestedNode {
+  Field::Kind kind;
+  bool required;
+  std::string name;
+  uint8_t repetition = 0;  // list, map: the repetition level of their entries
+  size_t first_leaf = 0;   // its leaves are columns[first_leaf, first_leaf + leaves)
+  size_t leaves = 0;
+  std::vector<NestedNode> children;
+};
+
+bool is_scalar(Field::Kind k) {
+  return k != Field::Kind::group && k != Field::Kind::list && k != Field::Kind::map;
+}
+
+format::Type physical_type(Field::Kind k) {
+  switch (k) {
+    case Field::Kind::int32:
+      return format::Type::int32;
+    case Field::Kind::int64:
+      return format::Type::int64;
+    case Field::Kind::float64:
+      return format::Type::float64;
+    case Field::Kind::boolean:
+      return format::Type::boolean;
+    default:
+      return format::Type::byte_array;
+  }
+}
+
 }  // namespace
 
 struct FileWriter::Impl {
@@ -129,6 +160,17 @@ struct FileWriter::Impl {
   [[gnu::noinline]] void oversized(size_t column, size_t bytes);
 
   Status flush_row_group();
+  Status row_ended();
+
+  // Nested files: adds `f`, below the fields `names`, to the schema and a
+  // writer per leaf.
+  Result<NestedNode> add_field(const Field& f, std::vector<std::string> names, uint8_t definition,
+                               uint8_t repetition, int depth);
+  // Turns `v` (null: nullptr) into levels and values of n's leaves, at
+  // repetition level `rep`, below `def` defined levels.
+  void shred(const NestedNode& n, const Value* v, uint8_t rep, uint8_t def);
+  void nulls(const NestedNode& n, uint8_t rep, uint8_t def);
+  [[gnu::noinline]] void misfit(const NestedNode& n, const char* why);
 
   std::string path;  // as messages name it
   std::vector<Column> schema;
@@ -136,7 +178,9 @@ struct FileWriter::Impl {
   WriteContext ctx;
   std::optional<OutputFile> file;
   std::vector<std::unique_ptr<ColumnWriter>> columns;
-  std::vector<uint8_t> is_set;  // per column, in the current row
+  std::vector<uint8_t> is_set;          // per column, in the current row
+  std::vector<NestedNode> nested;       // nested files: the top-level fields
+  std::vector<ColumnWriter*> repeated;  // nested files: leaves with repetition
   format::FileMetaData metadata;
   uint64_t group_rows = 0;  // rows in the row group being buffered
   bool closed = false;
@@ -262,6 +306,9 @@ void FileWriter::set_boolean(size_t column, bool value) {
 Status FileWriter::end_row() {
   Impl& m = *impl_;
   if (m.closed) return Status::error(Errc::invalid_argument, "parquet: end_row after close");
+  if (!m.nested.empty())
+    return Status::error(Errc::invalid_argument,
+                         "parquet: " + m.path + ": end_row on a nested file (use write_row)");
   const size_t n = m.columns.size();
   uint8_t* set = m.is_set.data();
   for (size_t i = 0; i < n; ++i) {
@@ -271,15 +318,239 @@ Status FileWriter::end_row() {
       m.columns[i]->add_null();
     }
   }
-  ++m.group_rows;
-  if (!m.ctx.error.ok()) return m.ctx.error;
-  if (m.ctx.buffered_bytes >= m.ctx.options.row_group_bytes) {
-    if (Status s = m.flush_row_group(); !s.ok()) {
-      m.ctx.error = s;
+  return m.row_ended();
+}
+
+Status FileWriter::Impl::row_ended() {
+  ++group_rows;
+  if (!ctx.error.ok()) return ctx.error;
+  if (ctx.buffered_bytes >= ctx.options.row_group_bytes) {
+    if (Status s = flush_row_group(); !s.ok()) {
+      ctx.error = s;
       return s;
     }
   }
   return {};
+}
+
+// ------------------------------------------------------------- nested files
+
+Result<NestedNode> FileWriter::Impl::add_field(const Field& f, std::vector<std::string> names,
+                                               uint8_t definition, uint8_t repetition, int depth) {
+  auto invalid = [&](const std::string& why) {
+    std::string dotted;
+    for (const std::string& p : names) dotted += (dotted.empty() ? "" : ".") + p;
+    return Status::error(Errc::invalid_argument, "parquet: " + path + ": field " + dotted +
+                                                     (dotted.empty() ? "" : ".") + f.name + ": " +
+                                                     why);
+  };
+  if (f.name.empty()) return invalid("empty name");
+  if (depth > 100) return invalid("nested more than 100 levels deep");
+  names.push_back(f.name);
+  NestedNode n{f.kind, f.required, f.name, 0, columns.size(), 0, {}};
+  const uint8_t def = f.required ? definition : static_cast<uint8_t>(definition + 1);
+  format::SchemaElement e;
+  e.name = f.name;
+  e.repetition = f.required ? format::Repetition::required : format::Repetition::optional;
+  if (is_scalar(f.kind)) {
+    if (!f.children.empty()) return invalid("a scalar has no children");
+    e.type = physical_type(f.kind);
+    if (f.kind == Field::Kind::string) {
+      e.converted_type = format::ConvertedType::utf8;
+      e.logical_type = format::LogicalType::string;
+    }
+    metadata.schema.push_back(e);
+    columns.push_back(ColumnWriter::make(LeafSpec{names, def, repetition}, *e.type, ctx));
+    n.leaves = 1;
+    return n;
+  }
+  if (f.kind == Field::Kind::group) {
+    if (f.children.empty()) return invalid("a group needs at least one field");
+    std::unordered_set<std::string_view> seen;
+    for (const Field& c : f.children)
+      if (!seen.insert(c.name).second) return invalid("two fields named " + c.name);
+    e.num_children = static_cast<int32_t>(f.children.size());
+    metadata.schema.push_back(e);
+    for (const Field& c : f.children) {
+      auto child = add_field(c, names, def, repetition, depth + 1);
+      if (!child.ok()) return child.status();
+      n.children.push_back(std::move(child).value());
+    }
+  } else {
+    const bool is_list = f.kind == Field::Kind::list;
+    if (f.children.size() != (is_list ? 1u : 2u))
+      return invalid(is_list ? "a list needs one element field" : "a map needs a key and a value");
+    if (!is_list && (!is_scalar(f.children[0].kind) || !f.children[0].required))
+      return invalid("a map's key must be a required scalar");
+    e.num_children = 1;
+    e.converted_type = is_list ? format::ConvertedType::list : format::ConvertedType::map;
+    e.logical_type = is_list ? format::LogicalType::list : format::LogicalType::map;
+    metadata.schema.push_back(e);
+    format::SchemaElement entries;
+    entries.name = is_list ? "list" : "key_value";
+    entries.repetition = format::Repetition::repeated;
+    entries.num_children = static_cast<int32_t>(f.children.size());
+    metadata.schema.push_back(entries);
+    names.push_back(entries.name);
+    n.repetition = static_cast<uint8_t>(repetition + 1);
+    for (const Field& c : f.children) {
+      auto child = add_field(c, names, static_cast<uint8_t>(def + 1), n.repetition, depth + 1);
+      if (!child.ok()) return child.status();
+      n.children.push_back(std::move(child).value());
+    }
+  }
+  n.leaves = columns.size() - n.first_leaf;
+  return n;
+}
+
+void FileWriter::Impl::misfit(const NestedNode& n, const char* why) {
+  if (!ctx.error.ok()) return;
+  ctx.error =
+      Status::error(Errc::invalid_argument, "parquet: " + path + ": field " + n.name + ": " + why);
+}
+
+void FileWriter::Impl::nulls(const NestedNode& n, uint8_t rep, uint8_t def) {
+  for (size_t i = n.first_leaf; i < n.first_leaf + n.leaves; ++i) {
+    ColumnWriter& w = *columns[i];
+    if (w.max_repetition() > 0) w.push_repetition(rep);
+    w.add_null(def);
+  }
+}
+
+void FileWriter::Impl::shred(const NestedNode& n, const Value* v, uint8_t rep, uint8_t def) {
+  if (v == nullptr || v->is_null()) {
+    if (n.required) misfit(n, "null in a required field");
+    nulls(n, rep, def);
+    return;
+  }
+  const uint8_t here = n.required ? def : static_cast<uint8_t>(def + 1);
+  if (is_scalar(n.kind)) {
+    ColumnWriter& w = *columns[n.first_leaf];
+    if (w.max_repetition() > 0) w.push_repetition(rep);
+    const int64_t* i = v->integer();
+    switch (n.kind) {
+      case Field::Kind::string:
+        if (const std::string* s = v->string()) {
+          static_cast<StringColumnWriter&>(w).add(*s);
+          return;
+        }
+        break;
+      case Field::Kind::int64:
+        if (i) {
+          static_cast<Int64ColumnWriter&>(w).add(*i);
+          return;
+        }
+        break;
+      case Field::Kind::int32:
+        if (i && *i >= INT32_MIN && *i <= INT32_MAX) {
+          static_cast<Int32ColumnWriter&>(w).add(static_cast<int32_t>(*i));
+          return;
+        }
+        break;
+      case Field::Kind::float64:
+        if (const double* d = v->float64()) {
+          static_cast<DoubleColumnWriter&>(w).add(*d);
+          return;
+        }
+        break;
+      case Field::Kind::boolean:
+        if (const bool* b = v->boolean()) {
+          static_cast<BooleanColumnWriter&>(w).add(*b);
+          return;
+        }
+        break;
+      default:
+        break;
+    }
+    misfit(n, "a value of another type");
+    w.add_null(def);  // keeps the levels in step; the file is unusable now
+    return;
+  }
+  const std::vector<Value>* parts = v->parts();
+  if (!parts) {
+    misfit(n, "a scalar where a group, list or map belongs");
+    nulls(n, rep, def);
+    return;
+  }
+  if (n.kind == Field::Kind::group) {
+    if (parts->size() > n.children.size()) misfit(n, "more values than the group has fields");
+    for (size_t i = 0; i < n.children.size(); ++i)
+      shred(n.children[i], i < parts->size() ? &(*parts)[i] : nullptr, rep, here);
+    return;
+  }
+  if (parts->empty()) {  // defined, no entries
+    nulls(n, rep, here);
+    return;
+  }
+  const uint8_t entry = static_cast<uint8_t>(here + 1);
+  for (size_t i = 0; i < parts->size(); ++i) {
+    const uint8_t r = i == 0 ? rep : n.repetition;
+    const Value& item = (*parts)[i];
+    if (n.kind == Field::Kind::list) {
+      shred(n.children[0], &item, r, entry);
+      continue;
+    }
+    const std::vector<Value>* kv = item.parts();
+    if (!kv || kv->size() != 2) {
+      misfit(n, "a map entry that is not a Value::entry");
+      for (const NestedNode& c : n.children) nulls(c, r, entry);
+      continue;
+    }
+    shred(n.children[0], &(*kv)[0], r, entry);
+    shred(n.children[1], &(*kv)[1], r, entry);
+  }
+}
+
+Result<std::unique_ptr<FileWriter>> FileWriter::create_nested(io::FileSystem& fs,
+                                                              const std::filesystem::path& path,
+                                                              std::vector<Field> schema,
+                                                              WriterOptions options) {
+  auto invalid = [&](const std::string& why) {
+    return Status::error(Errc::invalid_argument, "parquet: " + fs.describe(path) + ": " + why);
+  };
+  if (schema.empty()) return invalid("a table needs at least one column");
+  std::unordered_set<std::string_view> names;
+  for (const Field& f : schema)
+    if (!names.insert(f.name).second) return invalid("duplicate column name " + f.name);
+  options.page_bytes = std::clamp<uint64_t>(options.page_bytes, 1, kMaxPageBytes);
+  options.dictionary_page_bytes = std::min(options.dictionary_page_bytes, kMaxDictionaryBytes);
+
+  auto impl = std::make_unique<Impl>(options);
+  impl->path = fs.describe(path);
+  format::SchemaElement root;
+  root.name = "spark_schema";
+  root.num_children = static_cast<int32_t>(schema.size());
+  impl->metadata.schema.push_back(root);
+  for (const Field& f : schema) {
+    auto node = impl->add_field(f, {}, 0, 0, 0);
+    if (!node.ok()) return node.status();
+    impl->nested.push_back(std::move(node).value());
+  }
+  for (auto& c : impl->columns)
+    if (c->max_repetition() > 0) impl->repeated.push_back(c.get());
+  impl->metadata.created_by = options.created_by;
+
+  auto file = OutputFile::create(fs, path);
+  if (!file.ok()) return file.status();
+  impl->file.emplace(std::move(file).value());
+  const auto* magic = reinterpret_cast<const uint8_t*>(format::kMagic.data());
+  if (Status s = impl->file->append({magic, format::kMagic.size()}); !s.ok()) return s;
+  return std::unique_ptr<FileWriter>(new FileWriter(std::move(impl)));
+}
+
+Status FileWriter::write_row(std::span<const Value> row) {
+  Impl& m = *impl_;
+  if (m.closed) return Status::error(Errc::invalid_argument, "parquet: write_row after close");
+  if (m.nested.empty())
+    return Status::error(Errc::invalid_argument,
+                         "parquet: " + m.path + ": write_row on a flat file (use end_row)");
+  if (row.size() > m.nested.size() && m.ctx.error.ok())
+    m.ctx.error = Status::error(Errc::invalid_argument,
+                                "parquet: " + m.path + ": more values than the schema has fields");
+  for (size_t i = 0; i < m.nested.size(); ++i)
+    m.shred(m.nested[i], i < row.size() ? &row[i] : nullptr, 0, 0);
+  for (ColumnWriter* w : m.repeated) w->end_record();
+  return m.row_ended();
 }
 
 Result<FileSummary> FileWriter::close() {
@@ -308,6 +579,12 @@ Result<FileSummary> FileWriter::close() {
   summary.bytes = m.file->offset();
   for (size_t i = 0; i < m.schema.size(); ++i)
     summary.columns.push_back(summarize(m.metadata, i, m.schema[i].type));
+  for (size_t i = 0; m.schema.empty() && i < m.columns.size(); ++i) {
+    ColumnSummary c;
+    for (const format::RowGroup& g : m.metadata.row_groups)
+      c.null_count += g.columns[i].meta_data.statistics.null_count;
+    summary.columns.push_back(c);
+  }
   if (Status s = m.file->sync_and_close(); !s.ok()) return s;
   return summary;
 }

@@ -1,23 +1,27 @@
-// Writes one Parquet file (format 2.x) from rows of a fixed, flat schema of
-// optional columns. Streams: rows are buffered per column until a row group
+// Writes one Parquet file (format 2.x) from rows of a fixed schema: flat
+// optional columns (create, the set_* calls and end_row), or nested fields
+// (create_nested and write_row, nested.h). Streams: rows are buffered per column until a row group
 // reaches its size bound, then encoded and written, so memory stays bounded
 // whatever the number of rows.
 //
 // Why our own writer: Debian 12 packages no Arrow C++ (nor any other Parquet
 // library), and the subset we need (flat optional columns of five types) is
 // small. It is proven by pyarrow, DuckDB and Spark reading what it writes
-// (tests/integration/test_parquet_conformance.py).
+// (tests/integration/test_parquet_conformance.py; nested files in
+// tests/integration/test_delta_checkpoint.py).
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "io/file_system.h"
+#include "parquet/nested.h"
 #include "util/status.h"
 
 namespace questlog::parquet {
@@ -62,7 +66,7 @@ struct FileSummary {
   uint64_t rows = 0;
   uint64_t row_groups = 0;
   uint64_t bytes = 0;
-  std::vector<ColumnSummary> columns;  // by index in the schema
+  std::vector<ColumnSummary> columns;  // by index in the schema (nested: by leaf, null_count only)
 };
 
 // One thread at a time. Files written are described in docs/formats.md.
@@ -78,6 +82,14 @@ class FileWriter {
   static Result<std::unique_ptr<FileWriter>> create(const std::filesystem::path& path,
                                                     std::vector<Column> schema,
                                                     WriterOptions options = {});
+  // A file of nested fields (nested.h), written with write_row() only. Names
+  // must be unique among siblings and non-empty; a list has one child, a map
+  // a scalar key and a value, a group at least one field; at most 100
+  // levels of nesting.
+  static Result<std::unique_ptr<FileWriter>> create_nested(io::FileSystem& fs,
+                                                           const std::filesystem::path& path,
+                                                           std::vector<Field> schema,
+                                                           WriterOptions options = {});
   ~FileWriter();  // a file not closed is left incomplete (the caller deletes it)
   FileWriter(const FileWriter&) = delete;
   FileWriter& operator=(const FileWriter&) = delete;
@@ -97,6 +109,12 @@ class FileWriter {
   // write, a misused setter); after an error the file is unusable: every later
   // end_row() and close() return that error.
   Status end_row();
+
+  // Nested files: one row, a value per top-level field (missing trailing
+  // ones are null). A value that does not fit its field (a string for an
+  // int64, a null for a required field, a group with the wrong number of
+  // parts) is an error that makes the file unusable, as for end_row().
+  Status write_row(std::span<const Value> row);
 
   // Writes the last row group and the footer, syncs, and closes the file.
   Result<FileSummary> close();

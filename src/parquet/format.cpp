@@ -41,6 +41,18 @@ void write_schema_element(CompactWriter& w, const SchemaElement& e) {
       w.end_struct();
       w.end_struct();
       break;
+    case LogicalType::map:
+      w.field_struct(10);  // LogicalType union
+      w.field_struct(2);   // MAP: MapType {}
+      w.end_struct();
+      w.end_struct();
+      break;
+    case LogicalType::list:
+      w.field_struct(10);  // LogicalType union
+      w.field_struct(3);   // LIST: ListType {}
+      w.end_struct();
+      w.end_struct();
+      break;
     case LogicalType::timestamp_micros_utc:
       w.field_struct(10);     // LogicalType union
       w.field_struct(8);      // TIMESTAMP: TimestampType
@@ -104,6 +116,12 @@ void write_row_group(CompactWriter& w, const RowGroup& g) {
 
 }  // namespace
 
+size_t leaf_count(const std::vector<SchemaElement>& schema) {
+  size_t n = 0;
+  for (size_t i = 1; i < schema.size(); ++i) n += schema[i].num_children ? 0 : 1;
+  return n;
+}
+
 void serialize(const PageHeader& h, std::vector<uint8_t>& out) {
   CompactWriter w(out);
   w.begin_struct();
@@ -139,7 +157,7 @@ void serialize(const FileMetaData& m, std::vector<uint8_t>& out) {
   w.field_list(4, CType::structure, m.row_groups.size());
   for (const RowGroup& g : m.row_groups) write_row_group(w, g);
   w.field_binary(6, m.created_by);
-  size_t leaves = m.schema.empty() ? 0 : m.schema.size() - 1;
+  size_t leaves = leaf_count(m.schema);
   w.field_list(7, CType::structure, leaves);
   for (size_t i = 0; i < leaves; ++i) {
     w.begin_struct();   // ColumnOrder union

@@ -38,7 +38,13 @@ enum class Type : int32_t {
   fixed_len_byte_array = 7,
 };
 
-enum class ConvertedType : int32_t { utf8 = 0, timestamp_millis = 9, timestamp_micros = 10 };
+enum class ConvertedType : int32_t {
+  utf8 = 0,
+  map = 1,
+  list = 3,
+  timestamp_millis = 9,
+  timestamp_micros = 10
+};
 
 enum class Repetition : int32_t { required = 0, optional = 1, repeated = 2 };
 
@@ -89,7 +95,7 @@ struct PageHeader {
 };
 
 // The LogicalType union members we use.
-enum class LogicalType { none, string, timestamp_micros_utc };
+enum class LogicalType { none, string, map, list, timestamp_micros_utc };
 
 struct SchemaElement {
   std::optional<Type> type;  // leaves only
@@ -137,12 +143,15 @@ struct RowGroup {
 
 struct FileMetaData {
   int32_t version = kFileVersion;
-  std::vector<SchemaElement> schema;  // root group first, then the leaves
+  std::vector<SchemaElement> schema;  // root group first, then its children depth-first
   int64_t num_rows = 0;
   std::vector<RowGroup> row_groups;
   std::string created_by;
   // column_orders: one TypeDefinedOrder per leaf, always written.
 };
+
+// Leaves (elements without num_children) in `schema`.
+size_t leaf_count(const std::vector<SchemaElement>& schema);
 
 // Append the compact-protocol encoding to `out`.
 void serialize(const PageHeader& header, std::vector<uint8_t>& out);

@@ -1,6 +1,6 @@
 // Column chunk statistics: null count and min/max in the column's
 // type-defined order (parquet.thrift ColumnOrder TYPE_ORDER):
-//   int64, timestamp  signed comparison
+//   int64, int32, timestamp  signed comparison
 //   double            numeric, NaN skipped (counted in nan_count); a zero
 //                     minimum is written as -0.0 and a zero maximum as +0.0
 //   boolean           false < true
@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <string_view>
 
@@ -31,15 +32,17 @@ std::string plain_bytes(T v) {
 }
 }  // namespace detail
 
-// Signed integers (INT64, TIMESTAMP).
-class Int64Statistics {
+// Signed integers (INT64, TIMESTAMP; INT32 in nested files), PLAIN-encoded in
+// their own width.
+template <typename T>
+class IntStatistics {
  public:
-  void update(int64_t v) {
+  void update(T v) {
     if (v < min_) min_ = v;
     if (v > max_) max_ = v;
     any_ = true;
   }
-  void reset() { *this = Int64Statistics(); }
+  void reset() { *this = IntStatistics(); }
   format::Statistics encode(int64_t null_count) const {
     format::Statistics s;
     s.null_count = null_count;
@@ -51,10 +54,12 @@ class Int64Statistics {
   }
 
  private:
-  int64_t min_ = INT64_MAX;
-  int64_t max_ = INT64_MIN;
+  T min_ = std::numeric_limits<T>::max();
+  T max_ = std::numeric_limits<T>::min();
   bool any_ = false;
 };
+using Int64Statistics = IntStatistics<int64_t>;
+using Int32Statistics = IntStatistics<int32_t>;
 
 class DoubleStatistics {
  public:
