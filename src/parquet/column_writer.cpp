@@ -114,6 +114,7 @@ std::unique_ptr<ColumnWriter> ColumnWriter::make(const Column& column, WriteCont
 
 std::unique_ptr<ColumnWriter> ColumnWriter::make(LeafSpec leaf, format::Type physical,
                                                  WriteContext& ctx) {
+  leaf.nested = true;
   switch (physical) {
     case format::Type::byte_array:
       return std::make_unique<StringColumnWriter>(std::move(leaf), ctx);
@@ -135,12 +136,17 @@ ColumnWriter::ColumnWriter(LeafSpec leaf, format::Type type, WriteContext& ctx)
       path_(std::move(leaf.path)),
       type_(type),
       max_definition_(leaf.max_definition),
-      max_repetition_(leaf.max_repetition) {}
+      max_repetition_(leaf.max_repetition),
+      nested_(leaf.nested) {}
 
 std::string ColumnWriter::name() const {
   std::string out;
   for (const std::string& p : path_) out += (out.empty() ? "" : ".") + p;
   return out;
+}
+
+void ColumnWriter::page_full() {
+  if (!nested_) close_page();
 }
 
 void ColumnWriter::close_page() {
@@ -333,7 +339,7 @@ void StringColumnWriter::add(std::string_view v) {
     }
     start_fallback();
   }
-  levels_.push_back(value_level());
+  levels_.push_back(1);
   put_u32(plain_, static_cast<uint32_t>(v.size()));
   plain_.insert(plain_.end(), v.begin(), v.end());
   plain_stats_.update(v);
@@ -451,7 +457,7 @@ void Int64ColumnWriter::add_new(int64_t v) {
     }
     start_fallback();
   }
-  levels_.push_back(value_level());
+  levels_.push_back(1);
   values_.push_back(v);
   stats_.update(v);
   added(1 + sizeof v);

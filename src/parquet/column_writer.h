@@ -18,8 +18,8 @@
 // length prefix, then the non-null values; the whole body compressed with
 // the file's codec. A flat column's definition levels have max level 1. A page is closed when the
 // memory it holds (one byte per level plus the values as buffered) reaches
-// page_bytes, or at kMaxPageRows levels, and only between records (a leaf
-// with repetition closes its page in end_record()); closed pages are kept compressed until
+// page_bytes, or at kMaxPageRows levels (in nested files only between
+// records, in end_record()); closed pages are kept compressed until
 // the row group is written. Values are appended one by one with no allocation
 // beyond vector growth; encoding and compression run once per page. Strings
 // are looked up in an open-addressing table over the dictionary page's own
@@ -69,6 +69,7 @@ struct LeafSpec {
   std::vector<std::string> path;  // path_in_schema: the names from the top-level field down
   uint8_t max_definition = 1;     // optional and repeated nodes on the path, the leaf included
   uint8_t max_repetition = 0;     // repeated nodes on the path
+  bool nested = false;            // in a nested file (make() with a physical type sets it)
 };
 
 class ColumnWriter {
@@ -90,15 +91,18 @@ class ColumnWriter {
 
   // Nested leaves: a value or null (at `definition`, below the maximum)
   // starts with the repetition level it is at, pushed first (leaves with
-  // max_repetition > 0 only).
+  // max_repetition > 0 only); the typed add of a value is followed by
+  // defined(), which gives it the leaf's maximum definition level (the adds
+  // write 1, a flat column's).
   void push_repetition(uint8_t level) { repetitions_.push_back(level); }
   void add_null(uint8_t definition) {
     levels_.push_back(definition);
     ++null_count_;
     added(1);
   }
-  // Closes the open page if it is due: called after each record by leaves
-  // with repetition, whose pages must not split a record.
+  void defined() { levels_.back() = max_definition_; }
+  // Closes the open page if it is due: called after each record (row) by
+  // nested leaves, whose pages close only between records.
   void end_record() {
     if (open_bytes_ >= ctx_.options.page_bytes || levels_.size() >= kMaxPageRows) close_page();
   }
@@ -117,12 +121,11 @@ class ColumnWriter {
   void added(size_t bytes) {
     open_bytes_ += bytes;
     ctx_.buffered_bytes += bytes;
-    if ((open_bytes_ >= ctx_.options.page_bytes || levels_.size() >= kMaxPageRows) &&
-        max_repetition_ == 0)
-      close_page();
+    if (open_bytes_ >= ctx_.options.page_bytes || levels_.size() >= kMaxPageRows) page_full();
   }
-  // The definition level of a value (not null).
-  uint8_t value_level() const { return max_definition_; }
+  // The open page is due to close: closes it, unless it belongs to a nested
+  // file (then end_record() does, between records).
+  [[gnu::noinline]] void page_full();
   // Encodes, compresses and keeps the open page; records a failure in ctx_.error.
   void close_page();
   Status flush_page();
@@ -154,6 +157,7 @@ class ColumnWriter {
   format::Type type_;
   uint8_t max_definition_;
   uint8_t max_repetition_;
+  bool nested_;                       // a leaf of a nested file: pages close in end_record() only
   std::vector<uint8_t> repetitions_;  // open page: repetition level of each level
   uint64_t open_bytes_ = 0;
   int64_t null_count_ = 0;  // this chunk
@@ -176,7 +180,7 @@ class DictionaryColumnWriter : public ColumnWriter {
   using ColumnWriter::ColumnWriter;
 
   void add_index(uint32_t index) {
-    levels_.push_back(value_level());
+    levels_.push_back(1);
     indices_.push_back(index);
     added(1 + sizeof index);
   }
@@ -314,7 +318,7 @@ class DoubleColumnWriter final : public ColumnWriter {
  public:
   DoubleColumnWriter(LeafSpec leaf, WriteContext& ctx);
   void add(double v) {
-    levels_.push_back(value_level());
+    levels_.push_back(1);
     values_.push_back(v);
     stats_.update(v);
     added(1 + sizeof v);
@@ -333,7 +337,7 @@ class Int32ColumnWriter final : public ColumnWriter {
  public:
   Int32ColumnWriter(LeafSpec leaf, WriteContext& ctx);
   void add(int32_t v) {
-    levels_.push_back(value_level());
+    levels_.push_back(1);
     values_.push_back(v);
     stats_.update(v);
     added(1 + sizeof v);
@@ -352,7 +356,7 @@ class BooleanColumnWriter final : public ColumnWriter {
  public:
   BooleanColumnWriter(LeafSpec leaf, WriteContext& ctx);
   void add(bool v) {
-    levels_.push_back(value_level());
+    levels_.push_back(1);
     values_.push_back(v ? 1 : 0);
     stats_.update(v);
     added(2);

@@ -160,7 +160,18 @@ struct FileWriter::Impl {
   [[gnu::noinline]] void oversized(size_t column, size_t bytes);
 
   Status flush_row_group();
-  Status row_ended();
+  // After a row: the first error, or the row group written if it is full.
+  [[gnu::always_inline]] Status row_ended() {
+    ++group_rows;
+    if (!ctx.error.ok()) return ctx.error;
+    if (ctx.buffered_bytes >= ctx.options.row_group_bytes) {
+      if (Status s = flush_row_group(); !s.ok()) {
+        ctx.error = s;
+        return s;
+      }
+    }
+    return {};
+  }
 
   // Nested files: adds `f`, below the fields `names`, to the schema and a
   // writer per leaf.
@@ -178,12 +189,12 @@ struct FileWriter::Impl {
   WriteContext ctx;
   std::optional<OutputFile> file;
   std::vector<std::unique_ptr<ColumnWriter>> columns;
-  std::vector<uint8_t> is_set;          // per column, in the current row
-  std::vector<NestedNode> nested;       // nested files: the top-level fields
-  std::vector<ColumnWriter*> repeated;  // nested files: leaves with repetition
+  std::vector<uint8_t> is_set;     // per column, in the current row
+  std::vector<NestedNode> nested;  // nested files: the top-level fields
   format::FileMetaData metadata;
   uint64_t group_rows = 0;  // rows in the row group being buffered
   bool closed = false;
+  bool flat_open = false;  // a flat file not yet closed: end_row() may go on
 };
 
 void FileWriter::Impl::misuse(size_t column, const char* setter) {
@@ -269,6 +280,7 @@ Result<std::unique_ptr<FileWriter>> FileWriter::create(io::FileSystem& fs,
   impl->is_set.assign(impl->schema.size(), 0);
   for (const Column& c : impl->schema) impl->types.push_back(c.type);
   impl->metadata.created_by = options.created_by;
+  impl->flat_open = true;
   return std::unique_ptr<FileWriter>(new FileWriter(std::move(impl)));
 }
 
@@ -305,10 +317,11 @@ void FileWriter::set_boolean(size_t column, bool value) {
 
 Status FileWriter::end_row() {
   Impl& m = *impl_;
-  if (m.closed) return Status::error(Errc::invalid_argument, "parquet: end_row after close");
-  if (!m.nested.empty())
+  if (!m.flat_open) [[unlikely]] {
+    if (m.closed) return Status::error(Errc::invalid_argument, "parquet: end_row after close");
     return Status::error(Errc::invalid_argument,
                          "parquet: " + m.path + ": end_row on a nested file (use write_row)");
+  }
   const size_t n = m.columns.size();
   uint8_t* set = m.is_set.data();
   for (size_t i = 0; i < n; ++i) {
@@ -319,18 +332,6 @@ Status FileWriter::end_row() {
     }
   }
   return m.row_ended();
-}
-
-Status FileWriter::Impl::row_ended() {
-  ++group_rows;
-  if (!ctx.error.ok()) return ctx.error;
-  if (ctx.buffered_bytes >= ctx.options.row_group_bytes) {
-    if (Status s = flush_row_group(); !s.ok()) {
-      ctx.error = s;
-      return s;
-    }
-  }
-  return {};
 }
 
 // ------------------------------------------------------------- nested files
@@ -432,30 +433,35 @@ void FileWriter::Impl::shred(const NestedNode& n, const Value* v, uint8_t rep, u
       case Field::Kind::string:
         if (const std::string* s = v->string()) {
           static_cast<StringColumnWriter&>(w).add(*s);
+          w.defined();
           return;
         }
         break;
       case Field::Kind::int64:
         if (i) {
           static_cast<Int64ColumnWriter&>(w).add(*i);
+          w.defined();
           return;
         }
         break;
       case Field::Kind::int32:
         if (i && *i >= INT32_MIN && *i <= INT32_MAX) {
           static_cast<Int32ColumnWriter&>(w).add(static_cast<int32_t>(*i));
+          w.defined();
           return;
         }
         break;
       case Field::Kind::float64:
         if (const double* d = v->float64()) {
           static_cast<DoubleColumnWriter&>(w).add(*d);
+          w.defined();
           return;
         }
         break;
       case Field::Kind::boolean:
         if (const bool* b = v->boolean()) {
           static_cast<BooleanColumnWriter&>(w).add(*b);
+          w.defined();
           return;
         }
         break;
@@ -526,8 +532,6 @@ Result<std::unique_ptr<FileWriter>> FileWriter::create_nested(io::FileSystem& fs
     if (!node.ok()) return node.status();
     impl->nested.push_back(std::move(node).value());
   }
-  for (auto& c : impl->columns)
-    if (c->max_repetition() > 0) impl->repeated.push_back(c.get());
   impl->metadata.created_by = options.created_by;
 
   auto file = OutputFile::create(fs, path);
@@ -549,7 +553,7 @@ Status FileWriter::write_row(std::span<const Value> row) {
                                 "parquet: " + m.path + ": more values than the schema has fields");
   for (size_t i = 0; i < m.nested.size(); ++i)
     m.shred(m.nested[i], i < row.size() ? &row[i] : nullptr, 0, 0);
-  for (ColumnWriter* w : m.repeated) w->end_record();
+  for (auto& w : m.columns) w->end_record();
   return m.row_ended();
 }
 
@@ -557,6 +561,7 @@ Result<FileSummary> FileWriter::close() {
   Impl& m = *impl_;
   if (m.closed) return Status::error(Errc::invalid_argument, "parquet: close called twice");
   m.closed = true;
+  m.flat_open = false;
   m.types.clear();  // any later setter is a misuse
   if (!m.ctx.error.ok()) return m.ctx.error;
   if (std::any_of(m.is_set.begin(), m.is_set.end(), [](uint8_t b) { return b != 0; })) {
