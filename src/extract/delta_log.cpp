@@ -28,6 +28,13 @@ std::optional<int64_t> commit_version(const std::string& name) {
   return v;
 }
 
+// The version of a checkpoint file's name: 20 digits, ".checkpoint.", then
+// "parquet", "<part>.<parts>.parquet" or "<uuid>.{json,parquet}".
+std::optional<int64_t> checkpoint_version(const std::string& name) {
+  if (name.size() < 32 || name.compare(20, 12, ".checkpoint.") != 0) return std::nullopt;
+  return commit_version(name.substr(0, 20) + ".json");
+}
+
 std::string text_of(element e) {
   std::string_view s;
   if (e.get_string().get(s) == simdjson::SUCCESS) return std::string(s);
@@ -107,9 +114,17 @@ Status apply(std::string_view line, const std::string& where, simdjson::dom::par
   if (action["add"].get_object().get(o) == simdjson::SUCCESS) {
     FileAction f = parse_file(o);
     std::string path = f.path;
+    s.tombstones.erase(path);
     s.files[path] = std::move(f);
   } else if (action["remove"].get_object().get(o) == simdjson::SUCCESS) {
-    s.files.erase(string_field(o, "path").value_or(""));
+    FileAction f = parse_file(o);
+    f.modification_time = int_field(o, "deletionTimestamp");
+    bool data_change = true;
+    if (o["dataChange"].get_bool().get(data_change) == simdjson::SUCCESS)
+      f.data_change = data_change;
+    s.files.erase(f.path);
+    std::string path = f.path;
+    s.tombstones[path] = std::move(f);
   } else if (action["txn"].get_object().get(o) == simdjson::SUCCESS) {
     auto app = string_field(o, "appId");
     if (app) s.txns[*app] = int_field(o, "version");
@@ -187,11 +202,23 @@ Status update(io::FileSystem& fs, const fs::path& table, Snapshot& snapshot) {
   auto entries = fs.list(log_dir(table));
   if (!entries.ok()) return entries.status();
   std::vector<int64_t> versions;
+  std::optional<int64_t> checkpoint;  // the latest checkpoint's version
   for (const io::DirEntry& e : *entries) {
     auto v = commit_version(e.name);
     if (v && *v > snapshot.version && e.kind == io::FileKind::regular) versions.push_back(*v);
+    if (auto c = checkpoint_version(e.name); c && (!checkpoint || *c > *checkpoint)) checkpoint = c;
   }
   std::sort(versions.begin(), versions.end());
+  // A log whose first commits were cleaned up after a checkpoint (by another
+  // writer): questlog reads only the JSON commits, so it cannot know the
+  // table's state. So also when only a checkpoint is left.
+  if (snapshot.version < 0 && checkpoint && (versions.empty() || versions.front() != 0))
+    return Status::error(
+        Errc::invalid_argument,
+        fmt::format("{}: commit 0 is gone (the log was cleaned up after its checkpoint of "
+                    "version {}); questlog reads a table from its JSON commits, from version 0, "
+                    "and cannot open this one",
+                    fs.describe(log_dir(table)), *checkpoint));
   simdjson::dom::parser parser;
   int64_t expect = snapshot.version + 1;
   for (int64_t v : versions) {

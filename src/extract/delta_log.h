@@ -12,8 +12,9 @@
 // two writers racing for it one wins and the other reads the log again and
 // retries with N+2 (delta_table.h).
 //
-// Reading needs every commit file from version 0 on: questlog writes no
-// checkpoints (docs/formats.md says why and what it costs), and a table whose
+// Reading needs every commit file from version 0 on: questlog writes
+// checkpoints for other readers (delta_checkpoint.h) but reads only the JSON
+// commits (docs/formats.md says why and what it costs), and a table whose
 // early commits were cleaned up after a checkpoint (by another writer) is
 // refused with one line.
 #pragma once
@@ -71,8 +72,11 @@ struct Snapshot {
   std::vector<std::string> features;  // the protocol's readerFeatures and writerFeatures
   std::optional<Metadata> metadata;
   std::map<std::string, FileAction> files;  // active files by path
-  std::map<std::string, int64_t> txns;      // appId -> the last txn version
-  int64_t commits_read = 0;                 // commit files read into it, for measurements
+  // Removed files by path (modification_time: the deletion time), until a
+  // later add: the tombstones a checkpoint keeps (delta_checkpoint.h).
+  std::map<std::string, FileAction> tombstones;
+  std::map<std::string, int64_t> txns;  // appId -> the last txn version
+  int64_t commits_read = 0;             // commit files read into it, for measurements
 };
 
 // What one commit writes.

@@ -8,6 +8,7 @@
 #include <ctime>
 
 #include "event/json.h"
+#include "extract/delta_checkpoint.h"
 #include "extract/table_dir.h"
 #include "extract/table_printer.h"
 #include "util/case_fold.h"
@@ -366,11 +367,23 @@ Result<int64_t> DeltaTable::commit(const Run& run) {
         snapshot_.min_writer_version = delta::kWriterVersion;
       }
       if (c.metadata) snapshot_.metadata = *c.metadata;
-      for (const delta::FileAction& f : c.removes) snapshot_.files.erase(f.path);
-      for (const delta::FileAction& f : c.adds) snapshot_.files[f.path] = f;
+      for (delta::FileAction f : c.removes) {
+        snapshot_.files.erase(f.path);
+        f.modification_time = c.timestamp_ms;
+        snapshot_.tombstones[f.path] = std::move(f);
+      }
+      for (const delta::FileAction& f : c.adds) {
+        snapshot_.tombstones.erase(f.path);
+        snapshot_.files[f.path] = f;
+      }
       for (const auto& [app, v] : c.txns) snapshot_.txns[app] = v;
       pending_ = {};
       pending_droppable_ = false;
+      checkpoint_status_ = {};
+      if (delta::checkpoint_due(snapshot_)) {
+        auto cp = delta::write_checkpoint(lake_, relative_, snapshot_, run.now_ms);
+        if (!cp.ok()) checkpoint_status_ = cp.status();
+      }
       return version;
     }
     if (s.code() != Errc::already_exists) {

@@ -96,8 +96,14 @@ class DeltaTable {
     int64_t now_ms = 0;
   };
   // Commits the files of the last write() (none: a commit of txns and
-  // metadata only) as one version; returns it.
+  // metadata only) as one version; returns it. When that version is due a
+  // checkpoint (delta_checkpoint.h: every 100 versions, or the table's
+  // delta.checkpointInterval), writes it after the commit: a checkpoint that
+  // fails does not fail the commit, it is reported by checkpoint_status().
   Result<int64_t> commit(const Run& run);
+  // How the checkpoint of the last commit went: ok when it was written or not
+  // due.
+  const Status& checkpoint_status() const { return checkpoint_status_; }
 
  private:
   DeltaTable(io::FileSystem& lake, std::string relative)
@@ -110,6 +116,7 @@ class DeltaTable {
   delta::Snapshot snapshot_;
   TableWriteResult pending_;  // written, not committed
   bool pending_droppable_ = false;
+  Status checkpoint_status_;
 };
 
 }  // namespace questlog::extract

@@ -1,11 +1,12 @@
 // delta_commits: makes a Delta table with a long log, for measuring what reading
 // one costs (docs/formats.md, "Reading a long log").
 //
-//   delta_commits TABLE_DIR N
+//   delta_commits TABLE_DIR N [checkpoints]
 //     appends N commits to the Delta table at TABLE_DIR (made when missing),
 //     each adding one Parquet file of one row (columns n: long, timestamp) with
 //     a txn, encoded by the same delta_log.h extract uses. One writer only.
-//     Prints the last version.
+//     With "checkpoints", writes a checkpoint when a version is due one, as
+//     extract does (delta_checkpoint.h). Prints the last version.
 //
 // Exit status 1 with one line on stderr on failure.
 #include <chrono>
@@ -13,6 +14,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "extract/delta_checkpoint.h"
 #include "extract/delta_table.h"
 #include "extract/table_dir.h"
 #include "io/posix_file_system.h"
@@ -22,8 +24,9 @@ namespace ex = questlog::extract;
 namespace pq = questlog::parquet;
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: delta_commits TABLE_DIR N\n");
+  const bool checkpoints = argc == 4 && std::string(argv[3]) == "checkpoints";
+  if (argc != 3 && !checkpoints) {
+    std::fprintf(stderr, "usage: delta_commits TABLE_DIR N [checkpoints]\n");
     return 1;
   }
   questlog::io::PosixOptions o;
@@ -39,6 +42,8 @@ int main(int argc, char** argv) {
   const std::vector<pq::Column> columns = {{"n", pq::ColumnType::int64},
                                            {"timestamp", pq::ColumnType::timestamp_micros}};
   int64_t version = -1;
+  namespace delta = questlog::extract::delta;
+  delta::Snapshot snapshot = (*table)->snapshot();  // kept current without reading the log
   for (long i = 0; i < n; ++i) {
     const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
                             std::chrono::system_clock::now().time_since_epoch())
@@ -73,6 +78,20 @@ int main(int argc, char** argv) {
     if (auto s = questlog::extract::delta::write_commit(fs, ".", version, c); !s.ok()) {
       std::fprintf(stderr, "delta_commits: %s\n", s.message().c_str());
       return 1;
+    }
+    snapshot.version = version;
+    if (c.protocol) {
+      snapshot.min_reader_version = delta::kReaderVersion;
+      snapshot.min_writer_version = delta::kWriterVersion;
+    }
+    if (c.metadata) snapshot.metadata = c.metadata;
+    snapshot.files[add.path] = add;
+    for (const auto& [app, v] : c.txns) snapshot.txns[app] = v;
+    if (checkpoints && delta::checkpoint_due(snapshot)) {
+      if (auto cp = delta::write_checkpoint(fs, ".", snapshot, now); !cp.ok()) {
+        std::fprintf(stderr, "delta_commits: %s\n", cp.status().message().c_str());
+        return 1;
+      }
     }
   }
   std::printf("%lld\n", static_cast<long long>(version));
