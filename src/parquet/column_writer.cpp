@@ -90,8 +90,6 @@ void append_plain(const std::vector<T>& values, std::vector<uint8_t>& out) {
   out.insert(out.end(), p, p + values.size() * sizeof(T));
 }
 
-constexpr size_t kInitialSlots = 64;  // grows; small tables stay in L1
-
 }  // namespace
 
 // ---------------------------------------------------------------- ColumnWriter
@@ -317,6 +315,7 @@ Status DictionaryColumnWriter::dictionary_page(std::vector<uint8_t>& out) {
 
 void DictionaryColumnWriter::reset_dictionary() {
   dict_.clear();
+  table_.clear();
   indices_.clear();
   fallback_ = false;
   dict_bytes_seen_ = 0;
@@ -326,9 +325,7 @@ void DictionaryColumnWriter::reset_dictionary() {
 // ---------------------------------------------------------- StringColumnWriter
 
 StringColumnWriter::StringColumnWriter(LeafSpec leaf, WriteContext& ctx)
-    : DictionaryColumnWriter(std::move(leaf), format::Type::byte_array, ctx) {
-  slots_.assign(kInitialSlots, kFree);
-}
+    : DictionaryColumnWriter(std::move(leaf), format::Type::byte_array, ctx) {}
 
 void StringColumnWriter::add(std::string_view v) {
   if (!fallback_) {
@@ -337,7 +334,6 @@ void StringColumnWriter::add(std::string_view v) {
       add_index(index);
       return;
     }
-    start_fallback();
   }
   levels_.push_back(1);
   put_u32(plain_, static_cast<uint32_t>(v.size()));
@@ -346,52 +342,41 @@ void StringColumnWriter::add(std::string_view v) {
   added(1 + 4 + v.size());
 }
 
+namespace {
+// A string's DictionaryTable key: the high half of its hash, and its size.
+inline uint64_t string_key(uint64_t hash, size_t size) {
+  return (hash & 0xFFFFFFFF00000000ull) | static_cast<uint32_t>(size);
+}
+}  // namespace
+
 bool StringColumnWriter::find_or_insert(std::string_view v, uint32_t* index) {
-  if (v.size() == last_.size && last_.index != kEmpty &&
-      same_bytes(reinterpret_cast<const char*>(dict_.data()) + last_.offset, v.data(), v.size())) {
+  const char* bytes = reinterpret_cast<const char*>(dict_.data());
+  if (static_cast<uint32_t>(last_.key) == v.size() && last_.index != DictionaryTable::kFree &&
+      same_bytes(bytes + last_.offset, v.data(), v.size())) {
     *index = last_.index;
     return true;
   }
-  uint64_t h = hash_bytes(v.data(), v.size());
-  auto tag = static_cast<uint32_t>(h >> 32);
-  size_t mask = slots_.size() - 1;
-  for (size_t i = h & mask;; i = (i + 1) & mask) {
-    Slot& slot = slots_[i];
-    if (slot.index == kEmpty) {
-      size_t bytes = 4 + v.size();
-      if (dict_.size() + bytes > ctx_.options.dictionary_page_bytes) return false;
-      auto n = static_cast<uint32_t>(entries_.size());
-      put_u32(dict_, static_cast<uint32_t>(v.size()));
-      entries_.push_back({static_cast<uint32_t>(dict_.size()), static_cast<uint32_t>(v.size())});
-      dict_.insert(dict_.end(), v.begin(), v.end());
-      ctx_.buffered_bytes += bytes;
-      slot = {tag, n, entries_.back().offset, entries_.back().size};
-      last_ = slot;
-      if (entries_.size() * 2 > slots_.size()) grow_table();
-      *index = n;
-      return true;
-    }
-    if (slot.hash == tag && slot.size == v.size() &&
-        same_bytes(reinterpret_cast<const char*>(dict_.data()) + slot.offset, v.data(), v.size())) {
-      last_ = slot;
-      *index = slot.index;
-      return true;
-    }
-  }
-}
-
-void StringColumnWriter::grow_table() {
-  std::vector<Slot> old;
-  old.swap(slots_);
-  slots_.assign(old.size() * 2, kFree);
-  size_t mask = slots_.size() - 1;
-  for (const Slot& s : old) {
-    if (s.index == kEmpty) continue;
-    std::string_view v = entry(s.index);
-    size_t i = hash_bytes(v.data(), v.size()) & mask;
-    while (slots_[i].index != kEmpty) i = (i + 1) & mask;
-    slots_[i] = s;
-  }
+  const uint64_t h = hash_bytes(v.data(), v.size());
+  const uint64_t key = string_key(h, v.size());
+  return table_.find_or_insert(
+      h, key, [&](const Slot& s) { return same_bytes(bytes + s.offset, v.data(), v.size()); },
+      [&](const Slot& s) {
+        last_ = s;
+        *index = s.index;
+      },
+      [&](Slot& free) {
+        if (!admit(4 + v.size())) return false;
+        put_u32(dict_, static_cast<uint32_t>(v.size()));
+        entries_.push_back({static_cast<uint32_t>(dict_.size()), static_cast<uint32_t>(v.size())});
+        dict_.insert(dict_.end(), v.begin(), v.end());
+        ctx_.buffered_bytes += 4 + v.size();
+        free = {key, static_cast<uint32_t>(entries_.size() - 1), entries_.back().offset};
+        return true;
+      },
+      [this](const Slot& s) {
+        return hash_bytes(reinterpret_cast<const char*>(dict_.data()) + s.offset,
+                          static_cast<uint32_t>(s.key));
+      });
 }
 
 void StringColumnWriter::encode_plain(std::vector<uint8_t>& out) {
@@ -418,12 +403,7 @@ format::Statistics StringColumnWriter::statistics(int64_t null_count) const {
 void StringColumnWriter::reset_chunk() {
   reset_dictionary();
   entries_.clear();
-  if (slots_.size() > kInitialSlots * 1024) {
-    slots_.assign(kInitialSlots, kFree);
-  } else {
-    std::fill(slots_.begin(), slots_.end(), kFree);
-  }
-  last_ = kFree;
+  last_ = kNone;
   plain_stats_.reset();
 }
 
@@ -436,9 +416,7 @@ inline uint64_t hash_int64(int64_t v) {
 }  // namespace
 
 Int64ColumnWriter::Int64ColumnWriter(LeafSpec leaf, WriteContext& ctx)
-    : DictionaryColumnWriter(std::move(leaf), format::Type::int64, ctx) {
-  slots_.assign(kInitialSlots, Slot{0, kEmpty});
-}
+    : DictionaryColumnWriter(std::move(leaf), format::Type::int64, ctx) {}
 
 int64_t Int64ColumnWriter::entry(uint32_t i) const {
   int64_t v;
@@ -455,7 +433,6 @@ void Int64ColumnWriter::add_new(int64_t v) {
       add_index(index);  // may close the page and fall back (on_fallback)
       return;
     }
-    start_fallback();
   }
   levels_.push_back(1);
   values_.push_back(v);
@@ -464,39 +441,22 @@ void Int64ColumnWriter::add_new(int64_t v) {
 }
 
 bool Int64ColumnWriter::find_or_insert(int64_t v, uint32_t* index) {
-  size_t mask = slots_.size() - 1;
-  for (size_t i = hash_int64(v) & mask;; i = (i + 1) & mask) {
-    Slot& slot = slots_[i];
-    if (slot.index == kEmpty) {
-      if (dict_.size() + sizeof v > ctx_.options.dictionary_page_bytes) return false;
-      uint8_t b[sizeof v];
-      std::memcpy(b, &v, sizeof v);
-      dict_.insert(dict_.end(), b, b + sizeof v);
-      ctx_.buffered_bytes += sizeof v;
-      stats_.update(v);  // every entry is a value of the chunk
-      slot = {v, entries_};
-      *index = entries_++;
-      if (size_t{entries_} * 2 > slots_.size()) grow_table();
-      return true;
-    }
-    if (slot.value == v) {
-      *index = slot.index;
-      return true;
-    }
-  }
-}
-
-void Int64ColumnWriter::grow_table() {
-  std::vector<Slot> old;
-  old.swap(slots_);
-  slots_.assign(old.size() * 2, Slot{0, kEmpty});
-  size_t mask = slots_.size() - 1;
-  for (const Slot& s : old) {
-    if (s.index == kEmpty) continue;
-    size_t i = hash_int64(s.value) & mask;
-    while (slots_[i].index != kEmpty) i = (i + 1) & mask;
-    slots_[i] = s;
-  }
+  using Slot = DictionaryTable::Slot;
+  const auto key = static_cast<uint64_t>(v);
+  return table_.find_or_insert(
+      hash_int64(v), key, [](const Slot&) { return true; },
+      [&](const Slot& s) { *index = s.index; },
+      [&](Slot& free) {
+        if (!admit(sizeof v)) return false;
+        uint8_t b[sizeof v];
+        std::memcpy(b, &v, sizeof v);
+        dict_.insert(dict_.end(), b, b + sizeof v);
+        ctx_.buffered_bytes += sizeof v;
+        stats_.update(v);  // every entry is a value of the chunk
+        free = {key, table_.size(), 0};
+        return true;
+      },
+      [](const Slot& s) { return hash_int64(static_cast<int64_t>(s.key)); });
 }
 
 void Int64ColumnWriter::encode_plain(std::vector<uint8_t>& out) {
@@ -520,13 +480,8 @@ void Int64ColumnWriter::drop_dictionary() {
   values_.reserve(values_.size() + indices_.size());
   for (uint32_t i : indices_) values_.push_back(entry(i));
   indices_.clear();
-  entries_ = 0;
-  last_index_ = kEmpty;
-  if (slots_.size() > kInitialSlots * 1024) {
-    slots_.assign(kInitialSlots, Slot{0, kEmpty});
-  } else {
-    std::fill(slots_.begin(), slots_.end(), Slot{0, kEmpty});
-  }
+  table_.clear();
+  last_index_ = DictionaryTable::kFree;
 }
 
 format::Statistics Int64ColumnWriter::statistics(int64_t null_count) const {

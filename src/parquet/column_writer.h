@@ -24,12 +24,14 @@
 // beyond vector growth; encoding and compression run once per page. Strings
 // are looked up in an open-addressing table over the dictionary page's own
 // bytes, so a repeated value costs a hash and a compare, never a copy;
-// int64s in a table of (value, index), after a check against the previous
-// value (runs of one timestamp are the common case).
+// int64s by value in the same kind of table (DictionaryTable), after a
+// check against the previous value (runs of one timestamp are the common
+// case).
 //
 // Not thread-safe; a writer belongs to one FileWriter.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -170,6 +172,78 @@ class ColumnWriter {
   std::vector<uint8_t> dictionary_;
 };
 
+// The hash table of a dictionary-encoded column chunk, the one both
+// dictionary kinds use: open addressing with linear probing over a
+// power-of-two array of slots, at most half full. A slot holds what a probe
+// compares (`key`: an int64 value, or a string's hash tag and size) and the
+// entry's index and, for strings, the offset of its bytes in the dictionary
+// page, so a hit touches one slot (and the bytes).
+class DictionaryTable {
+ public:
+  struct Slot {
+    uint64_t key;
+    uint32_t index;   // kFree when free
+    uint32_t offset;  // strings: of the value's bytes in the dictionary page
+  };
+  static constexpr uint32_t kFree = UINT32_MAX;
+
+  DictionaryTable() { slots_.assign(kInitialSlots, Slot{0, kFree, 0}); }
+
+  // Finds the entry whose key is `key` and for which `same(slot)` is true
+  // and calls `found(slot)`. When there is none, `insert(slot)` makes it:
+  // fills the free slot and returns true (then `found` is called with it), or
+  // returns false when the dictionary takes no more entries. False then.
+  // `hash` places the key, `hash_of(slot)` every slot when the table grows.
+  template <typename Same, typename Found, typename Insert, typename HashOf>
+  bool find_or_insert(uint64_t hash, uint64_t key, Same&& same, Found&& found, Insert&& insert,
+                      HashOf&& hash_of) {
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+      Slot& slot = slots_[i];
+      if (slot.index == kFree) {
+        if (!insert(slot)) return false;
+        found(slot);
+        if (++size_ * 2 > slots_.size()) grow(hash_of);
+        return true;
+      }
+      if (slot.key == key && same(slot)) {
+        found(slot);
+        return true;
+      }
+    }
+  }
+  // Entries in the table.
+  uint32_t size() const { return size_; }
+  // Empties the table (a large one goes back to its first size).
+  void clear() {
+    if (slots_.size() > kInitialSlots * 1024) {
+      slots_.assign(kInitialSlots, Slot{0, kFree, 0});
+    } else {
+      std::fill(slots_.begin(), slots_.end(), Slot{0, kFree, 0});
+    }
+    size_ = 0;
+  }
+
+ private:
+  static constexpr size_t kInitialSlots = 64;  // grows; small tables stay in L1
+
+  template <typename HashOf>
+  void grow(HashOf&& hash_of) {
+    std::vector<Slot> old(slots_.size() * 2, Slot{0, kFree, 0});
+    old.swap(slots_);
+    const size_t mask = slots_.size() - 1;
+    for (const Slot& s : old) {
+      if (s.index == kFree) continue;
+      size_t i = hash_of(s) & mask;
+      while (slots_[i].index != kFree) i = (i + 1) & mask;
+      slots_[i] = s;
+    }
+  }
+
+  std::vector<Slot> slots_;
+  uint32_t size_ = 0;
+};
+
 // What the dictionary-encoded kinds share: the open page's indices, the
 // PLAIN dictionary page body, the RLE_DICTIONARY page encoding, and the
 // switch to PLAIN for the rest of the chunk. A subclass looks values up in
@@ -184,18 +258,22 @@ class DictionaryColumnWriter : public ColumnWriter {
     indices_.push_back(index);
     added(1 + sizeof index);
   }
-  // The dictionary is full: what is buffered stays dictionary-encoded, the
-  // rest of this chunk is plain.
-  void start_fallback() {
+  // Whether the dictionary takes an entry of `bytes` more PLAIN bytes. If
+  // not, it is full: what is buffered stays dictionary-encoded, the rest of
+  // this chunk is plain (fallback_), and the caller writes the value plain.
+  // With dictionary_pays_off(), asked as pages close, the only places that
+  // decide between dictionary and plain.
+  bool admit(size_t bytes) {
+    if (dict_.size() + bytes <= ctx_.options.dictionary_page_bytes) return true;
     close_page();
-    fallback_ = true;
-    on_fallback();
+    go_plain();
+    return false;
   }
   // Called when fallback_ is set.
   virtual void on_fallback() {}
 
   // Entries in the dictionary.
-  virtual size_t entries() const = 0;
+  size_t entries() const { return table_.size(); }
   // Appends the open page's plain values to `out` and forgets them.
   virtual void encode_plain(std::vector<uint8_t>& out) = 0;
   // Whether to keep the dictionary for the rest of the chunk, asked as each
@@ -219,12 +297,17 @@ class DictionaryColumnWriter : public ColumnWriter {
   void reset_dictionary();
 
   std::vector<uint8_t> dict_;      // PLAIN entries: the dictionary page body
+  DictionaryTable table_;          // the entries of dict_, by value
   std::vector<uint32_t> indices_;  // open page, dictionary mode
   bool fallback_ = false;          // this chunk went plain
 
  private:
   format::Encoding encode_values(std::vector<uint8_t>& out) final;
   Status dictionary_page(std::vector<uint8_t>& out) final;
+  void go_plain() {
+    fallback_ = true;
+    on_fallback();
+  }
 
   uint64_t dict_bytes_seen_ = 0;  // dict_.size() when the previous page closed
   uint32_t dict_data_pages_ = 0;  // this chunk
@@ -236,35 +319,26 @@ class StringColumnWriter final : public DictionaryColumnWriter {
   void add(std::string_view v);
 
  private:
-  struct Slot {       // everything a probe compares, so a hit touches one slot and the bytes
-    uint32_t hash;    // high half of the value's hash
-    uint32_t index;   // kEmpty when free
-    uint32_t offset;  // of the value's bytes in dict_
-    uint32_t size;
-  };
+  using Slot = DictionaryTable::Slot;
   struct Entry {
     uint32_t offset;  // of the bytes in dict_, after their length prefix
     uint32_t size;
   };
-  static constexpr Slot kFree = {0, UINT32_MAX, 0, 0};
-  static constexpr uint32_t kEmpty = UINT32_MAX;
+  static constexpr Slot kNone = {0, DictionaryTable::kFree, 0};
 
-  // The dictionary index of `v`, inserting it; false if the dictionary
-  // would pass dictionary_page_bytes.
+  // The dictionary index of `v`, inserting it; false if the dictionary is
+  // full (admit()).
   bool find_or_insert(std::string_view v, uint32_t* index);
-  void grow_table();
   std::string_view entry(uint32_t i) const {
     return {reinterpret_cast<const char*>(dict_.data()) + entries_[i].offset, entries_[i].size};
   }
 
-  size_t entries() const override { return entries_.size(); }
   void encode_plain(std::vector<uint8_t>& out) override;
   format::Statistics statistics(int64_t null_count) const override;
   void reset_chunk() override;
 
-  std::vector<Entry> entries_;       // by index
-  std::vector<Slot> slots_;          // open addressing, power-of-two size
-  Slot last_ = kFree;                // the previous value's: rows often repeat it
+  std::vector<Entry> entries_;       // by index, for the statistics
+  Slot last_ = kNone;                // the previous value's: rows often repeat it
   std::vector<uint8_t> plain_;       // open page, plain mode (PLAIN-encoded)
   ByteArrayStatistics plain_stats_;  // values written plain
 };
@@ -276,7 +350,7 @@ class Int64ColumnWriter final : public DictionaryColumnWriter {
  public:
   Int64ColumnWriter(LeafSpec leaf, WriteContext& ctx);
   void add(int64_t v) {
-    if (v == last_value_ && last_index_ != kEmpty) {
+    if (v == last_value_ && last_index_ != DictionaryTable::kFree) {
       add_index(last_index_);
     } else {
       add_new(v);
@@ -284,34 +358,24 @@ class Int64ColumnWriter final : public DictionaryColumnWriter {
   }
 
  private:
-  struct Slot {
-    int64_t value;
-    uint32_t index;  // kEmpty when free
-  };
-  static constexpr uint32_t kEmpty = UINT32_MAX;
-
   void add_new(int64_t v);  // not the previous value, or plain mode
-  // The dictionary index of `v`, inserting it; false if the dictionary
-  // would pass dictionary_page_bytes.
+  // The dictionary index of `v`, inserting it; false if the dictionary is
+  // full (admit()).
   bool find_or_insert(int64_t v, uint32_t* index);
-  void grow_table();
   int64_t entry(uint32_t i) const;
 
-  size_t entries() const override { return entries_; }
   void encode_plain(std::vector<uint8_t>& out) override;
   bool dictionary_pays_off(uint64_t values, uint64_t index_bytes,
                            uint64_t dictionary_bytes) const override;
   void drop_dictionary() override;
-  void on_fallback() override { last_index_ = kEmpty; }
+  void on_fallback() override { last_index_ = DictionaryTable::kFree; }
   format::Statistics statistics(int64_t null_count) const override;
   void reset_chunk() override;
 
-  std::vector<Slot> slots_;  // open addressing, power-of-two size
-  uint32_t entries_ = 0;
-  int64_t last_value_ = 0;        // the previous non-null value and its index, while
-  uint32_t last_index_ = kEmpty;  // in dictionary mode; rows often repeat it
-  std::vector<int64_t> values_;   // open page, plain mode
-  Int64Statistics stats_;         // every dictionary entry and plain value
+  int64_t last_value_ = 0;  // the previous non-null value and its index, while
+  uint32_t last_index_ = DictionaryTable::kFree;  // in dictionary mode; rows often repeat it
+  std::vector<int64_t> values_;                   // open page, plain mode
+  Int64Statistics stats_;                         // every dictionary entry and plain value
 };
 
 class DoubleColumnWriter final : public ColumnWriter {
