@@ -16,11 +16,11 @@
 // Every data page is a DATA_PAGE (v1): repetition levels (leaves under a
 // list or map only) and definition levels, each as RLE hybrid with a 4-byte
 // length prefix, then the non-null values; the whole body compressed with
-// the file's codec. A flat column's definition levels have max level 1. A page is closed when the
-// memory it holds (one byte per level plus the values as buffered) reaches
-// page_bytes, or at kMaxPageRows levels (in nested files only between
-// records, in end_record()); closed pages are kept compressed until
-// the row group is written. Values are appended one by one with no allocation
+// the file's codec. A flat column's definition levels have max level 1. A
+// page is closed when the memory it holds (one byte per level plus the
+// values as buffered) reaches page_bytes, or at kMaxPageRows levels (in
+// nested files only between records, in end_record()); closed pages are
+// kept compressed until the row group is written. Values are appended one by one with no allocation
 // beyond vector growth; encoding and compression run once per page. Strings
 // are looked up in an open-addressing table over the dictionary page's own
 // bytes, so a repeated value costs a hash and a compare, never a copy;
@@ -244,11 +244,12 @@ class DictionaryTable {
   uint32_t size_ = 0;
 };
 
-// What the dictionary-encoded kinds share: the open page's indices, the
-// PLAIN dictionary page body, the RLE_DICTIONARY page encoding, and the
-// switch to PLAIN for the rest of the chunk. A subclass looks values up in
-// its own table and calls add_index() or, once fallback_ is set, buffers the
-// value plain itself.
+// What the dictionary-encoded kinds share: the PLAIN dictionary page body
+// and its hash table, the open page's indices, the RLE_DICTIONARY page
+// encoding, and the decision to switch to PLAIN for the rest of the chunk
+// (admit(), dictionary_pays_off()). A subclass looks values up in table_,
+// inserting through admit(), and calls add_index() or, once fallback_ is
+// set, buffers the value plain itself.
 class DictionaryColumnWriter : public ColumnWriter {
  protected:
   using ColumnWriter::ColumnWriter;
