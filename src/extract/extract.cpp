@@ -734,6 +734,12 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
       line += " (printed only: no path)";
     }
     std::fprintf(o.err, "%s\n", line.c_str());
+    if (t.delta && !t.delta->checkpoint_status().ok())
+      std::fprintf(o.err,
+                   "questlog: table %s: note: no checkpoint of Delta version %lld (%s); the "
+                   "commit is made, readers replay the log from the previous checkpoint\n",
+                   t.name.c_str(), static_cast<long long>(t.version),
+                   t.delta->checkpoint_status().message().c_str());
     report.tables.push_back(std::move(r));
   }
   if (report.rejected > 0)

@@ -368,6 +368,25 @@ def test_extract_checkpoints_a_partitioned_table_with_its_tombstones(bin_path, t
     check_partitioned_checkpoint(table, tmp_path)
 
 
+def test_a_checkpoint_that_fails_is_a_note_and_the_commit_stands(bin_path, tmp_path: Path):
+    data, lake = tmp_path / "data", tmp_path / "lake"
+    append_raw(bin_path, data, partitioned_events(0, 450))
+    j = write_job(tmp_path, "by_type", BY_TYPE)
+    extract_ok(bin_path, j, data, lake)
+    table = lake / "by_type"
+    set_configuration(table, {"delta.checkpointInterval": "2"})
+    (table / "_delta_log" / "_last_checkpoint").mkdir()  # nothing can replace it
+    r = extract_ok(bin_path, j, data, lake)
+    err = r.stderr.decode()
+    assert "(Delta version 2)" in err
+    notes = [line for line in err.splitlines() if "note: no checkpoint of Delta version 2" in line]
+    assert len(notes) == 1 and "_last_checkpoint" in notes[0], err
+    assert not [p for p in (table / "_delta_log").iterdir() if p.name.startswith(".")]
+    assert deltalake.DeltaTable(str(table)).version() == 2
+    assert sorted(deltalake.DeltaTable(str(table)).to_pyarrow_table().column("i").to_pylist()) == \
+        list(range(450))
+
+
 def download(hdfs: Hdfs, path: str, dest: Path) -> None:
     """The tree at `path` on HDFS, copied to `dest` over WebHDFS."""
     dest.mkdir(parents=True, exist_ok=True)
