@@ -340,14 +340,23 @@ Status write_commit(io::FileSystem& fs, const fs::path& table, int64_t version,
 
 namespace {
 
-// ".<20 digits>.json.<16 hex digits>.tmp": put_if_absent's upload of a commit.
-bool is_commit_upload(const std::string& name) {
-  constexpr size_t kSize = 1 + 25 + 1 + 16 + 4;
-  if (name.size() != kSize || name[0] != '.' || name[26] != '.' ||
-      name.compare(kSize - 4, 4, ".tmp") != 0 || !commit_version(name.substr(1, 25)))
+// A hidden upload a writer makes in _delta_log before renaming it to its
+// name: ".<name>.<token>.tmp", where the token is hex digits and dashes (16 hex
+// for put_if_absent's upload of a commit, a UUID for a checkpoint's) and the
+// name is a commit, a checkpoint or _last_checkpoint.
+bool is_log_upload(const std::string& name) {
+  constexpr std::string_view kTmp = ".tmp";
+  if (name.size() < 1 + kTmp.size() + 2 || name[0] != '.' ||
+      name.compare(name.size() - kTmp.size(), kTmp.size(), kTmp) != 0)
     return false;
-  return std::all_of(name.begin() + 27, name.end() - 4,
-                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  const std::string inner = name.substr(1, name.size() - 1 - kTmp.size());
+  const size_t dot = inner.rfind('.');
+  if (dot == std::string::npos || dot + 1 == inner.size()) return false;
+  const bool token = std::all_of(
+      inner.begin() + static_cast<std::ptrdiff_t>(dot) + 1, inner.end(),
+      [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == '-'; });
+  const std::string base = inner.substr(0, dot);
+  return token && (commit_version(base) || checkpoint_version(base) || base == "_last_checkpoint");
 }
 
 }  // namespace
@@ -356,7 +365,7 @@ Status remove_stale_uploads(io::FileSystem& fs, const fs::path& table, int64_t n
   auto entries = fs.list_status(log_dir(table));
   if (!entries.ok()) return entries.status();
   for (const io::FileStatus& e : *entries) {
-    if (e.kind != io::FileKind::regular || !is_commit_upload(e.name)) continue;
+    if (e.kind != io::FileKind::regular || !is_log_upload(e.name)) continue;
     if (now_ms - e.modified_ms < kStaleUploadMs) continue;
     if (Status s = fs.remove(log_dir(table) / e.name); !s.ok() && s.code() != Errc::not_found)
       return s;

@@ -111,16 +111,18 @@ std::string schema_string(const std::vector<Field>& fields);
 Status write_commit(io::FileSystem& fs, const std::filesystem::path& table, int64_t version,
                     const Commit& commit);
 
-// How old a hidden upload of a commit (put_if_absent's ".<name>.<16 hex>.tmp"
-// in _delta_log) must be before remove_stale_uploads() deletes it: far longer
-// than any writer takes between its upload and its rename.
+// How old a hidden upload in _delta_log (put_if_absent's ".<commit>.<16 hex>.tmp",
+// a checkpoint's or _last_checkpoint's ".<name>.<uuid>.tmp") must be before
+// remove_stale_uploads() deletes it: far longer than any writer takes between
+// its upload and its rename.
 inline constexpr int64_t kStaleUploadMs = 60 * 60 * 1000;
 
-// Deletes the hidden commit uploads in the table's _delta_log that are older
-// than kStaleUploadMs at `now_ms` (by the file system's clock): left by a
-// writer killed between upload and rename (on HDFS; locally only where there
-// is no O_TMPFILE). Such a file never becomes a commit, and no other file is
-// touched. Extract calls it before each commit.
+// Deletes the hidden uploads in the table's _delta_log that are older than
+// kStaleUploadMs at `now_ms` (by the file system's clock): left by a writer
+// killed between upload and rename (a commit on HDFS, or locally only where
+// there is no O_TMPFILE; a checkpoint or _last_checkpoint anywhere). Such a
+// file never becomes part of the log, and no other file is touched. Extract
+// calls it before each commit.
 Status remove_stale_uploads(io::FileSystem& fs, const std::filesystem::path& table, int64_t now_ms);
 
 // A path relative to the table as a relative URI: every byte other than

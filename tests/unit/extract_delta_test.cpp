@@ -444,22 +444,28 @@ TEST_F(ExtractDeltaTest, AnUploadLeftByAKilledWriterIsRemovedByTheNextCommitOnce
   // A writer killed between its upload and its rename (HDFS) left the first;
   // the second could be a live writer's; the rest are not uploads of a commit
   // (Hadoop's checksum of a commit, another tool's hidden files).
+  // A checkpoint and its _last_checkpoint cut short by a crash leave theirs
+  // anywhere (the next three).
   const std::vector<std::string> names = {
       ".00000000000000000001.json.0123456789abcdef.tmp",
+      ".00000000000000000100.checkpoint.parquet.01234567-89ab-cdef-0123-456789abcdef.tmp",
+      "._last_checkpoint.01234567-89ab-cdef-0123-456789abcdef.tmp",
       ".00000000000000000002.json.fedcba9876543210.tmp",
       ".00000000000000000000.json.crc",
       ".00000000000000000001.json.0123456789abcdef.tmp.keep",
       ".notes.0123456789abcdef.tmp",
   };
+  const size_t removed = 3, young = 3;  // names[0, removed) go; names[young] is new
   for (const std::string& n : names) std::ofstream(log / n) << "{}\n";
   const auto old = fs::file_time_type::clock::now() - std::chrono::hours(2);
   for (size_t i = 0; i < names.size(); ++i)
-    if (i != 1) fs::last_write_time(log / names[i], old);
+    if (i != young) fs::last_write_time(log / names[i], old);
 
   ASSERT_TRUE(run(job("append")).status.ok());
   EXPECT_TRUE(fs::exists(log / "00000000000000000001.json"));
-  EXPECT_FALSE(fs::exists(log / names[0]));
-  for (size_t i = 1; i < names.size(); ++i) EXPECT_TRUE(fs::exists(log / names[i])) << names[i];
+  for (size_t i = 0; i < removed; ++i) EXPECT_FALSE(fs::exists(log / names[i])) << names[i];
+  for (size_t i = removed; i < names.size(); ++i)
+    EXPECT_TRUE(fs::exists(log / names[i])) << names[i];
   EXPECT_EQ(snapshot().version, 1);
 }
 
