@@ -341,3 +341,32 @@ mode = "append"
     assert len(spark.rows(table)) == 5 and len(delta_rs_rows(table)) == 5
     # Plain Parquet tables keep the keys' names (Spark reads Parquet with them).
     assert "player name" in pq.read_table(lake / "plain").column_names
+
+
+def test_spark_reads_questlogs_checkpoints_also_where_only_they_hold_the_start(spark, bin_path,
+                                                                               tmp_path: Path):
+    """250 commits with questlog's checkpoints at versions 100 and 200 (tests/tools/
+    delta_commits, the checkpoint code extract runs): Spark reads delta-rs's rows, and reads
+    them too from a copy whose commits and checkpoints before 200 are gone, where only our
+    checkpoint of version 200 knows the first 201 files."""
+    tool = Path(bin_path).parent / "delta_commits"
+    table = tmp_path / "t"
+    made = subprocess.run([str(tool), str(table), "250", "checkpoints"], capture_output=True,
+                          timeout=300, stdin=subprocess.DEVNULL)
+    assert made.returncode == 0, made.stderr.decode()
+    want = delta_rs_rows(table)
+    assert len(want) == 250
+    assert spark.rows(table) == want
+
+    cleaned = tmp_path / "cleaned"
+    (cleaned / "_delta_log").mkdir(parents=True)
+    for p in (table / "_delta_log").iterdir():
+        if p.name[:20].isdigit() and int(p.name[:20]) < 200:
+            continue
+        (cleaned / "_delta_log" / p.name).write_bytes(p.read_bytes())
+    for p in table.glob("*.parquet"):
+        (cleaned / p.name).write_bytes(p.read_bytes())
+    assert not (cleaned / "_delta_log" / f"{0:020d}.json").exists()
+    assert (cleaned / "_delta_log" / f"{200:020d}.checkpoint.parquet").exists()
+    assert spark.rows(cleaned) == want
+    assert max(v for v, _ in spark.ok("history", path=str(cleaned))["versions"]) == 249
