@@ -1,21 +1,54 @@
 #include "cli/extract.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
+#include <ctime>
 
 #include "cli/fail.h"
 #include "cli/lake_args.h"
 #include "cli/log_path.h"
 #include "extract/extract.h"
+#include "extract/follow.h"
 #include "extract/job.h"
 #include "io/webhdfs_uri.h"
 #include "log/kafka/kafka_config.h"
 #include "log/kafka/kafka_reader.h"
 
 namespace questlog::cli {
+namespace {
+
+// SIGTERM and SIGINT, blocked in every thread (so that threads started later
+// inherit it) and taken with sigtimedwait between micro-batches.
+sigset_t stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  return set;
+}
+
+bool wait_for_stop(std::chrono::milliseconds d) {
+  const sigset_t set = stop_signals();
+  timespec ts{static_cast<time_t>(d.count() / 1000),
+              static_cast<long>(d.count() % 1000) * 1'000'000};
+  const auto until = std::chrono::steady_clock::now() + d;
+  for (;;) {
+    if (sigtimedwait(&set, nullptr, &ts) > 0) return true;
+    if (errno != EINTR) return false;  // EAGAIN: the time is up
+    auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(
+        until - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    ts = {static_cast<time_t>(left.count() / 1'000'000'000),
+          static_cast<long>(left.count() % 1'000'000'000)};
+  }
+}
+
+}  // namespace
 
 void add_extract(CLI::App& app, ExtractArgs& a) {
   auto* c = app.add_subcommand(
@@ -40,6 +73,16 @@ void add_extract(CLI::App& app, ExtractArgs& a) {
               "incremental table needs that the log no longer holds, naming each range on "
               "stderr (incremental tables count them as read); without it the job fails there "
               "and writes no table");
+  c->add_flag("--follow", a.follow,
+              "Keep reading as the log grows and commit a micro-batch to every table each "
+              "--trigger, until SIGTERM or Ctrl-C (which finish the micro-batch in flight); "
+              "tables: Delta (append, incremental) or plain incremental");
+  c->add_option("--trigger", a.trigger, "With --follow: how often to commit (500ms, 1s, 2m)")
+      ->capture_default_str();
+  c->add_option("--dedup-window", a.dedup_window,
+                "With --follow: how long event ids are kept to drop a duplicate (a resend or a "
+                "client's retry); memory is about 15-30 bytes an event within it")
+      ->capture_default_str();
 }
 
 int run_extract(const ExtractArgs& a) {
@@ -81,8 +124,33 @@ int run_extract(const ExtractArgs& a) {
   o.skip_damaged = a.skip_damaged;
   if (a.threads > 0) o.threads = a.threads;
   o.progress = ::isatty(STDERR_FILENO) == 1;
+  if (a.follow) {
+    extract::FollowOptions f;
+    auto trigger = extract::parse_duration(a.trigger);
+    if (!trigger.ok()) return fail("--trigger: " + trigger.status().message());
+    f.trigger = *trigger;
+    auto window = extract::parse_duration(a.dedup_window);
+    if (!window.ok()) return fail("--dedup-window: " + window.status().message());
+    f.dedup_window = *window;
+    f.status_line = o.progress;
+    f.wait_for_stop = wait_for_stop;
+    const sigset_t set = stop_signals();
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    auto followed = extract::run_follow(*job, o, f);
+    if (!followed.ok()) return fail(followed.status());
+    std::fprintf(stderr,
+                 "questlog: stopped following: read %llu records in %llu micro-batches, %llu "
+                 "table commits\n",
+                 static_cast<unsigned long long>(followed->records),
+                 static_cast<unsigned long long>(followed->batches),
+                 static_cast<unsigned long long>(followed->commits));
+    return 0;
+  }
+  if (a.trigger != "5s" || a.dedup_window != "1h")
+    return fail("--trigger and --dedup-window are for --follow");
   auto report = extract::run_extract(*job, o);
   if (!report.ok()) return fail(report.status());
+  extract::print_report(*report, stderr);
   if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
     if (errno == EPIPE) return 0;  // the reader went away, as with `| head`; tables are written
     return fail(errno_status("stdout", errno));

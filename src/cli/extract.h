@@ -18,6 +18,9 @@ struct ExtractArgs {
   bool strict = false;
   bool skip_damaged = false;
   unsigned threads = 0;  // 0: one per core
+  bool follow = false;
+  std::string trigger = "5s";
+  std::string dedup_window = "1h";
 };
 
 void add_extract(CLI::App& app, ExtractArgs& args);

@@ -78,7 +78,7 @@ void BatchProcessor::process(Batch& batch) {
     if (!transformer_.apply(event_)) continue;
     for (size_t t = 0; t < tables_.size(); ++t) {
       const TablePlan& plan = tables_[t];
-      if (r.offset < plan.start || !plan.where->matches(event_)) continue;
+      if (r.offset < plan.starts[r.range] || !plan.where->matches(event_)) continue;
       Batch::TableOut& out = batch.tables[t];
       ++out.matched;
       for (const Event::Field& f : event_.fields())

@@ -22,7 +22,9 @@ namespace questlog::extract {
 // What a worker needs to know about a table.
 struct TablePlan {
   const Filter* where = nullptr;
-  int64_t start = 0;     // records before this offset are not the table's
+  // Per range of the pass (Batch::RecordRef::range): records of that range
+  // before this offset are not the table's.
+  std::vector<int64_t> starts;
   bool keep_all = true;  // false: keep only the first `keep` rows (printed, not written)
   uint64_t keep = 0;
 };
@@ -42,6 +44,7 @@ struct Batch {
     int64_t timestamp_ms;
     uint32_t position;  // in bytes
     uint32_t size;
+    uint32_t range;  // which range of the pass (one per partition) it was read from
   };
   struct TableOut {
     std::string rows;      // a chunk of encoded rows (RowBuffer::append_chunk)

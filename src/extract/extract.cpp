@@ -11,6 +11,7 @@
 
 #include "extract/batch.h"
 #include "extract/delta_table.h"
+#include "extract/extract_phases.h"
 #include "extract/id_set.h"
 #include "extract/row_buffer.h"
 #include "extract/schema.h"
@@ -20,36 +21,10 @@
 #include "log/embedded/embedded_source.h"
 #include "log/record_source.h"
 
-namespace questlog::extract {
+namespace questlog::extract::phases {
 namespace {
 
 namespace fs = std::filesystem;
-
-// One table's state during a run.
-struct TableRun {
-  std::string name;
-  std::string relative;  // under the lake; empty: printed only
-  Mode mode = Mode::overwrite;
-  parquet::Codec codec = parquet::Codec::snappy;
-  std::vector<FieldId> partition_by;
-  const Filter* where = nullptr;
-  bool print_schema = false;
-  int64_t show = 0;
-  int64_t start = 0;  // the first offset this table takes
-  // Offsets it needs that the log no longer holds (skipped with skip_damaged).
-  std::vector<log::SkippedRange> skipped;
-  TableSchema schema;
-  std::unique_ptr<RowBuffer> rows;
-  uint64_t count = 0;
-  std::unique_ptr<TableDir> dir;
-  TableFormat format = TableFormat::parquet;
-  // A Delta table (format = "delta") instead of `dir`, and its commit.
-  std::unique_ptr<DeltaTable> delta;
-  DeltaTable::Run delta_run;
-  int64_t version = -1;  // the Delta version committed
-  bool staged = false;
-  TableWriteResult written;
-};
 
 std::string plural(uint64_t n, const char* one, const char* many) {
   return std::to_string(n) + " " + (n == 1 ? one : many);
@@ -188,7 +163,9 @@ Status print_table(TableRun& t, const FieldNames& names, std::FILE* out) {
 }
 
 // Writes a Delta table's files for this run into the table (not yet committed).
-Status stage_delta(TableRun& t, const FieldNames& names, int64_t end, uint64_t budget) {
+// `read_end`: per range of the pass, the offset after the last one read.
+Status stage_delta(TableRun& t, const FieldNames& names, const std::vector<int64_t>& read_end,
+                   uint64_t budget) {
   std::vector<SchemaColumn> columns = t.schema.columns(names);
   std::vector<std::string> partition_by;
   for (FieldId id : t.partition_by) {
@@ -232,16 +209,20 @@ Status stage_delta(TableRun& t, const FieldNames& names, int64_t end, uint64_t b
   t.delta_run.now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                            std::chrono::system_clock::now().time_since_epoch())
                            .count();
-  // A commit even without rows when it moves an incremental table's offsets
-  // on, or replaces the table.
+  // A commit even without rows when it moves the offsets of a table that
+  // resumes from them, or replaces the table.
+  bool moved = false;
+  for (size_t i = 0; i < read_end.size(); ++i) moved = moved || read_end[i] > t.starts[i];
   t.staged = t.written.files > 0 || t.mode == Mode::overwrite ||
-             (t.mode == Mode::incremental && end > t.start);
+             (t.resumes && moved && t.commit_offsets_alone);
   return {};
 }
 
 // Writes the table into a fresh staging directory (not yet published).
-Status stage_table(TableRun& t, const FieldNames& names, int64_t end, uint64_t budget) {
-  if (t.delta) return stage_delta(t, names, end, budget);
+Status stage_table(TableRun& t, const FieldNames& names, const std::vector<int64_t>& read_end,
+                   uint64_t budget) {
+  if (t.delta) return stage_delta(t, names, read_end, budget);
+  const int64_t end = read_end[0];  // incremental plain tables: one partition
   auto staging = t.dir->begin(t.mode);
   if (!staging.ok()) return staging.status();
   TableWriteSpec spec;
@@ -363,44 +344,26 @@ std::string describe_ranges(const std::vector<log::PartitionRange>& ranges) {
 
 }  // namespace
 
-Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
-  const auto began = std::chrono::steady_clock::now();
-  FieldNames& names = *job.names;
+Status open_lake(const ExtractOptions& o, Opened& opened) {
   // Every path under the lake resolves beneath it, following no link (table_dir.h).
-  Lake own_lake;
   if (o.lake_fs) {
-    own_lake.location = o.lake;
-  } else {
-    auto opened_lake = open_lake(o.lake, o.lake_options);
-    if (!opened_lake.ok()) return opened_lake.status();
-    own_lake = std::move(opened_lake).value();
+    opened.own_lake.location = o.lake;
+    opened.lake = o.lake_fs;
+    return {};
   }
-  io::FileSystem& lake = o.lake_fs ? *o.lake_fs : *own_lake.fs;
-  const fs::path spill_dir = ".staging";
+  auto lake = extract::open_lake(o.lake, o.lake_options);
+  if (!lake.ok()) return lake.status();
+  opened.own_lake = std::move(lake).value();
+  opened.lake = opened.own_lake.fs.get();
+  return {};
+}
 
-  auto opened = o.open_source
-                    ? o.open_source()
-                    : log::embedded::open_source(o.log_dir, {.skip_damaged = o.skip_damaged});
-  if (!opened.ok()) return opened.status();
-  log::RecordSource& source = **opened;
-  if (Status s = check_partitions(job, source); !s.ok()) return s;
-  // The range is fixed now: what arrives while the job runs waits for the next run.
-  std::vector<log::PartitionRange> ranges;
-  for (const log::PartitionRange& p : source.partitions()) ranges.push_back(resolve_range(job, p));
-  const bool one_partition = ranges.size() == 1;
-  // Offsets [start, end): the partition's range, or with several partitions
-  // the span of all of them (incremental tables and numeric offsets are refused
-  // then, so no table starts inside it).
-  int64_t start = ranges[0].start, end = ranges[0].end;
-  for (const log::PartitionRange& r : ranges) {
-    start = std::min(start, r.start);
-    end = std::max(end, r.end);
-  }
-
-  std::vector<TableRun> tables(job.tables.size());
+Status open_tables(Job& job, const ExtractOptions& o, Opened& opened) {
+  io::FileSystem& lake = *opened.lake;
+  opened.tables = std::vector<TableRun>(job.tables.size());
   for (size_t i = 0; i < job.tables.size(); ++i) {
     const TableSpec& spec = job.tables[i];
-    TableRun& t = tables[i];
+    TableRun& t = opened.tables[i];
     t.name = spec.name;
     t.relative = spec.path;
     t.mode = spec.mode;
@@ -409,100 +372,186 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
     if (t.format == TableFormat::delta) t.schema.set_name_rules(NameRules::delta);
     t.partition_by = spec.partition_by;
     t.where = &spec.where;
-    t.print_schema = spec.print_schema;
-    t.show = o.show ? *o.show : spec.show;
-    t.start = start;
-    t.rows = std::make_unique<RowBuffer>(lake, spill_dir);
+    // A follower prints no tables (each micro-batch would print them again).
+    t.print_schema = spec.print_schema && !o.follow;
+    t.show = o.follow ? 0 : o.show ? *o.show : spec.show;
+    t.resumes = !t.relative.empty() && (t.mode == Mode::incremental || o.follow);
   }
   // Lock each table and finish what a crashed run left, the tables side by
   // side (on HDFS each step is a round trip to the namenode).
-  Status opened_tables = for_each_table(tables, [&](TableRun& t) -> Status {
+  Status s = for_each_table(opened.tables, [&](TableRun& t) -> Status {
     if (t.relative.empty()) return {};
-    std::optional<int64_t> committed;
     if (t.format == TableFormat::delta) {
       auto table = DeltaTable::open(lake, t.relative);
       if (!table.ok()) return table.status();
       t.delta = std::move(table).value();
-      for (const log::PartitionRange& p : source.partitions()) {
-        const std::string app = delta_app_id(job.stem, t.name, job.topic, p.partition);
-        if (t.mode == Mode::incremental) t.delta_run.started_from[app] = t.delta->committed(app);
-      }
-      if (t.mode == Mode::incremental)
-        committed = t.delta->committed(
-            delta_app_id(job.stem, t.name, job.topic, source.partitions()[0].partition));
-    } else {
-      auto dir = TableDir::open(lake, t.relative);
-      if (!dir.ok()) return dir.status();
-      t.dir = std::move(dir).value();
-      auto delta_log = lake.kind(fs::path(t.relative) / "_delta_log");
-      if (!delta_log.ok()) return delta_log.status();
-      if (*delta_log)
-        return Status::error(Errc::invalid_argument,
-                             "table " + t.name + ": " + lake.describe(t.relative) +
-                                 " is a Delta table; write it with format = \"delta\"");
-      if (t.mode == Mode::incremental) {
-        auto end_offset = t.dir->committed_end();
+      return {};
+    }
+    auto dir = TableDir::open(lake, t.relative);
+    if (!dir.ok()) return dir.status();
+    t.dir = std::move(dir).value();
+    auto delta_log = lake.kind(fs::path(t.relative) / "_delta_log");
+    if (!delta_log.ok()) return delta_log.status();
+    if (*delta_log)
+      return Status::error(Errc::invalid_argument,
+                           "table " + t.name + ": " + lake.describe(t.relative) +
+                               " is a Delta table; write it with format = \"delta\"");
+    return {};
+  });
+  if (!s.ok()) return s;
+  opened.reject_fields = {job.names->intern("error"), job.names->intern("offset"),
+                          job.names->intern("raw")};
+  opened.rejects.name = "_rejected";
+  opened.rejects.relative = "_rejected/" + job.stem;
+  return {};
+}
+
+Status plan_pass(const Job& job, const ExtractOptions& o, log::RecordSource& source, Opened& opened,
+                 const std::map<int32_t, int64_t>* position, Pass& pass) {
+  io::FileSystem& lake = *opened.lake;
+  const fs::path spill_dir = ".staging";
+  // The range is fixed now: what arrives while the job runs waits for the next run.
+  pass.ranges.clear();
+  for (const log::PartitionRange& p : source.partitions()) {
+    log::PartitionRange r = resolve_range(job, p);
+    if (position) {
+      auto at = position->find(p.partition);
+      if (at != position->end()) r.start = std::clamp(at->second, p.start, p.end);
+    }
+    pass.ranges.push_back(r);
+  }
+  pass.one_partition = pass.ranges.size() == 1;
+  // Offsets [start, end): the partition's range, or with several partitions
+  // the span of all of them (in one pass incremental tables and numeric
+  // offsets are refused then, so no table starts inside it).
+  int64_t start = pass.ranges[0].start, end = pass.ranges[0].end;
+  for (const log::PartitionRange& r : pass.ranges) {
+    start = std::min(start, r.start);
+    end = std::max(end, r.end);
+  }
+  pass.end = end;
+
+  for (TableRun& t : opened.tables) {
+    t.start = start;
+    t.starts.clear();
+    for (const log::PartitionRange& r : pass.ranges) t.starts.push_back(r.start);
+    t.skipped.clear();
+    t.schema = TableSchema();
+    t.rows = std::make_unique<RowBuffer>(lake, spill_dir);
+    t.count = 0;
+    t.delta_run = DeltaTable::Run();
+    t.version = -1;
+    t.staged = false;
+    t.written = TableWriteResult();
+  }
+  opened.rejects.schema = TableSchema();
+  opened.rejects.rows = std::make_unique<RowBuffer>(lake, spill_dir);
+  opened.rejects.count = 0;
+  opened.rejects.staged = false;
+  opened.rejects.written = TableWriteResult();
+
+  // Where each table resumes: its committed offsets, per partition.
+  Status s = for_each_table(opened.tables, [&](TableRun& t) -> Status {
+    if (!t.resumes) return {};
+    for (size_t i = 0; i < pass.ranges.size(); ++i) {
+      const log::PartitionRange& held = source.partitions()[i];
+      const bool read_here = position && position->count(held.partition) > 0;
+      std::optional<int64_t> committed;
+      if (t.delta) {
+        const std::string app = delta_app_id(job.stem, t.name, job.topic, held.partition);
+        committed = t.delta->committed(app);
+        t.delta_run.started_from[app] = committed;
+      } else {
+        // Locked by this process: no one else commits to it.
+        if (read_here) continue;
+        auto end_offset = t.dir->committed_end();  // one partition (refused otherwise)
         if (!end_offset.ok()) return end_offset.status();
         committed = *end_offset;
       }
+      if (!committed) continue;
+      // A follower that read on past it (no rows for this table since) goes on from there.
+      if (read_here && *committed < pass.ranges[i].start) continue;
+      if (Status c = check_committed(t, *committed, held, source.name(), o.skip_damaged); !c.ok())
+        return c;
+      t.starts[i] = std::min(*committed, pass.ranges[i].end);
     }
-    if (committed) {
-      // One partition: check_partitions refuses incremental tables otherwise.
-      Status s =
-          check_committed(t, *committed, source.partitions()[0], source.name(), o.skip_damaged);
-      if (!s.ok()) return s;
-      t.start = std::min(*committed, end);
-    }
+    if (pass.one_partition) t.start = t.starts[0];
     return {};
   });
-  if (!opened_tables.ok()) return opened_tables;
+  if (!s.ok()) return s;
 
   // One pass from the earliest offset any table needs (that the log holds).
-  int64_t pass_start = end;
-  for (const TableRun& t : tables) pass_start = std::min(pass_start, t.start);
-  if (one_partition)
-    pass_start = ranges[0].start = std::max(pass_start, source.partitions()[0].start);
-  if (Status s = source.read(ranges); !s.ok()) return s;
+  for (size_t i = 0; i < pass.ranges.size(); ++i) {
+    int64_t first = pass.ranges[i].end;
+    for (const TableRun& t : opened.tables) first = std::min(first, t.starts[i]);
+    pass.ranges[i].start = std::max(first, source.partitions()[i].start);
+  }
+  pass.start = pass.one_partition ? pass.ranges[0].start : start;
+  return source.read(pass.ranges);
+}
+
+bool SeenIds::insert(int32_t partition, std::string_view id, int64_t timestamp_ms, int64_t left) {
+  if (window_ms_) {
+    auto [w, added] = windows_.try_emplace(partition, *window_ms_);
+    bool fresh = w->second.insert(id, timestamp_ms);
+    peak_bytes_ = std::max(peak_bytes_, w->second.memory_bytes());
+    return fresh;
+  }
+  if (partition != partition_) {  // partitions are read one after the other
+    peak_bytes_ = std::max(peak_bytes_, one_.memory_bytes());
+    one_.clear();
+    partition_ = partition;
+    // Room for the rest of the partition's range at once: no growth on the way.
+    one_.reserve(static_cast<size_t>(std::max<int64_t>(left, 0)));
+  }
+  return one_.insert(id);
+}
+
+size_t SeenIds::memory_bytes() const {
+  size_t n = one_.memory_bytes();
+  for (const auto& [p, w] : windows_) n += w.memory_bytes();
+  return n;
+}
+
+void SeenIds::clear_pass() {
+  peak_bytes_ = std::max(peak_bytes_, one_.memory_bytes());
+  one_.clear();
+  partition_ = -1;
+}
+
+Status scan(Job& job, const ExtractOptions& o, log::RecordSource& source, Opened& opened,
+            const Pass& pass, SeenIds& ids, bool stop_at_budget, Scanned& scanned) {
+  FieldNames& names = *job.names;
+  std::vector<TableRun>& tables = opened.tables;
+  TableRun& rejects = opened.rejects;
+  const std::vector<log::PartitionRange>& ranges = pass.ranges;
   int64_t to_read = 0;  // records at most, over every partition
   for (const log::PartitionRange& r : ranges) to_read += r.end - r.start;
-
-  ExtractReport report;
-  report.start = pass_start;
-  report.end = end;
-  report.ranges = ranges;
-  const RejectFields reject_fields{names.intern("error"), names.intern("offset"),
-                                   names.intern("raw")};
-  // Records that are not JSON objects: <lake>/_rejected/<job stem>.
-  TableRun rejects;
-  rejects.name = "_rejected";
-  rejects.relative = "_rejected/" + job.stem;
-  rejects.rows = std::make_unique<RowBuffer>(lake, spill_dir);
 
   std::vector<TablePlan> plans;
   for (const TableRun& t : tables) {
     TablePlan p;
     p.where = t.where;
-    p.start = t.start;
+    p.starts = t.starts;
     p.keep_all = !t.relative.empty();
     p.keep = static_cast<uint64_t>(std::max<int64_t>(t.show, 0));
     plans.push_back(p);
   }
 
-  Progress progress(o.progress, o.err, one_partition ? "offset" : "record",
-                    one_partition ? pass_start : 0, one_partition ? end : to_read);
-  std::string first_reject;  // "offset 3: not a JSON object: array"
+  Progress progress(o.progress && !o.follow, o.err, pass.one_partition ? "offset" : "record",
+                    pass.one_partition ? pass.start : 0, pass.one_partition ? pass.end : to_read);
   // Adds a processed batch to the tables, in log order.
   auto merge = [&](Batch& b) -> Status {
     if (b.records.empty()) return {};
-    report.records += b.records.size();
+    scanned.records += b.records.size();
     if (b.rejected.count > 0) {
       if (o.strict)
         return Status::error(Errc::corruption, "offset " + std::to_string(b.rejected.first_offset) +
                                                    ": " + b.rejected.first_error + " (--strict)");
-      if (report.rejected == 0)
-        first_reject =
+      if (scanned.rejected == 0)
+        scanned.first_reject =
             "offset " + std::to_string(b.rejected.first_offset) + ": " + b.rejected.first_error;
-      report.rejected += b.rejected.count;
+      scanned.rejected += b.rejected.count;
       rejects.rows->append_chunk(b.rejected.rows, b.rejected.count);
     }
     for (size_t i = 0; i < tables.size(); ++i) {
@@ -516,26 +565,32 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
     uint64_t memory = rejects.rows->memory_bytes();
     for (const TableRun& t : tables) memory += t.rows->memory_bytes();
     if (memory > o.memory_budget) {
-      for (TableRun& t : tables)
-        if (Status s = t.rows->spill(); !s.ok()) return s;
-      if (Status s = rejects.rows->spill(); !s.ok()) return s;
+      if (stop_at_budget) {
+        scanned.full = true;  // read no more: this micro-batch is complete
+      } else {
+        for (TableRun& t : tables)
+          if (Status s = t.rows->spill(); !s.ok()) return s;
+        if (Status s = rejects.rows->spill(); !s.ok()) return s;
+      }
     }
     progress.update(
-        one_partition ? b.records.back().offset + 1 : static_cast<int64_t>(report.records),
-        report.records);
+        pass.one_partition ? b.records.back().offset + 1 : static_cast<int64_t>(scanned.records),
+        scanned.records);
     return {};
   };
 
-  // Copies the next records of the range into `b`; false at the range's end.
-  // A record whose id (key) came earlier in its partition's range is dropped
-  // here, before it is parsed: it is a resend or a retry of one already read.
+  // Copies the next records of the ranges into `b`; false at their end.
+  // A record whose id (key) came earlier in its partition is dropped here,
+  // before it is parsed: it is a resend or a retry of one already read.
   bool at_end = false;
   log::Record rec;
-  IdSet seen_ids;
-  int32_t ids_partition = -1;
+  size_t range = 0;  // the range being read
+  scanned.read_end.clear();
+  for (const log::PartitionRange& r : ranges) scanned.read_end.push_back(r.start);
   auto fill = [&](Batch& b) -> Status {
     b.clear_input();
-    while (!at_end && b.records.size() < kBatchRecords && b.bytes.size() < kBatchBytes) {
+    while (!at_end && !scanned.full && b.records.size() < kBatchRecords &&
+           b.bytes.size() < kBatchBytes) {
       auto more = source.next(rec);
       if (!more.ok()) {
         if (more.status().code() != Errc::corruption || o.open_source) return more.status();
@@ -545,25 +600,22 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
       }
       if (!*more) {
         at_end = true;
+        for (size_t i = 0; i < ranges.size(); ++i) scanned.read_end[i] = ranges[i].end;
         break;
       }
-      if (!rec.key.empty()) {
-        if (rec.partition != ids_partition) {  // partitions are read one after the other
-          report.id_memory_bytes = std::max(report.id_memory_bytes, seen_ids.memory_bytes());
-          seen_ids.clear();
-          ids_partition = rec.partition;
-          // Room for the rest of the partition's range at once: no growth on the way.
-          for (const log::PartitionRange& r : ranges)
-            if (r.partition == rec.partition && r.end > rec.offset)
-              seen_ids.reserve(static_cast<size_t>(r.end - rec.offset));
-        }
-        if (!seen_ids.insert(rec.key)) {
-          ++report.duplicates;
-          continue;
-        }
+      while (range + 1 < ranges.size() && ranges[range].partition != rec.partition) {
+        scanned.read_end[range] = ranges[range].end;  // read whole
+        ++range;
+      }
+      scanned.read_end[range] = rec.offset + 1;
+      if (scanned.first_timestamp_ms < 0) scanned.first_timestamp_ms = rec.timestamp_ms;
+      if (!rec.key.empty() &&
+          !ids.insert(rec.partition, rec.key, rec.timestamp_ms, ranges[range].end - rec.offset)) {
+        ++scanned.duplicates;
+        continue;
       }
       b.records.push_back({rec.offset, rec.timestamp_ms, static_cast<uint32_t>(b.bytes.size()),
-                           static_cast<uint32_t>(rec.value.size())});
+                           static_cast<uint32_t>(rec.value.size()), static_cast<uint32_t>(range)});
       b.bytes.append(rec.value);
     }
     return {};
@@ -573,7 +625,7 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
   size_t workers = o.threads ? *o.threads : std::min(8u, std::thread::hardware_concurrency());
   if (to_read <= static_cast<int64_t>(kBatchRecords)) workers = 0;
   auto make_processor = [&] {
-    return std::make_unique<BatchProcessor>(names, job.transforms, plans, reject_fields);
+    return std::make_unique<BatchProcessor>(names, job.transforms, plans, opened.reject_fields);
   };
   std::vector<Batch> ring(workers > 0 ? 2 * workers + 2 : 1);
   std::unique_ptr<BatchProcessor> inline_processor;
@@ -609,16 +661,21 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
   }
   pool.reset();
   progress.clear();
-  report.id_memory_bytes = std::max(report.id_memory_bytes, seen_ids.memory_bytes());
-  seen_ids.clear();
-  report.skipped = source.take_skipped();
-  int64_t skipped_offsets = 0;
-  for (const log::SkippedRange& r : report.skipped) {
-    skipped_offsets += r.end - r.start;
+  ids.clear_pass();
+  scanned.skipped = source.take_skipped();
+  for (const log::SkippedRange& r : scanned.skipped) {
+    scanned.skipped_offsets += r.end - r.start;
     std::fprintf(o.err, "questlog: skipped %s: %s\n", log::describe_offsets(r.start, r.end).c_str(),
                  r.where.c_str());
   }
+  return {};
+}
 
+Status stage(Job& job, const ExtractOptions& o, Opened& opened, const Pass& pass,
+             const Scanned& scanned) {
+  FieldNames& names = *job.names;
+  std::vector<TableRun>& tables = opened.tables;
+  TableRun& rejects = opened.rejects;
   // The schemas are final: report renamed and widened columns, print, and stage every table.
   for (TableRun& t : tables) {
     for (const std::string& note : t.schema.notes(names))
@@ -630,18 +687,26 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
   std::fflush(o.out);
 
   // The rejected records of this run (replacing the last run's, once the
-  // table exists, so it never shows rejects of an older range).
-  auto rejects_there = report.rejected > 0 ? std::optional<io::FileKind>(io::FileKind::directory)
-                                           : lake.kind(rejects.relative);
-  if (!rejects_there.ok()) return rejects_there.status();
-  if (*rejects_there) {
-    auto dir = TableDir::open(lake, rejects.relative);
-    if (!dir.ok()) return dir.status();
-    rejects.dir = std::move(dir).value();
-    rejects.schema.observe(reject_fields.error, Kind::string, 0);
-    rejects.schema.observe(reject_fields.offset, Kind::int64, 0);
-    rejects.schema.observe(reject_fields.raw, Kind::string, 0);
-    rejects.count = report.rejected;
+  // table exists, so it never shows rejects of an older range; a follower
+  // appends each micro-batch's).
+  io::FileSystem& lake = *opened.lake;
+  bool write_rejects = scanned.rejected > 0;
+  if (!o.follow && !write_rejects) {
+    auto there = lake.kind(rejects.relative);
+    if (!there.ok()) return there.status();
+    write_rejects = there->has_value();
+  }
+  if (write_rejects) {
+    if (!rejects.dir) {
+      auto dir = TableDir::open(lake, rejects.relative);
+      if (!dir.ok()) return dir.status();
+      rejects.dir = std::move(dir).value();
+    }
+    rejects.mode = o.follow ? Mode::append : Mode::overwrite;
+    rejects.schema.observe(opened.reject_fields.error, Kind::string, 0);
+    rejects.schema.observe(opened.reject_fields.offset, Kind::int64, 0);
+    rejects.schema.observe(opened.reject_fields.raw, Kind::string, 0);
+    rejects.count = scanned.rejected;
   }
 
   // Stage every table, each on its own thread: they share nothing.
@@ -650,30 +715,36 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
     if (t.dir || t.delta) to_stage.push_back(&t);
     // The offsets a Delta table's commit records: the range read, per partition.
     if (t.delta)
-      for (const log::PartitionRange& r : ranges)
-        t.delta_run.txns.emplace_back(delta_app_id(job.stem, t.name, job.topic, r.partition),
-                                      std::max(r.end, t.start));
+      for (size_t i = 0; i < pass.ranges.size(); ++i)
+        t.delta_run.txns.emplace_back(
+            delta_app_id(job.stem, t.name, job.topic, pass.ranges[i].partition),
+            std::max(scanned.read_end[i], t.starts[i]));
   }
-  if (rejects.dir) to_stage.push_back(&rejects);
+  if (write_rejects) to_stage.push_back(&rejects);
   std::vector<Status> staged(to_stage.size());
   {
     const uint64_t budget = o.memory_budget / std::max<size_t>(to_stage.size(), 1);
     std::vector<std::thread> threads;
     for (size_t i = 0; i < to_stage.size(); ++i) {
-      auto stage = [&, i] { staged[i] = stage_table(*to_stage[i], names, end, budget); };
+      auto stage_one = [&, i] {
+        staged[i] = stage_table(*to_stage[i], names, scanned.read_end, budget);
+      };
       if (i + 1 < to_stage.size())
-        threads.emplace_back(stage);
+        threads.emplace_back(stage_one);
       else
-        stage();
+        stage_one();
     }
     for (std::thread& t : threads) t.join();
   }
   for (const Status& s : staged)
     if (!s.ok()) return s;
+  return {};
+}
 
-  // Publish, the tables side by side: each is published whole or not at all
-  // on its own (table_dir.h).
-  Status published = for_each_table(tables, [](TableRun& t) -> Status {
+Status publish(Opened& opened) {
+  // The tables side by side: each is published whole or not at all on its
+  // own (table_dir.h).
+  Status published = for_each_table(opened.tables, [](TableRun& t) -> Status {
     if (!t.staged) return Status();
     if (!t.delta) return t.dir->commit();
     auto version = t.delta->commit(t.delta_run);
@@ -682,79 +753,139 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
     return Status();
   });
   if (!published.ok()) return published;
-  if (rejects.staged) {
-    if (Status s = rejects.dir->commit(); !s.ok()) return s;
-  }
+  if (opened.rejects.staged) return opened.rejects.dir->commit();
+  return {};
+}
 
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
-  const std::string skipped =
-      report.skipped.empty()
-          ? ""
-          : ", skipped " + plural(report.skipped.size(), "damaged range", "damaged ranges") + " (" +
-                plural(static_cast<uint64_t>(skipped_offsets), "offset", "offsets") + ")";
-  const std::string read = plural(report.records + report.duplicates, "record", "records");
-  if (one_partition)
-    std::fprintf(o.err, "questlog: read %s, offsets %lld to %lld%s, in %.2f s\n", read.c_str(),
-                 static_cast<long long>(pass_start), static_cast<long long>(end), skipped.c_str(),
-                 seconds);
-  else
-    std::fprintf(o.err, "questlog: read %s from %zu partitions (offsets %s)%s, in %.2f s\n",
-                 read.c_str(), ranges.size(), describe_ranges(ranges).c_str(), skipped.c_str(),
-                 seconds);
-  if (report.duplicates > 0)
-    std::fprintf(o.err,
-                 "questlog: dropped %s: the same event id as an earlier record of its "
-                 "partition (a resend or a client's retry); each event is in the tables once\n",
-                 plural(report.duplicates, "duplicate record", "duplicate records").c_str());
-  for (TableRun& t : tables) {
+ExtractReport report_of(const Opened& opened, const Pass& pass, const Scanned& scanned,
+                        double seconds) {
+  ExtractReport report;
+  report.start = pass.start;
+  report.end = pass.end;
+  report.ranges = pass.ranges;
+  report.records = scanned.records;
+  report.duplicates = scanned.duplicates;
+  report.rejected = scanned.rejected;
+  report.first_reject = scanned.first_reject;
+  if (scanned.rejected > 0)
+    report.rejected_path = opened.own_lake.describe(opened.rejects.relative);
+  report.skipped = scanned.skipped;
+  report.seconds = seconds;
+  for (const TableRun& t : opened.tables) {
     TableReport r;
     r.name = t.name;
     r.rows = t.count;
     r.files = t.written.files;
     r.bytes = t.written.bytes;
     r.start = t.start;
-    r.end = end;
+    r.end = pass.one_partition ? scanned.read_end[0] : pass.end;
     r.skipped = t.skipped;
-    for (const log::SkippedRange& k : t.skipped)
-      std::fprintf(o.err, "questlog: table %s: skipped %s: %s\n", t.name.c_str(),
-                   log::describe_offsets(k.start, k.end).c_str(), k.where.c_str());
-    const bool written = t.dir || t.delta;
-    if (written) r.path = own_lake.describe(t.relative);
-    std::string line = "questlog: table " + t.name + ": " + plural(t.count, "row", "rows");
-    if (written) {
-      line += ", " + plural(r.files, "file", "files") + ", " + plural(r.bytes, "byte", "bytes") +
-              " -> " + r.path;
-      if (t.mode == Mode::incremental)
-        line += " (offsets " + std::to_string(t.start) + " to " + std::to_string(end) + ")";
-      else if (t.mode == Mode::append)
-        line += " (appended)";
-      if (t.version >= 0) line += " (Delta version " + std::to_string(t.version) + ")";
-    } else {
-      line += " (printed only: no path)";
-    }
-    std::fprintf(o.err, "%s\n", line.c_str());
+    if (t.dir || t.delta) r.path = opened.own_lake.describe(t.relative);
+    r.mode = t.mode;
+    r.version = t.version;
     if (t.delta && !t.delta->checkpoint_status().ok())
-      std::fprintf(o.err,
-                   "questlog: table %s: note: no checkpoint of Delta version %lld (%s); the "
-                   "commit is made, readers replay the log from the previous checkpoint\n",
-                   t.name.c_str(), static_cast<long long>(t.version),
-                   t.delta->checkpoint_status().message().c_str());
+      r.checkpoint_error = t.delta->checkpoint_status().message();
     report.tables.push_back(std::move(r));
   }
-  if (report.rejected > 0)
-    std::fprintf(o.err, "questlog: %s rejected (%s %s) -> %s\n",
-                 plural(report.rejected, "record", "records").c_str(),
-                 report.rejected == 1 ? "at" : "the first at", first_reject.c_str(),
-                 own_lake.describe(rejects.relative).c_str());
-  // Unlock the tables side by side (on HDFS each is a round trip).
-  rejects.dir.reset();
-  (void)for_each_table(tables, [](TableRun& t) {
+  return report;
+}
+
+void close_tables(Opened& opened) {
+  opened.rejects.dir.reset();
+  (void)for_each_table(opened.tables, [](TableRun& t) {
     t.dir.reset();
     t.delta.reset();
     return Status();
   });
+}
+
+}  // namespace questlog::extract::phases
+
+namespace questlog::extract {
+
+Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
+  using namespace phases;
+  const auto began = std::chrono::steady_clock::now();
+  Opened opened;
+  if (Status s = open_lake(o, opened); !s.ok()) return s;
+  auto source = o.open_source
+                    ? o.open_source()
+                    : log::embedded::open_source(o.log_dir, {.skip_damaged = o.skip_damaged});
+  if (!source.ok()) return source.status();
+  if (Status s = check_partitions(job, **source); !s.ok()) return s;
+  if (Status s = open_tables(job, o, opened); !s.ok()) return s;
+  Pass pass;
+  if (Status s = plan_pass(job, o, **source, opened, nullptr, pass); !s.ok()) return s;
+  SeenIds ids;
+  Scanned scanned;
+  if (Status s = scan(job, o, **source, opened, pass, ids, false, scanned); !s.ok()) return s;
+  if (Status s = stage(job, o, opened, pass, scanned); !s.ok()) return s;
+  if (Status s = publish(opened); !s.ok()) return s;
+  ExtractReport report =
+      report_of(opened, pass, scanned,
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
+  report.id_memory_bytes = ids.peak_bytes();
+  close_tables(opened);
   return report;
+}
+
+std::string checkpoint_note(const TableReport& t) {
+  if (t.checkpoint_error.empty()) return {};
+  return "questlog: table " + t.name + ": note: no checkpoint of Delta version " +
+         std::to_string(t.version) + " (" + t.checkpoint_error +
+         "); the commit is made, readers replay the log from the previous checkpoint";
+}
+
+std::string table_line(const TableReport& t) {
+  using phases::plural;
+  std::string line = "questlog: table " + t.name + ": " + plural(t.rows, "row", "rows");
+  if (t.path.empty()) return line + " (printed only: no path)";
+  line += ", " + plural(t.files, "file", "files") + ", " + plural(t.bytes, "byte", "bytes") +
+          " -> " + t.path;
+  if (t.mode == Mode::incremental)
+    line += " (offsets " + std::to_string(t.start) + " to " + std::to_string(t.end) + ")";
+  else if (t.mode == Mode::append)
+    line += " (appended)";
+  if (t.version >= 0) line += " (Delta version " + std::to_string(t.version) + ")";
+  return line;
+}
+
+void print_report(const ExtractReport& report, std::FILE* err) {
+  using phases::plural;
+  int64_t skipped_offsets = 0;
+  for (const log::SkippedRange& r : report.skipped) skipped_offsets += r.end - r.start;
+  const std::string skipped =
+      report.skipped.empty()
+          ? ""
+          : ", skipped " + plural(report.skipped.size(), "damaged range", "damaged ranges") + " (" +
+                plural(static_cast<uint64_t>(skipped_offsets), "offset", "offsets") + ")";
+  const std::string read = plural(report.records + report.duplicates, "record", "records");
+  if (report.ranges.size() == 1)
+    std::fprintf(err, "questlog: read %s, offsets %lld to %lld%s, in %.2f s\n", read.c_str(),
+                 static_cast<long long>(report.start), static_cast<long long>(report.end),
+                 skipped.c_str(), report.seconds);
+  else
+    std::fprintf(err, "questlog: read %s from %zu partitions (offsets %s)%s, in %.2f s\n",
+                 read.c_str(), report.ranges.size(), phases::describe_ranges(report.ranges).c_str(),
+                 skipped.c_str(), report.seconds);
+  if (report.duplicates > 0)
+    std::fprintf(err,
+                 "questlog: dropped %s: the same event id as an earlier record of its "
+                 "partition (a resend or a client's retry); each event is in the tables once\n",
+                 plural(report.duplicates, "duplicate record", "duplicate records").c_str());
+  for (const TableReport& t : report.tables) {
+    for (const log::SkippedRange& k : t.skipped)
+      std::fprintf(err, "questlog: table %s: skipped %s: %s\n", t.name.c_str(),
+                   log::describe_offsets(k.start, k.end).c_str(), k.where.c_str());
+    std::fprintf(err, "%s\n", table_line(t).c_str());
+    if (std::string note = checkpoint_note(t); !note.empty())
+      std::fprintf(err, "%s\n", note.c_str());
+  }
+  if (report.rejected > 0)
+    std::fprintf(err, "questlog: %s rejected (%s %s) -> %s\n",
+                 plural(report.rejected, "record", "records").c_str(),
+                 report.rejected == 1 ? "at" : "the first at", report.first_reject.c_str(),
+                 report.rejected_path.c_str());
 }
 
 }  // namespace questlog::extract

@@ -34,7 +34,8 @@
 // Tables are written to staging first; only when every table of the job is
 // staged are they published (table_dir.h), so a failing job publishes nothing.
 // printSchema and show output goes to `out` in the job's table order; the
-// progress line, widenings and one summary line per table go to `err`.
+// progress line, skipped ranges and widenings go to `err`; print_report()
+// writes the summary lines.
 #pragma once
 
 #include <cstdint>
@@ -76,6 +77,9 @@ struct ExtractOptions {
   bool skip_damaged = false;
   std::FILE* out = stdout;
   std::FILE* err = stderr;
+  // Set by run_follow (follow.h): tables resume from their commits, rejected
+  // records are appended, no progress line.
+  bool follow = false;
 };
 
 struct TableReport {
@@ -83,10 +87,13 @@ struct TableReport {
   uint64_t rows = 0;
   uint64_t files = 0;
   uint64_t bytes = 0;
-  std::string path;   // where it was written; empty: printed only
-  int64_t start = 0;  // the offsets it took rows from: [start, end)
+  std::string path;  // where it was written; empty: printed only
+  Mode mode = Mode::overwrite;
+  int64_t version = -1;  // the Delta version committed; -1: none
+  int64_t start = 0;     // the offsets it took rows from: [start, end)
   int64_t end = 0;
   std::vector<log::SkippedRange> skipped;  // offsets it needed that the log no longer holds
+  std::string checkpoint_error;  // why the Delta checkpoint due at `version` was not written
 };
 
 struct ExtractReport {
@@ -97,11 +104,22 @@ struct ExtractReport {
   uint64_t duplicates = 0;     // dropped: the id (record key) of an earlier record of the partition
   size_t id_memory_bytes = 0;  // the largest partition's set of seen ids, at its end
   uint64_t rejected = 0;
+  std::string first_reject;                // "offset 3: not a JSON object: array"
+  std::string rejected_path;               // where the rejected records went
   std::vector<log::SkippedRange> skipped;  // damaged or missing in the range read
   std::vector<TableReport> tables;
+  double seconds = 0;  // the run's wall time
 };
 
 // Runs `job`. New field names seen in the log are interned into job.names.
 Result<ExtractReport> run_extract(Job& job, const ExtractOptions& options);
+
+// The summary of a run, for people, one line each: what was read, duplicates
+// dropped, each table's rows and files, rejected records.
+void print_report(const ExtractReport& report, std::FILE* err);
+// The line of one table ("questlog: table swords: 20 rows, 1 file, ...").
+std::string table_line(const TableReport& table);
+// The note that its Delta checkpoint failed (the commit stands); empty if none.
+std::string checkpoint_note(const TableReport& table);
 
 }  // namespace questlog::extract

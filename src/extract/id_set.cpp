@@ -35,7 +35,7 @@ void IdSet::reserve(size_t n) {
   if (capacity > slots_.size()) rehash(capacity);
 }
 
-bool IdSet::insert(std::string_view id) {
+IdSet::Slot IdSet::slot_of(std::string_view id) {
   uint64_t a, b;
   hash128(id, a, b);
   Slot h;
@@ -43,16 +43,34 @@ bool IdSet::insert(std::string_view id) {
   h.w[1] = static_cast<uint32_t>(a >> 32);
   h.w[2] = static_cast<uint32_t>(b);
   if (h.empty()) h.w[2] = 1;  // all zero marks an empty slot
+  return h;
+}
+
+size_t IdSet::home(Slot h) const {
+  // The hash's first 64 bits scaled to [0, n): any n, no modulo.
+  const uint64_t a = (static_cast<uint64_t>(h.w[1]) << 32) | h.w[0];
+  return static_cast<size_t>((static_cast<unsigned __int128>(a) * slots_.size()) >> 64);
+}
+
+bool IdSet::insert(std::string_view id) {
+  const Slot h = slot_of(id);
   if ((size_ + 1) * 5 > slots_.size() * 4) rehash(std::max<size_t>(1024, slots_.size() * 2));
   return insert_hash(h);
 }
 
+bool IdSet::contains(std::string_view id) const {
+  const size_t n = slots_.size();
+  if (n == 0) return false;
+  const Slot h = slot_of(id);
+  for (size_t i = home(h);; i = i + 1 == n ? 0 : i + 1) {
+    if (slots_[i].empty()) return false;
+    if (slots_[i] == h) return true;
+  }
+}
+
 bool IdSet::insert_hash(Slot h) {
   const size_t n = slots_.size();
-  // The hash's first 64 bits scaled to [0, n): any n, no modulo.
-  const uint64_t a = (static_cast<uint64_t>(h.w[1]) << 32) | h.w[0];
-  size_t i = static_cast<size_t>((static_cast<unsigned __int128>(a) * n) >> 64);
-  for (;; i = i + 1 == n ? 0 : i + 1) {
+  for (size_t i = home(h);; i = i + 1 == n ? 0 : i + 1) {
     Slot& s = slots_[i];
     if (s.empty()) {
       s = h;
@@ -74,6 +92,20 @@ void IdSet::rehash(size_t capacity) {
 void IdSet::clear() {
   std::vector<Slot>().swap(slots_);
   size_ = 0;
+}
+
+bool IdWindow::insert(std::string_view id, int64_t timestamp_ms) {
+  if (previous_.contains(id) || current_.contains(id)) return false;
+  if (!started_) {
+    started_ = true;
+    since_ms_ = timestamp_ms;
+  } else if (timestamp_ms - since_ms_ >= window_ms_) {
+    std::swap(previous_, current_);
+    current_.clear();
+    since_ms_ = timestamp_ms;
+  }
+  current_.insert(id);
+  return true;
 }
 
 }  // namespace questlog::extract

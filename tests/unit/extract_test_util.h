@@ -16,7 +16,7 @@ namespace questlog::extract::test_util {
 struct Run {
   Status status;
   ExtractReport report;
-  std::string out, err;  // what run_extract printed to `out` and `err`
+  std::string out, err;  // what run_extract and print_report printed to `out` and `err`
 };
 
 // Parses `job_text` as a job file and runs it with `o` (out and err replaced).
@@ -31,6 +31,7 @@ inline Run run_captured(const std::string& job_text, ExtractOptions o) {
   o.out = open_memstream(&out_buf, &out_size);
   o.err = open_memstream(&err_buf, &err_size);
   auto report = run_extract(*job, o);
+  if (report.ok()) print_report(*report, o.err);  // as the CLI prints it
   std::fclose(o.out);
   std::fclose(o.err);
   r.out.assign(out_buf, out_size);

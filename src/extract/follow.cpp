@@ -1,0 +1,276 @@
+#include "extract/follow.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <ctime>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "extract/extract_phases.h"
+#include "log/embedded/embedded_source.h"
+#include "log/record_source.h"
+
+namespace questlog::extract {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace phases;
+
+// A Delta table that got no rows for this long while its offsets moved gets a
+// commit of them alone.
+constexpr auto kOffsetsAloneEvery = std::chrono::minutes(1);
+
+// What a job needs of the topic's partitions when followed.
+Status check_follow_partitions(const Job& job, const log::RecordSource& source) {
+  const size_t n = source.partitions().size();
+  if (n == 1) return {};
+  const std::string why = "needs a topic with one partition; " + source.name() + " has " +
+                          std::to_string(n) + " partitions";
+  if (job.starting.kind == OffsetSpec::Kind::at)
+    return Status::error(
+        Errc::invalid_argument,
+        job.source + ": starting_offsets = " + std::to_string(job.starting.offset) + " " + why);
+  for (const TableSpec& t : job.tables)
+    if (t.format == TableFormat::parquet && t.mode == Mode::incremental)
+      return Status::error(Errc::invalid_argument,
+                           job.source + ": table " + t.name +
+                               ": a plain Parquet table in mode = \"incremental\" " + why +
+                               " (format = \"delta\" keeps offsets per partition)");
+  return {};
+}
+
+std::string wall_clock(int64_t ms) {
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  localtime_r(&secs, &tm);
+  char buf[16];
+  std::strftime(buf, sizeof buf, "%H:%M:%S", &tm);
+  return buf;
+}
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The live status line of a follower on a terminal.
+class StatusLine {
+ public:
+  StatusLine(bool on, std::FILE* err) : on_(on), err_(err) {}
+
+  // After a micro-batch that began at `began` and read `records` (lag: what
+  // was left to read then, and the age of its oldest record).
+  void update(Clock::time_point began, uint64_t records, int64_t lag_records, double lag_seconds) {
+    const double secs =
+        last_began_ ? std::chrono::duration<double>(began - *last_began_).count() : 0;
+    if (secs > 0) rate_ = static_cast<double>(records) / secs;
+    last_began_ = began;
+    if (!on_) return;
+    std::string last = last_commit_.empty() ? "none yet" : last_commit_;
+    std::fprintf(err_,
+                 "\rquestlog: following: %.0f records/s, lag %lld records (%.1f s), last commit "
+                 "%s\x1b[K",
+                 rate_, static_cast<long long>(lag_records), lag_seconds, last.c_str());
+    std::fflush(err_);
+    shown_ = true;
+  }
+  void committed(const std::string& what) { last_commit_ = what; }
+  // Puts the cursor on a line of its own before other output.
+  void clear() {
+    if (shown_) std::fputs("\r\x1b[K", err_);
+    shown_ = false;
+  }
+
+ private:
+  bool on_;
+  std::FILE* err_;
+  std::optional<Clock::time_point> last_began_;
+  double rate_ = 0;
+  std::string last_commit_;
+  bool shown_ = false;
+};
+
+}  // namespace
+
+Result<std::chrono::milliseconds> parse_duration(const std::string& text) {
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  const std::string unit = text.substr(digits);
+  const std::string bad = "\"" + text + "\" is not a duration (500ms, 1s, 2m, 1h)";
+  if (digits == 0 || digits > 9) return Status::error(Errc::invalid_argument, bad);
+  const int64_t n = std::stoll(text.substr(0, digits));
+  int64_t ms = 0;
+  if (unit == "ms")
+    ms = n;
+  else if (unit == "s")
+    ms = n * 1000;
+  else if (unit == "m")
+    ms = n * 60'000;
+  else if (unit == "h")
+    ms = n * 3'600'000;
+  else
+    return Status::error(Errc::invalid_argument, bad);
+  if (ms <= 0) return Status::error(Errc::invalid_argument, bad + ": it must be above 0");
+  return std::chrono::milliseconds(ms);
+}
+
+Status check_followable(const Job& job) {
+  if (job.ending.kind == OffsetSpec::Kind::at)
+    return Status::error(Errc::invalid_argument,
+                         fmt::format("{}: ending_offsets = {}: --follow reads on as the log grows "
+                                     "(remove ending_offsets to follow)",
+                                     job.source, job.ending.offset));
+  for (const TableSpec& t : job.tables) {
+    if (t.path.empty())
+      return Status::error(Errc::invalid_argument,
+                           fmt::format("{}: table {} has no path: --follow writes tables and "
+                                       "prints none (run the job without --follow to print it)",
+                                       job.source, t.name));
+    if (t.mode == Mode::overwrite)
+      return Status::error(
+          Errc::invalid_argument,
+          fmt::format("{}: table {}: mode = \"overwrite\" cannot be followed (every micro-batch "
+                      "would replace the table); use mode = \"append\" with format = \"delta\", "
+                      "or mode = \"incremental\"",
+                      job.source, t.name));
+    if (t.mode == Mode::append && t.format == TableFormat::parquet)
+      return Status::error(
+          Errc::invalid_argument,
+          fmt::format("{}: table {}: a plain Parquet table in mode = \"append\" cannot be "
+                      "followed exactly once (a crash after a publish would publish its rows "
+                      "again); use format = \"delta\", or mode = \"incremental\"",
+                      job.source, t.name));
+  }
+  return {};
+}
+
+Result<FollowReport> run_follow(Job& job, const ExtractOptions& options,
+                                const FollowOptions& follow) {
+  if (Status s = check_followable(job); !s.ok()) return s;
+  ExtractOptions o = options;
+  o.follow = true;
+  auto open_source = [&]() -> Result<std::unique_ptr<log::RecordSource>> {
+    if (o.open_source) return o.open_source();
+    return log::embedded::open_source(o.log_dir, {.skip_damaged = o.skip_damaged});
+  };
+
+  Opened opened;
+  if (Status s = open_lake(o, opened); !s.ok()) return s;
+  {
+    // The log must be there to begin with; later, a failure to open it is retried.
+    auto source = open_source();
+    if (!source.ok()) return source.status();
+    if (Status s = check_follow_partitions(job, **source); !s.ok()) return s;
+  }
+  if (Status s = open_tables(job, o, opened); !s.ok()) return s;
+
+  FollowReport report;
+  SeenIds ids(follow.dedup_window.count());
+  std::map<int32_t, int64_t> position;  // per partition: read up to here
+  bool have_position = false;
+  std::vector<Clock::time_point> last_commit(opened.tables.size(), Clock::now());
+  StatusLine status(follow.status_line, o.err);
+  std::string source_trouble;  // said once until the log opens again
+  size_t partitions = 0;       // the source had at the last micro-batch
+  Clock::time_point next = Clock::now();
+  // One micro-batch: what the log holds now past what was read, committed.
+  auto micro_batch = [&]() -> Status {
+    const auto began = Clock::now();
+    next = began + follow.trigger;
+
+    auto source = open_source();
+    if (!source.ok()) {
+      if (source.status().code() != Errc::io_error) return source.status();
+      if (source.status().message() != source_trouble) {
+        status.clear();
+        std::fprintf(o.err, "questlog: %s; trying again every trigger\n",
+                     source.status().message().c_str());
+        source_trouble = source.status().message();
+      }
+      return {};
+    }
+    source_trouble.clear();
+    if (have_position && (*source)->partitions().size() != partitions) {
+      // New partitions (Kafka): they are read from their start by plan_pass.
+      status.clear();
+      std::fprintf(o.err, "questlog: %s now has %zu partitions\n", (*source)->name().c_str(),
+                   (*source)->partitions().size());
+      if (Status s = check_follow_partitions(job, **source); !s.ok()) return s;
+    }
+    partitions = (*source)->partitions().size();
+    Pass pass;
+    if (Status s = plan_pass(job, o, **source, opened, have_position ? &position : nullptr, pass);
+        !s.ok())
+      return s;
+    int64_t lag_records = 0;
+    for (const log::PartitionRange& r : pass.ranges) lag_records += r.end - r.start;
+    if (lag_records == 0) {  // idle: nothing to write
+      status.update(began, 0, 0, 0);
+      return {};
+    }
+    for (size_t i = 0; i < opened.tables.size(); ++i)
+      opened.tables[i].commit_offsets_alone = began - last_commit[i] >= kOffsetsAloneEvery;
+
+    Scanned scanned;
+    if (Status s = scan(job, o, **source, opened, pass, ids, true, scanned); !s.ok()) return s;
+    status.clear();
+    if (Status s = stage(job, o, opened, pass, scanned); !s.ok()) return s;
+    if (Status s = publish(opened); !s.ok()) return s;
+    ++report.batches;
+    report.records += scanned.records + scanned.duplicates;
+    report.duplicates += scanned.duplicates;
+    for (size_t i = 0; i < pass.ranges.size(); ++i)
+      position[pass.ranges[i].partition] = scanned.read_end[i];
+    have_position = true;
+    if (scanned.full) next = began;  // more to read: at once
+
+    const double seconds = std::chrono::duration<double>(Clock::now() - began).count();
+    ExtractReport batch = report_of(opened, pass, scanned, seconds);
+    const int64_t wall = now_ms();
+    for (size_t i = 0; i < opened.tables.size(); ++i) {
+      const TableRun& t = opened.tables[i];
+      if (!t.staged) continue;
+      ++report.commits;
+      last_commit[i] = began;
+      status.committed(wall_clock(wall) + " (" + t.name +
+                       (t.version >= 0 ? " version " + std::to_string(t.version) : "") + ")");
+      if (!follow.status_line) std::fprintf(o.err, "%s\n", table_line(batch.tables[i]).c_str());
+      if (std::string note = checkpoint_note(batch.tables[i]); !note.empty())
+        std::fprintf(o.err, "%s\n", note.c_str());
+    }
+    if (scanned.duplicates > 0 && !follow.status_line)
+      std::fprintf(o.err, "questlog: dropped %llu duplicate record%s (same event id)\n",
+                   static_cast<unsigned long long>(scanned.duplicates),
+                   scanned.duplicates == 1 ? "" : "s");
+    if (scanned.rejected > 0)
+      std::fprintf(o.err, "questlog: %llu record%s rejected (%s %s) -> %s\n",
+                   static_cast<unsigned long long>(scanned.rejected),
+                   scanned.rejected == 1 ? "" : "s", scanned.rejected == 1 ? "at" : "the first at",
+                   scanned.first_reject.c_str(), batch.rejected_path.c_str());
+    const double lag_seconds =
+        scanned.first_timestamp_ms >= 0
+            ? std::max(0.0, static_cast<double>(wall - scanned.first_timestamp_ms) / 1000.0)
+            : 0.0;
+    status.update(began, scanned.records + scanned.duplicates, lag_records, lag_seconds);
+    return {};
+  };
+  // A stop request is taken between micro-batches; one last micro-batch then
+  // commits what the log holds at that moment.
+  for (bool stop = false; !stop;) {
+    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next - Clock::now());
+    stop = follow.wait_for_stop(std::max(wait, std::chrono::milliseconds(0)));
+    if (Status s = micro_batch(); !s.ok()) return s;
+  }
+  status.clear();
+  report.id_memory_bytes = ids.memory_bytes();
+  close_tables(opened);
+  return report;
+}
+
+}  // namespace questlog::extract

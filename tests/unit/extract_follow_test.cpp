@@ -1,0 +1,232 @@
+// extract --follow (follow.h) on the embedded log: one commit per micro-batch
+// that read rows, none for a trigger that found nothing, the size bound
+// splitting a long catch-up, a restart going on from the table's txn, and the
+// jobs a follower refuses. The waits between micro-batches are the test's
+// own (FollowOptions::wait_for_stop), so nothing here depends on time.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "extract/delta_log.h"
+#include "extract/follow.h"
+#include "extract/job.h"
+#include "io/posix_file_system.h"
+#include "log/embedded/log_writer.h"
+#include "log_test_util.h"
+
+namespace questlog::extract {
+namespace {
+
+namespace fs = std::filesystem;
+using log::embedded::testing::TempDir;
+
+std::unique_ptr<io::PosixFileSystem> real(const fs::path& lake) {
+  io::PosixOptions o;
+  o.beneath = true;
+  o.create_root = true;
+  o.sync = false;
+  return std::make_unique<io::PosixFileSystem>(lake, o);
+}
+
+const char* kJob = R"(
+[[tables]]
+name = "swords"
+path = "swords"
+where = { event_type = "purchase_sword" }
+mode = "append"
+format = "delta"
+)";
+
+class FollowTest : public ::testing::Test {
+ protected:
+  FollowTest() : log_dir_(dir_.path() / "data" / "events" / "0"), lake_(dir_.path() / "lake") {}
+
+  // Appends `n` events, numbered from next_; every third a "default".
+  void append(int n) {
+    log::embedded::WriterOptions wo;
+    wo.dir = log_dir_;
+    auto w = log::embedded::LogWriter::open(wo);
+    ASSERT_TRUE(w.ok()) << w.status().message();
+    std::vector<std::string> events;
+    for (int i = 0; i < n; ++i, ++next_) {
+      events.push_back(R"({"event_type":")" +
+                       std::string(next_ % 3 == 0 ? "default" : "purchase_sword") + R"(","pad":")" +
+                       std::to_string(next_ * 7919) + std::string(100, 'x') +
+                       std::to_string(next_) + R"(","n":)" + std::to_string(next_) + "}");
+      swords_ += next_ % 3 != 0;
+    }
+    std::vector<std::string_view> views(events.begin(), events.end());
+    ASSERT_TRUE((*w)->append(views, 1532214012345).ok());
+  }
+
+  // Follows with `between(k)` run before the k-th wait (k = 0, 1, ...),
+  // stopping when it returns true.
+  Result<FollowReport> follow(const std::function<bool(int)>& between,
+                              uint64_t memory_budget = 64ull << 20) {
+    auto job = parse_job(kJob, "jobs/stream.toml");
+    EXPECT_TRUE(job.ok()) << job.status().message();
+    auto lake = real(lake_);
+    ExtractOptions o;
+    o.log_dir = log_dir_;
+    o.lake = lake_;
+    o.lake_fs = lake.get();
+    o.memory_budget = memory_budget;
+    o.threads = 0;
+    char* err_buf = nullptr;
+    size_t err_size = 0;
+    o.err = open_memstream(&err_buf, &err_size);
+    FollowOptions f;
+    f.trigger = std::chrono::hours(1);
+    int k = 0;
+    f.wait_for_stop = [&](std::chrono::milliseconds d) {
+      waits_.push_back(d);
+      return between(k++);
+    };
+    waits_.clear();
+    auto r = run_follow(*job, o, f);
+    std::fclose(o.err);
+    err_.assign(err_buf, err_size);
+    std::free(err_buf);
+    return r;
+  }
+
+  delta::Snapshot snapshot() {
+    auto fs = real(lake_);
+    delta::Snapshot s;
+    Status st = delta::update(*fs, "swords", s);
+    EXPECT_TRUE(st.ok()) << st.message();
+    return s;
+  }
+
+  int64_t rows() {
+    int64_t n = 0;
+    for (const auto& [path, f] : snapshot().files) {
+      // numRecords from the add's stats: {"numRecords":N,...}
+      const std::string key = "\"numRecords\":";
+      size_t at = f.stats.find(key);
+      EXPECT_NE(at, std::string::npos) << f.stats;
+      if (at != std::string::npos) n += std::stoll(f.stats.substr(at + key.size()));
+    }
+    return n;
+  }
+
+  TempDir dir_;
+  fs::path log_dir_;
+  fs::path lake_;
+  int next_ = 0;
+  int64_t swords_ = 0;
+  std::vector<std::chrono::milliseconds> waits_;
+  std::string err_;
+};
+
+TEST_F(FollowTest, EachMicroBatchWithRowsIsOneCommitAndIdleTriggersWriteNothing) {
+  append(30);
+  auto r = follow([&](int k) {
+    if (k == 2) append(9);  // before the third micro-batch
+    return k == 5;          // the sixth is the last, after the stop
+  });
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  // Micro-batches 0 (30 records) and 2 (9) read; 1, 3, 4 and 5 found nothing.
+  EXPECT_EQ(snapshot().version, 1) << err_;
+  EXPECT_EQ(rows(), swords_);
+  EXPECT_EQ(r->batches, 2u);
+  EXPECT_EQ(r->commits, 2u);
+  EXPECT_EQ(r->records, 39u);
+  EXPECT_EQ(waits_.size(), 6u);
+  EXPECT_EQ(waits_[0], std::chrono::milliseconds(0));  // the first micro-batch at once
+  EXPECT_GT(waits_[1], std::chrono::minutes(59));      // then every trigger
+}
+
+TEST_F(FollowTest, AStopCommitsWhatTheLogHoldsThen) {
+  append(10);
+  auto r = follow([&](int k) {
+    if (k == 1) append(20);
+    return k == 1;
+  });
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(rows(), swords_);
+  EXPECT_EQ(snapshot().version, 1);
+}
+
+TEST_F(FollowTest, TheSizeBoundSplitsACatchUpIntoCommitsThatFollowAtOnce) {
+  append(20000);  // ~3 MB of rows, every one different
+  auto r = follow([&](int k) { return k == 100; }, 256 << 10);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(rows(), swords_);
+  EXPECT_GE(r->batches, 3u) << err_;
+  EXPECT_EQ(r->records, 20000u);
+  // While the bound cut micro-batches short, the next one came without a wait.
+  EXPECT_EQ(waits_[1], std::chrono::milliseconds(0));
+}
+
+TEST_F(FollowTest, ARestartGoesOnFromTheTablesTxn) {
+  append(30);
+  ASSERT_TRUE(follow([](int k) { return k == 0; }).ok());
+  append(12);
+  auto r = follow([](int k) { return k == 0; });
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->records, 12u);  // not the first 30 again
+  EXPECT_EQ(rows(), swords_);
+  EXPECT_EQ(snapshot().txns.at("questlog/stream/swords/events/0"), 42);
+}
+
+TEST_F(FollowTest, DuplicateIdsAreDroppedAcrossMicroBatches) {
+  log::embedded::WriterOptions wo;
+  wo.dir = log_dir_;
+  {
+    auto w = log::embedded::LogWriter::open(wo);
+    ASSERT_TRUE(w.ok());
+    std::vector<std::string_view> events = {R"({"event_type":"purchase_sword","n":1})"};
+    std::vector<std::string_view> keys = {"order-1"};
+    ASSERT_TRUE((*w)->append(events, 1532214012345, keys).ok());
+  }
+  auto r = follow([&](int k) {
+    if (k == 1) {
+      auto w = log::embedded::LogWriter::open(wo);
+      std::vector<std::string_view> events = {R"({"event_type":"purchase_sword","n":1})",
+                                              R"({"event_type":"purchase_sword","n":2})"};
+      std::vector<std::string_view> keys = {"order-1", "order-2"};
+      EXPECT_TRUE((*w)->append(events, 1532214013345, keys).ok());
+    }
+    return k == 2;
+  });
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->duplicates, 1u);
+  EXPECT_EQ(rows(), 2);
+}
+
+TEST(FollowJobTest, TablesItCannotKeepExactlyOnceAreRefused) {
+  auto refused = [](const std::string& table) {
+    auto job = parse_job("[[tables]]\nname = \"t\"\n" + table, "jobs/j.toml");
+    EXPECT_TRUE(job.ok()) << job.status().message();
+    Status s = check_followable(*job);
+    EXPECT_FALSE(s.ok()) << table;
+    return s.message();
+  };
+  EXPECT_NE(refused("path = \"t\"\nmode = \"overwrite\"\nformat = \"delta\"\n")
+                .find("mode = \"overwrite\" cannot be followed"),
+            std::string::npos);
+  EXPECT_NE(refused("path = \"t\"\nmode = \"append\"\n")
+                .find("a plain Parquet table in mode = \"append\" cannot be followed"),
+            std::string::npos);
+  EXPECT_NE(refused("show = 5\n").find("has no path"), std::string::npos);
+  auto ok = parse_job("[[tables]]\nname = \"t\"\npath = \"t\"\nmode = \"incremental\"\n", "j");
+  ASSERT_TRUE(ok.ok());
+  EXPECT_TRUE(check_followable(*ok).ok());
+}
+
+TEST(FollowJobTest, DurationsAreSparksTriggerWords) {
+  EXPECT_EQ(*parse_duration("500ms"), std::chrono::milliseconds(500));
+  EXPECT_EQ(*parse_duration("1s"), std::chrono::seconds(1));
+  EXPECT_EQ(*parse_duration("2m"), std::chrono::minutes(2));
+  EXPECT_EQ(*parse_duration("1h"), std::chrono::hours(1));
+  for (const char* bad : {"", "5", "s", "0s", "1.5s", "5 s", "-1s", "1d"})
+    EXPECT_FALSE(parse_duration(bad).ok()) << bad;
+}
+
+}  // namespace
+}  // namespace questlog::extract
