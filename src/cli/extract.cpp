@@ -86,6 +86,11 @@ void add_extract(CLI::App& app, ExtractArgs& a) {
 }
 
 int run_extract(const ExtractArgs& a) {
+  if (a.follow) {
+    // Taken between micro-batches (wait_for_stop), from the start.
+    const sigset_t set = stop_signals();
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  }
   if (log::kafka::show_properties_if_asked(a.properties)) return 0;
   std::vector<std::string> kafka_properties = a.properties;
   std::string hdfs_user;
@@ -134,8 +139,6 @@ int run_extract(const ExtractArgs& a) {
     f.dedup_window = *window;
     f.status_line = o.progress;
     f.wait_for_stop = wait_for_stop;
-    const sigset_t set = stop_signals();
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
     auto followed = extract::run_follow(*job, o, f);
     if (!followed.ok()) return fail(followed.status());
     std::fprintf(stderr,

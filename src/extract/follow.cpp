@@ -96,6 +96,15 @@ class StatusLine {
   bool shown_ = false;
 };
 
+// 500ms, 5s, 2m, 1h: as --trigger takes it.
+std::string describe(std::chrono::milliseconds d) {
+  const int64_t ms = d.count();
+  if (ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
+  if (ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
+}
+
 }  // namespace
 
 Result<std::chrono::milliseconds> parse_duration(const std::string& text) {
@@ -162,13 +171,21 @@ Result<FollowReport> run_follow(Job& job, const ExtractOptions& options,
 
   Opened opened;
   if (Status s = open_lake(o, opened); !s.ok()) return s;
+  std::string source_name;
   {
     // The log must be there to begin with; later, a failure to open it is retried.
     auto source = open_source();
     if (!source.ok()) return source.status();
     if (Status s = check_follow_partitions(job, **source); !s.ok()) return s;
+    source_name = (*source)->name();
   }
   if (Status s = open_tables(job, o, opened); !s.ok()) return s;
+  std::fprintf(o.err,
+               "questlog: following %s into %zu %s, a micro-batch every %s; stop with "
+               "Ctrl-C or SIGTERM\n",
+               source_name.c_str(), opened.tables.size(),
+               opened.tables.size() == 1 ? "table" : "tables", describe(follow.trigger).c_str());
+  std::fflush(o.err);
 
   FollowReport report;
   SeenIds ids(follow.dedup_window.count());
