@@ -143,10 +143,11 @@ int run_extract(const ExtractArgs& a) {
     if (!followed.ok()) return fail(followed.status());
     std::fprintf(stderr,
                  "questlog: stopped following: read %llu records in %llu micro-batches, %llu "
-                 "table commits\n",
+                 "table commits; event ids held for --dedup-window %s: %.1f MiB\n",
                  static_cast<unsigned long long>(followed->records),
                  static_cast<unsigned long long>(followed->batches),
-                 static_cast<unsigned long long>(followed->commits));
+                 static_cast<unsigned long long>(followed->commits), a.dedup_window.c_str(),
+                 static_cast<double>(followed->id_memory_bytes) / (1 << 20));
     return 0;
   }
   if (a.trigger != "5s" || a.dedup_window != "1h")
