@@ -67,8 +67,10 @@ class StatusLine {
   // After a micro-batch that began at `began` and read `records` (lag: what
   // was left to read then, and the age of its oldest record).
   void update(Clock::time_point began, uint64_t records, int64_t lag_records, double lag_seconds) {
+    // Since the micro-batch before (the first: since this one began).
     const double secs =
-        last_began_ ? std::chrono::duration<double>(began - *last_began_).count() : 0;
+        std::chrono::duration<double>(last_began_ ? began - *last_began_ : Clock::now() - began)
+            .count();
     if (secs > 0) rate_ = static_cast<double>(records) / secs;
     last_began_ = began;
     if (!on_) return;
