@@ -98,6 +98,53 @@ class StatusLine {
   bool shown_ = false;
 };
 
+// Fills `ids` with the ids of the records a window of time before where each
+// partition's range starts (what earlier runs committed), so that a retry
+// whose first copy went into a table before this follower started is still
+// dropped. The window's first offset is found by bisecting on timestamps
+// (ingest times grow with offsets, near enough). Returns how many records it
+// read; leaves `source` to be read() again.
+Result<int64_t> seed_ids(log::RecordSource& source, const Pass& pass, int64_t window_ms,
+                         SeenIds& ids) {
+  int64_t seeded = 0;
+  log::Record rec;
+  for (size_t i = 0; i < pass.ranges.size(); ++i) {
+    const log::PartitionRange& r = pass.ranges[i];
+    const int64_t held_start = source.partitions()[i].start;
+    if (r.start <= held_start) continue;
+    // The timestamp of the record at `offset`; nullopt when there is none.
+    auto timestamp_at = [&](int64_t offset) -> Result<std::optional<int64_t>> {
+      if (Status s = source.read({{r.partition, offset, offset + 1}}); !s.ok()) return s;
+      auto more = source.next(rec);
+      if (!more.ok()) return more.status();
+      if (!*more) return std::optional<int64_t>();
+      return std::optional<int64_t>(rec.timestamp_ms);
+    };
+    auto newest = timestamp_at(r.start - 1);
+    if (!newest.ok()) return newest.status();
+    if (!*newest) continue;
+    int64_t lo = held_start, hi = r.start - 1;
+    while (lo < hi) {
+      const int64_t mid = lo + (hi - lo) / 2;
+      auto ts = timestamp_at(mid);
+      if (!ts.ok()) return ts.status();
+      if (!*ts || **ts < **newest - window_ms)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    if (Status s = source.read({{r.partition, lo, r.start}}); !s.ok()) return s;
+    for (;;) {
+      auto more = source.next(rec);
+      if (!more.ok()) return more.status();
+      if (!*more) break;
+      ++seeded;
+      if (!rec.key.empty()) ids.insert(rec.partition, rec.key, rec.timestamp_ms, 0);
+    }
+  }
+  return seeded;
+}
+
 // 500ms, 5s, 2m, 1h: as --trigger takes it.
 std::string describe(std::chrono::milliseconds d) {
   const int64_t ms = d.count();
@@ -193,6 +240,7 @@ Result<FollowReport> run_follow(Job& job, const ExtractOptions& options,
   SeenIds ids(follow.dedup_window.count());
   std::map<int32_t, int64_t> position;  // per partition: read up to here
   bool have_position = false;
+  bool ids_seeded = false;
   std::vector<Clock::time_point> last_commit(opened.tables.size(), Clock::now());
   StatusLine status(follow.status_line, o.err);
   std::string source_trouble;  // said once until the log opens again
@@ -227,6 +275,19 @@ Result<FollowReport> run_follow(Job& job, const ExtractOptions& options,
     if (Status s = plan_pass(job, o, **source, opened, have_position ? &position : nullptr, pass);
         !s.ok())
       return s;
+    if (!ids_seeded) {
+      ids_seeded = true;
+      // The ids of the window before where the tables are: a restart forgets none.
+      auto seeded = seed_ids(**source, pass, follow.dedup_window.count(), ids);
+      if (!seeded.ok()) {
+        std::fprintf(o.err,
+                     "questlog: --dedup-window: could not read the ids of the records before "
+                     "offset %lld (%s); a retry of an event from before it is not dropped\n",
+                     static_cast<long long>(pass.ranges[0].start),
+                     seeded.status().message().c_str());
+      }
+      if (Status s = (*source)->read(pass.ranges); !s.ok()) return s;
+    }
     int64_t lag_records = 0;
     for (const log::PartitionRange& r : pass.ranges) lag_records += r.end - r.start;
     if (lag_records == 0) {  // idle: nothing to write

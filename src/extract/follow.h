@@ -21,7 +21,8 @@
 // Delta tables keep one txn per partition.
 //
 // Duplicate ids (extract.h) are dropped within a window of time per partition
-// (IdWindow, id_set.h); the window starts empty when the follower starts.
+// (IdWindow, id_set.h). At start the follower reads the ids of the records
+// within the window before where its tables are, so a restart forgets none.
 //
 // A table that gets no rows from a micro-batch is not committed, except that
 // a Delta table whose offsets moved gets a commit of its txns alone at most

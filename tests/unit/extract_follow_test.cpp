@@ -199,6 +199,29 @@ TEST_F(FollowTest, DuplicateIdsAreDroppedAcrossMicroBatches) {
   EXPECT_EQ(rows(), 2);
 }
 
+TEST_F(FollowTest, ARestartStillDropsARetryOfAnEventCommittedBeforeIt) {
+  log::embedded::WriterOptions wo;
+  wo.dir = log_dir_;
+  auto append_keyed = [&](std::vector<std::string_view> keys, int64_t ts) {
+    auto w = log::embedded::LogWriter::open(wo);
+    ASSERT_TRUE(w.ok());
+    std::vector<std::string> values;
+    for (std::string_view k : keys)
+      values.push_back(R"({"event_type":"purchase_sword","k":")" + std::string(k) + "\"}");
+    std::vector<std::string_view> views(values.begin(), values.end());
+    ASSERT_TRUE((*w)->append(views, ts, keys).ok());
+  };
+  append_keyed({"old-1"}, 1'000'000);        // older than the window at restart
+  append_keyed({"a", "b", "c"}, 5'000'000);  // within it
+  ASSERT_TRUE(follow([](int k) { return k == 0; }).ok());
+  // Retries of a, c and old-1 after a restart; d is new.
+  append_keyed({"c", "d", "a", "old-1"}, 5'060'000);
+  auto r = follow([](int k) { return k == 0; });
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->duplicates, 2u) << err_;
+  EXPECT_EQ(rows(), 6);  // old-1, a, b, c, then d and old-1 again (past the window)
+}
+
 TEST(FollowJobTest, TablesItCannotKeepExactlyOnceAreRefused) {
   auto refused = [](const std::string& table) {
     auto job = parse_job("[[tables]]\nname = \"t\"\n" + table, "jobs/j.toml");
