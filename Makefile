@@ -123,6 +123,7 @@ bench: build venv
 	bash bench/run.sh
 	[ -z "$$QUESTLOG_BASELINE" ] || bash bench/instructions.sh build/questlog "$$QUESTLOG_BASELINE"
 	bash bench/extract.sh
+	bash bench/follow.sh
 	bash bench/kafka.sh
 	bash bench/hdfs.sh
 
