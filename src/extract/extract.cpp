@@ -664,7 +664,6 @@ Status scan(Job& job, const ExtractOptions& o, log::RecordSource& source, Opened
   ids.clear_pass();
   scanned.skipped = source.take_skipped();
   for (const log::SkippedRange& r : scanned.skipped) {
-    scanned.skipped_offsets += r.end - r.start;
     std::fprintf(o.err, "questlog: skipped %s: %s\n", log::describe_offsets(r.start, r.end).c_str(),
                  r.where.c_str());
   }

@@ -69,7 +69,8 @@ struct TableRun {
   int64_t version = -1;  // the Delta version committed
   bool staged = false;
   TableWriteResult written;
-  // A commit of offsets alone (no rows) is wanted when they moved.
+  // A commit of offsets alone (no rows) when they moved (a follower allows
+  // one a minute).
   bool commit_offsets_alone = true;
 };
 
@@ -136,7 +137,6 @@ struct Scanned {
   std::string first_reject;       // "offset 3: not a JSON object: array"
   std::vector<int64_t> read_end;  // per range: the offset after the last one read
   std::vector<log::SkippedRange> skipped;
-  int64_t skipped_offsets = 0;
   int64_t first_timestamp_ms = -1;  // of the first record read; -1: none
   bool full = false;                // stopped early at the size bound
 };
