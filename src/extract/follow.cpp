@@ -221,12 +221,21 @@ Result<FollowReport> run_follow(Job& job, const ExtractOptions& options,
   Opened opened;
   if (Status s = open_lake(o, opened); !s.ok()) return s;
   std::string source_name;
-  {
-    // The log must be there to begin with; later, a failure to open it is retried.
+  for (bool said_waiting = false;;) {
+    // A log that is not there yet (no serve has run, a topic not yet made) is
+    // waited for, as tail waits; other failures to open it end the follow.
     auto source = open_source();
-    if (!source.ok()) return source.status();
-    if (Status s = check_follow_partitions(job, **source); !s.ok()) return s;
-    source_name = (*source)->name();
+    if (source.ok()) {
+      if (Status s = check_follow_partitions(job, **source); !s.ok()) return s;
+      source_name = (*source)->name();
+      break;
+    }
+    if (source.status().code() != Errc::not_found) return source.status();
+    if (!said_waiting)
+      std::fprintf(o.err, "questlog: waiting for the log to appear (%s)\n",
+                   source.status().message().c_str());
+    said_waiting = true;
+    if (follow.wait_for_stop(follow.trigger)) return FollowReport();
   }
   if (Status s = open_tables(job, o, opened); !s.ok()) return s;
   std::fprintf(o.err,

@@ -65,9 +65,10 @@ struct FollowReport {
 Status check_followable(const Job& job);
 
 // Follows the log until options.wait_for_stop says stop; then returns. A
-// failure stops it (a table's commit conflict, the lake unreachable); a log
-// that cannot be opened (no broker answering) is retried at every trigger,
-// said once on `err`.
+// failure stops it (a table's commit conflict, the lake unreachable). A log
+// that is not there yet (Errc::not_found: no segment, no topic) is waited
+// for at the start; one that cannot be opened later (no broker answering) is
+// retried at every trigger. Each is said once on `err`.
 Result<FollowReport> run_follow(Job& job, const ExtractOptions& options,
                                 const FollowOptions& follow);
 

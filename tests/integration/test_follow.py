@@ -291,6 +291,20 @@ path = "swords"
     assert not (tmp_path / "lake" / "swords").exists()
 
 
+def test_a_follower_started_before_the_log_waits_for_it(bin_path, start_server, tmp_path,
+                                                        followers):
+    lake, data = tmp_path / "lake", tmp_path / "data"
+    job = write_job(tmp_path, "early", SWORDS)
+    f = Follower(bin_path, job, data, lake, "--trigger", "200ms")
+    followers.append(f)
+    wait_for(lambda: "questlog: waiting for the log to appear" in f.stderr, 30, interval=0.1,
+             what="the follower to say it waits")
+    server = start_server(data=data)
+    swords = serve_tagged(server.addr, 3, "a")
+    wait_for_tags(lake / "swords", swords)
+    assert f.stop() == 0, f.stderr
+
+
 def test_a_bad_trigger_is_one_line(bin_path, server, tmp_path):
     job = write_job(tmp_path, "t", SWORDS)
     r = subprocess.run([bin_path, "extract", str(job), "--data", str(server.data), "--lake",
