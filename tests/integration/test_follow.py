@@ -117,8 +117,9 @@ def serve_tagged(addr, n: int, prefix: str, path: str = "/purchase_a_sword") -> 
 
 
 def delta_tags(table: Path) -> list[str]:
-    """The X-Tag column of a Delta table as delta-rs reads it ([] before its first commit)."""
-    if not (table / "_delta_log").is_dir():
+    """The X-Tag column of a Delta table as delta-rs reads it ([] before its first commit;
+    _delta_log/ is made before the first commit is linked into it)."""
+    if not (table / "_delta_log" / f"{0:020d}.json").exists():
         return []
     t = deltalake.DeltaTable(str(table)).to_pyarrow_table()
     return t.column("X-Tag").to_pylist() if "X-Tag" in t.column_names else []
