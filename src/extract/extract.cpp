@@ -282,27 +282,6 @@ log::PartitionRange resolve_range(const Job& job, const log::PartitionRange& p) 
   return {p.partition, start, std::max(start, end)};
 }
 
-// What a job may not ask of a topic with several partitions: one offset that
-// means the same in all of them.
-Status check_partitions(const Job& job, const log::RecordSource& source) {
-  const size_t n = source.partitions().size();
-  if (n == 1) return {};
-  const std::string why = "needs a topic with one partition; " + source.name() + " has " +
-                          std::to_string(n) + " partitions";
-  if (job.starting.kind == OffsetSpec::Kind::at)
-    return Status::error(
-        Errc::invalid_argument,
-        job.source + ": starting_offsets = " + std::to_string(job.starting.offset) + " " + why);
-  if (job.ending.kind == OffsetSpec::Kind::at)
-    return Status::error(Errc::invalid_argument, job.source + ": ending_offsets = " +
-                                                     std::to_string(job.ending.offset) + " " + why);
-  for (const TableSpec& t : job.tables)
-    if (t.mode == Mode::incremental && !t.path.empty())
-      return Status::error(Errc::invalid_argument,
-                           job.source + ": table " + t.name + ": mode = \"incremental\" " + why);
-  return {};
-}
-
 // Where an incremental table that committed offsets up to `committed` picks
 // up in a log holding `held`: refused when the log ends before it (a restored
 // backup, a cut log: reading on would skip every new event until the log grew
@@ -343,6 +322,32 @@ std::string describe_ranges(const std::vector<log::PartitionRange>& ranges) {
 }
 
 }  // namespace
+
+Status check_partitions(const Job& job, const log::RecordSource& source, bool following) {
+  const size_t n = source.partitions().size();
+  if (n == 1) return {};
+  const std::string why = "needs a topic with one partition; " + source.name() + " has " +
+                          std::to_string(n) + " partitions";
+  if (job.starting.kind == OffsetSpec::Kind::at)
+    return Status::error(
+        Errc::invalid_argument,
+        job.source + ": starting_offsets = " + std::to_string(job.starting.offset) + " " + why);
+  if (job.ending.kind == OffsetSpec::Kind::at)
+    return Status::error(Errc::invalid_argument, job.source + ": ending_offsets = " +
+                                                     std::to_string(job.ending.offset) + " " + why);
+  for (const TableSpec& t : job.tables) {
+    if (t.mode != Mode::incremental || t.path.empty()) continue;
+    if (!following)
+      return Status::error(Errc::invalid_argument,
+                           job.source + ": table " + t.name + ": mode = \"incremental\" " + why);
+    if (t.format == TableFormat::parquet)
+      return Status::error(Errc::invalid_argument,
+                           job.source + ": table " + t.name +
+                               ": a plain Parquet table in mode = \"incremental\" " + why +
+                               " (format = \"delta\" keeps offsets per partition)");
+  }
+  return {};
+}
 
 Status open_lake(const ExtractOptions& o, Opened& opened) {
   // Every path under the lake resolves beneath it, following no link (table_dir.h).
@@ -811,7 +816,7 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
                     ? o.open_source()
                     : log::embedded::open_source(o.log_dir, {.skip_damaged = o.skip_damaged});
   if (!source.ok()) return source.status();
-  if (Status s = check_partitions(job, **source); !s.ok()) return s;
+  if (Status s = check_partitions(job, **source, false); !s.ok()) return s;
   if (Status s = open_tables(job, o, opened); !s.ok()) return s;
   Pass pass;
   if (Status s = plan_pass(job, o, **source, opened, nullptr, pass); !s.ok()) return s;

@@ -83,6 +83,12 @@ struct Opened {
   RejectFields reject_fields{};
 };
 
+// What a job may not ask of a topic with several partitions: one offset that
+// means the same in all of them (starting_offsets, ending_offsets, and an
+// incremental table's offsets; when `following`, Delta tables keep theirs per
+// partition, so only plain incremental tables are refused).
+Status check_partitions(const Job& job, const log::RecordSource& source, bool following);
+
 // Opens the lake (nothing read or written yet).
 Status open_lake(const ExtractOptions& o, Opened& opened);
 // Locks every table with a path (Delta tables take no lock), finishing what a

@@ -25,25 +25,6 @@ using namespace phases;
 // commit of them alone.
 constexpr auto kOffsetsAloneEvery = std::chrono::minutes(1);
 
-// What a job needs of the topic's partitions when followed.
-Status check_follow_partitions(const Job& job, const log::RecordSource& source) {
-  const size_t n = source.partitions().size();
-  if (n == 1) return {};
-  const std::string why = "needs a topic with one partition; " + source.name() + " has " +
-                          std::to_string(n) + " partitions";
-  if (job.starting.kind == OffsetSpec::Kind::at)
-    return Status::error(
-        Errc::invalid_argument,
-        job.source + ": starting_offsets = " + std::to_string(job.starting.offset) + " " + why);
-  for (const TableSpec& t : job.tables)
-    if (t.format == TableFormat::parquet && t.mode == Mode::incremental)
-      return Status::error(Errc::invalid_argument,
-                           job.source + ": table " + t.name +
-                               ": a plain Parquet table in mode = \"incremental\" " + why +
-                               " (format = \"delta\" keeps offsets per partition)");
-  return {};
-}
-
 std::string wall_clock(int64_t ms) {
   std::time_t secs = static_cast<std::time_t>(ms / 1000);
   std::tm tm{};
@@ -226,7 +207,7 @@ Result<FollowReport> run_follow(Job& job, const ExtractOptions& options,
     // waited for, as tail waits; other failures to open it end the follow.
     auto source = open_source();
     if (source.ok()) {
-      if (Status s = check_follow_partitions(job, **source); !s.ok()) return s;
+      if (Status s = check_partitions(job, **source, true); !s.ok()) return s;
       source_name = (*source)->name();
       break;
     }
@@ -277,7 +258,7 @@ Result<FollowReport> run_follow(Job& job, const ExtractOptions& options,
       status.clear();
       std::fprintf(o.err, "questlog: %s now has %zu partitions\n", (*source)->name().c_str(),
                    (*source)->partitions().size());
-      if (Status s = check_follow_partitions(job, **source); !s.ok()) return s;
+      if (Status s = check_partitions(job, **source, true); !s.ok()) return s;
     }
     partitions = (*source)->partitions().size();
     Pass pass;
