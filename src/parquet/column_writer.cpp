@@ -84,12 +84,6 @@ void put_u32(std::vector<uint8_t>& out, uint32_t v) {
   out.insert(out.end(), b, b + 4);
 }
 
-template <typename T>
-void append_plain(const std::vector<T>& values, std::vector<uint8_t>& out) {
-  const auto* p = reinterpret_cast<const uint8_t*>(values.data());
-  out.insert(out.end(), p, p + values.size() * sizeof(T));
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------- ColumnWriter
@@ -496,32 +490,6 @@ void Int64ColumnWriter::reset_chunk() {
 }
 
 // ----------------------------------------------------------- fixed-width kinds
-
-DoubleColumnWriter::DoubleColumnWriter(LeafSpec leaf, WriteContext& ctx)
-    : ColumnWriter(std::move(leaf), format::Type::float64, ctx) {}
-
-format::Encoding DoubleColumnWriter::encode_values(std::vector<uint8_t>& out) {
-  append_plain(values_, out);
-  values_.clear();
-  return format::Encoding::plain;
-}
-
-format::Statistics DoubleColumnWriter::statistics(int64_t null_count) const {
-  return stats_.encode(null_count);
-}
-
-Int32ColumnWriter::Int32ColumnWriter(LeafSpec leaf, WriteContext& ctx)
-    : ColumnWriter(std::move(leaf), format::Type::int32, ctx) {}
-
-format::Encoding Int32ColumnWriter::encode_values(std::vector<uint8_t>& out) {
-  append_plain(values_, out);
-  values_.clear();
-  return format::Encoding::plain;
-}
-
-format::Statistics Int32ColumnWriter::statistics(int64_t null_count) const {
-  return stats_.encode(null_count);
-}
 
 BooleanColumnWriter::BooleanColumnWriter(LeafSpec leaf, WriteContext& ctx)
     : ColumnWriter(std::move(leaf), format::Type::boolean, ctx) {}

@@ -379,10 +379,19 @@ class Int64ColumnWriter final : public DictionaryColumnWriter {
   Int64Statistics stats_;                         // every dictionary entry and plain value
 };
 
-class DoubleColumnWriter final : public ColumnWriter {
+// Appends fixed-width values as PLAIN encodes them (little-endian, as stored).
+template <typename T>
+void append_plain(const std::vector<T>& values, std::vector<uint8_t>& out) {
+  const auto* p = reinterpret_cast<const uint8_t*>(values.data());
+  out.insert(out.end(), p, p + values.size() * sizeof(T));
+}
+
+// Fixed-width values written PLAIN, no dictionary: DOUBLE and INT32.
+template <typename T, typename Stats, format::Type kType>
+class PlainColumnWriter final : public ColumnWriter {
  public:
-  DoubleColumnWriter(LeafSpec leaf, WriteContext& ctx);
-  void add(double v) {
+  PlainColumnWriter(LeafSpec leaf, WriteContext& ctx) : ColumnWriter(std::move(leaf), kType, ctx) {}
+  void add(T v) {
     levels_.push_back(1);
     values_.push_back(v);
     stats_.update(v);
@@ -390,32 +399,22 @@ class DoubleColumnWriter final : public ColumnWriter {
   }
 
  private:
-  format::Encoding encode_values(std::vector<uint8_t>& out) override;
-  format::Statistics statistics(int64_t null_count) const override;
-  void reset_chunk() override { stats_.reset(); }
-
-  std::vector<double> values_;
-  DoubleStatistics stats_;
-};
-
-class Int32ColumnWriter final : public ColumnWriter {
- public:
-  Int32ColumnWriter(LeafSpec leaf, WriteContext& ctx);
-  void add(int32_t v) {
-    levels_.push_back(1);
-    values_.push_back(v);
-    stats_.update(v);
-    added(1 + sizeof v);
+  format::Encoding encode_values(std::vector<uint8_t>& out) override {
+    append_plain(values_, out);
+    values_.clear();
+    return format::Encoding::plain;
   }
-
- private:
-  format::Encoding encode_values(std::vector<uint8_t>& out) override;
-  format::Statistics statistics(int64_t null_count) const override;
+  format::Statistics statistics(int64_t null_count) const override {
+    return stats_.encode(null_count);
+  }
   void reset_chunk() override { stats_.reset(); }
 
-  std::vector<int32_t> values_;
-  Int32Statistics stats_;
+  std::vector<T> values_;
+  Stats stats_;
 };
+
+using DoubleColumnWriter = PlainColumnWriter<double, DoubleStatistics, format::Type::float64>;
+using Int32ColumnWriter = PlainColumnWriter<int32_t, Int32Statistics, format::Type::int32>;
 
 class BooleanColumnWriter final : public ColumnWriter {
  public:
