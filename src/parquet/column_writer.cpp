@@ -1,5 +1,7 @@
 #include "parquet/column_writer.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <bit>
 #include <cassert>
@@ -150,15 +152,15 @@ Status ColumnWriter::emit_page(format::PageHeader& header, std::span<const uint8
                                std::vector<uint8_t>& out) {
   constexpr size_t kMaxPage = std::numeric_limits<int32_t>::max();
   if (body.size() > kMaxPage) {
-    return Status::error(Errc::invalid_argument, "parquet: column " + name() + ": page of " +
-                                                     std::to_string(body.size()) +
-                                                     " bytes is too large");
+    return Status::error(
+        Errc::invalid_argument,
+        fmt::format("parquet: column {}: page of {} bytes is too large", name(), body.size()));
   }
   Result<std::span<const uint8_t>> packed = ctx_.compressor.compress(body);
   if (!packed.ok()) return packed.status();
   if (packed->size() > kMaxPage) {
     return Status::error(Errc::invalid_argument,
-                         "parquet: column " + name() + ": compressed page is too large");
+                         fmt::format("parquet: column {}: compressed page is too large", name()));
   }
   header.uncompressed_page_size = static_cast<int32_t>(body.size());
   header.compressed_page_size = static_cast<int32_t>(packed->size());

@@ -65,7 +65,7 @@ Result<FooterInfo> read_footer(io::File& file, uint64_t size) {
   std::string_view magic(reinterpret_cast<const char*>(end - 4), 4);
   if (magic == "PARE")
     return Status::error(Errc::invalid_argument,
-                         name + ": an encrypted Parquet footer (not supported)");
+                         fmt::format("{}: an encrypted Parquet footer (not supported)", name));
   if (magic != format::kMagic) return corrupt(name, "no PAR1 at its end");
   const uint32_t length = static_cast<uint32_t>(end[-8]) | static_cast<uint32_t>(end[-7]) << 8 |
                           static_cast<uint32_t>(end[-6]) << 16 |
