@@ -1,5 +1,7 @@
 #include "parquet/file_writer.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cassert>
 #include <cstring>
@@ -200,20 +202,20 @@ struct FileWriter::Impl {
 void FileWriter::Impl::misuse(size_t column, const char* setter) {
   assert(false && "FileWriter setter misuse: bad column, wrong type, or set twice in a row");
   if (!ctx.error.ok()) return;
-  std::string what = column < schema.size() ? "column " + schema[column].name + " (" +
-                                                  type_name(schema[column].type) + ")"
-                                            : "column index " + std::to_string(column);
-  ctx.error =
-      Status::error(Errc::invalid_argument, "parquet: " + path + ": " + setter + " on " + what +
-                                                ": no such column, wrong type, or set "
-                                                "twice in one row");
+  std::string what = column < schema.size() ? fmt::format("column {} ({})", schema[column].name,
+                                                          type_name(schema[column].type))
+                                            : fmt::format("column index {}", column);
+  ctx.error = Status::error(Errc::invalid_argument,
+                            fmt::format("parquet: {}: {} on {}: no such column, wrong type, or set "
+                                        "twice in one row",
+                                        path, setter, what));
 }
 
 void FileWriter::Impl::oversized(size_t column, size_t bytes) {
   if (!ctx.error.ok()) return;
   ctx.error = Status::error(Errc::invalid_argument,
-                            "parquet: " + path + ": column " + schema[column].name + ": value of " +
-                                std::to_string(bytes) + " bytes exceeds 1 GiB");
+                            fmt::format("parquet: {}: column {}: value of {} bytes exceeds 1 GiB",
+                                        path, schema[column].name, bytes));
 }
 
 Status FileWriter::Impl::flush_row_group() {
@@ -249,13 +251,15 @@ Result<std::unique_ptr<FileWriter>> FileWriter::create(io::FileSystem& fs,
                                                        std::vector<Column> schema,
                                                        WriterOptions options) {
   auto invalid = [&](const std::string& why) {
-    return Status::error(Errc::invalid_argument, "parquet: " + fs.describe(path) + ": " + why);
+    return Status::error(Errc::invalid_argument,
+                         fmt::format("parquet: {}: {}", fs.describe(path), why));
   };
   if (schema.empty()) return invalid("a table needs at least one column");
   std::unordered_set<std::string_view> names;
   for (const Column& c : schema) {
     if (c.name.empty()) return invalid("empty column name");
-    if (!names.insert(c.name).second) return invalid("duplicate column name " + c.name);
+    if (!names.insert(c.name).second)
+      return invalid(fmt::format("duplicate column name {}", c.name));
   }
   options.page_bytes = std::clamp<uint64_t>(options.page_bytes, 1, kMaxPageBytes);
   options.dictionary_page_bytes = std::min(options.dictionary_page_bytes, kMaxDictionaryBytes);
@@ -319,8 +323,9 @@ Status FileWriter::end_row() {
   Impl& m = *impl_;
   if (!m.flat_open) [[unlikely]] {
     if (m.closed) return Status::error(Errc::invalid_argument, "parquet: end_row after close");
-    return Status::error(Errc::invalid_argument,
-                         "parquet: " + m.path + ": end_row on a nested file (use write_row)");
+    return Status::error(
+        Errc::invalid_argument,
+        fmt::format("parquet: {}: end_row on a nested file (use write_row)", m.path));
   }
   const size_t n = m.columns.size();
   uint8_t* set = m.is_set.data();
@@ -341,9 +346,9 @@ Result<NestedNode> FileWriter::Impl::add_field(const Field& f, std::vector<std::
   auto invalid = [&](const std::string& why) {
     std::string dotted;
     for (const std::string& p : names) dotted += (dotted.empty() ? "" : ".") + p;
-    return Status::error(Errc::invalid_argument, "parquet: " + path + ": field " + dotted +
-                                                     (dotted.empty() ? "" : ".") + f.name + ": " +
-                                                     why);
+    return Status::error(Errc::invalid_argument,
+                         fmt::format("parquet: {}: field {}{}{}: {}", path, dotted,
+                                     dotted.empty() ? "" : ".", f.name, why));
   };
   if (f.name.empty()) return invalid("empty name");
   if (depth > 100) return invalid("nested more than 100 levels deep");
@@ -369,7 +374,7 @@ Result<NestedNode> FileWriter::Impl::add_field(const Field& f, std::vector<std::
     if (f.children.empty()) return invalid("a group needs at least one field");
     std::unordered_set<std::string_view> seen;
     for (const Field& c : f.children)
-      if (!seen.insert(c.name).second) return invalid("two fields named " + c.name);
+      if (!seen.insert(c.name).second) return invalid(fmt::format("two fields named {}", c.name));
     e.num_children = static_cast<int32_t>(f.children.size());
     metadata.schema.push_back(e);
     for (const Field& c : f.children) {
@@ -406,8 +411,8 @@ Result<NestedNode> FileWriter::Impl::add_field(const Field& f, std::vector<std::
 
 void FileWriter::Impl::misfit(const NestedNode& n, const char* why) {
   if (!ctx.error.ok()) return;
-  ctx.error =
-      Status::error(Errc::invalid_argument, "parquet: " + path + ": field " + n.name + ": " + why);
+  ctx.error = Status::error(Errc::invalid_argument,
+                            fmt::format("parquet: {}: field {}: {}", path, n.name, why));
 }
 
 void FileWriter::Impl::nulls(const NestedNode& n, uint8_t rep, uint8_t def) {
@@ -512,12 +517,14 @@ Result<std::unique_ptr<FileWriter>> FileWriter::create_nested(io::FileSystem& fs
                                                               std::vector<Field> schema,
                                                               WriterOptions options) {
   auto invalid = [&](const std::string& why) {
-    return Status::error(Errc::invalid_argument, "parquet: " + fs.describe(path) + ": " + why);
+    return Status::error(Errc::invalid_argument,
+                         fmt::format("parquet: {}: {}", fs.describe(path), why));
   };
   if (schema.empty()) return invalid("a table needs at least one column");
   std::unordered_set<std::string_view> names;
   for (const Field& f : schema)
-    if (!names.insert(f.name).second) return invalid("duplicate column name " + f.name);
+    if (!names.insert(f.name).second)
+      return invalid(fmt::format("duplicate column name {}", f.name));
   options.page_bytes = std::clamp<uint64_t>(options.page_bytes, 1, kMaxPageBytes);
   options.dictionary_page_bytes = std::min(options.dictionary_page_bytes, kMaxDictionaryBytes);
 
@@ -546,11 +553,13 @@ Status FileWriter::write_row(std::span<const Value> row) {
   Impl& m = *impl_;
   if (m.closed) return Status::error(Errc::invalid_argument, "parquet: write_row after close");
   if (m.nested.empty())
-    return Status::error(Errc::invalid_argument,
-                         "parquet: " + m.path + ": write_row on a flat file (use end_row)");
+    return Status::error(
+        Errc::invalid_argument,
+        fmt::format("parquet: {}: write_row on a flat file (use end_row)", m.path));
   if (row.size() > m.nested.size() && m.ctx.error.ok())
-    m.ctx.error = Status::error(Errc::invalid_argument,
-                                "parquet: " + m.path + ": more values than the schema has fields");
+    m.ctx.error =
+        Status::error(Errc::invalid_argument,
+                      fmt::format("parquet: {}: more values than the schema has fields", m.path));
   for (size_t i = 0; i < m.nested.size(); ++i)
     m.shred(m.nested[i], i < row.size() ? &row[i] : nullptr, 0, 0);
   for (auto& w : m.columns) w->end_record();
@@ -566,7 +575,7 @@ Result<FileSummary> FileWriter::close() {
   if (!m.ctx.error.ok()) return m.ctx.error;
   if (std::any_of(m.is_set.begin(), m.is_set.end(), [](uint8_t b) { return b != 0; })) {
     return Status::error(Errc::invalid_argument,
-                         "parquet: " + m.path + ": close with a row not ended");
+                         fmt::format("parquet: {}: close with a row not ended", m.path));
   }
   if (Status s = m.flush_row_group(); !s.ok()) return s;
 
