@@ -235,7 +235,7 @@ Result<CheckpointInfo> write_checkpoint(io::FileSystem& fs, const fs::path& tabl
   info.version = snapshot.version;
   if (snapshot.version < 0)
     return Status::error(Errc::invalid_argument,
-                         fs.describe(table) + ": no table version to checkpoint");
+                         fmt::format("{}: no table version to checkpoint", fs.describe(table)));
   const fs::path dir = log_dir(table);
   const fs::path final_path = checkpoint_path(table, snapshot.version);
   const fs::path tmp =

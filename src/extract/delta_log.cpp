@@ -57,20 +57,22 @@ Result<std::vector<Field>> parse_schema(std::string_view schema, const std::stri
   simdjson::dom::parser parser;
   element root;
   if (parser.parse(schema.data(), schema.size()).get(root) != simdjson::SUCCESS)
-    return Status::error(Errc::corruption, where + ": schemaString is not JSON");
+    return Status::error(Errc::corruption, fmt::format("{}: schemaString is not JSON", where));
   simdjson::dom::array fields;
   if (root["fields"].get_array().get(fields) != simdjson::SUCCESS)
-    return Status::error(Errc::corruption, where + ": schemaString has no fields");
+    return Status::error(Errc::corruption, fmt::format("{}: schemaString has no fields", where));
   std::vector<Field> out;
   for (element f : fields) {
     object o;
     if (f.get_object().get(o) != simdjson::SUCCESS)
-      return Status::error(Errc::corruption, where + ": a schema field is not an object");
+      return Status::error(Errc::corruption,
+                           fmt::format("{}: a schema field is not an object", where));
     Field field;
     auto name = string_field(o, "name");
     element type;
     if (!name || o["type"].get(type) != simdjson::SUCCESS)
-      return Status::error(Errc::corruption, where + ": a schema field has no name or type");
+      return Status::error(Errc::corruption,
+                           fmt::format("{}: a schema field has no name or type", where));
     field.name = *name;
     field.type = text_of(type);
     bool nullable = true;
@@ -106,10 +108,10 @@ Status apply(std::string_view line, const std::string& where, simdjson::dom::par
              Snapshot& s) {
   element root;
   if (parser.parse(line.data(), line.size()).get(root) != simdjson::SUCCESS)
-    return Status::error(Errc::corruption, where + ": a line is not JSON");
+    return Status::error(Errc::corruption, fmt::format("{}: a line is not JSON", where));
   object action;
   if (root.get_object().get(action) != simdjson::SUCCESS)
-    return Status::error(Errc::corruption, where + ": a line is not a JSON object");
+    return Status::error(Errc::corruption, fmt::format("{}: a line is not a JSON object", where));
   object o;
   if (action["add"].get_object().get(o) == simdjson::SUCCESS) {
     FileAction f = parse_file(o);
@@ -132,7 +134,9 @@ Status apply(std::string_view line, const std::string& where, simdjson::dom::par
     Metadata m;
     m.id = string_field(o, "id").value_or("");
     auto schema = string_field(o, "schemaString");
-    if (!schema) return Status::error(Errc::corruption, where + ": metaData has no schemaString");
+    if (!schema)
+      return Status::error(Errc::corruption,
+                           fmt::format("{}: metaData has no schemaString", where));
     auto fields = parse_schema(*schema, where);
     if (!fields.ok()) return fields.status();
     m.fields = std::move(fields).value();
