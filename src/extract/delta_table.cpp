@@ -145,8 +145,9 @@ Result<std::unique_ptr<DeltaTable>> DeltaTable::open(io::FileSystem& lake,
   auto kind = lake.kind(relative);
   if (!kind.ok()) return kind.status();
   if (*kind && *kind != io::FileKind::directory)
-    return Status::error(Errc::invalid_argument,
-                         lake.describe(relative) + ": not a directory (a Delta table is one)");
+    return Status::error(
+        Errc::invalid_argument,
+        fmt::format("{}: not a directory (a Delta table is one)", lake.describe(relative)));
   if (*kind) {
     auto log = lake.kind(delta::log_dir(relative));
     if (!log.ok()) return log.status();
@@ -155,10 +156,11 @@ Result<std::unique_ptr<DeltaTable>> DeltaTable::open(io::FileSystem& lake,
       if (!entries.ok()) return entries.status();
       for (const io::DirEntry& e : *entries)
         if (!e.name.empty() && e.name[0] != '.' && e.name[0] != '_')
-          return Status::error(Errc::invalid_argument,
-                               lake.describe(relative) +
-                                   " holds a table that is not a Delta table (no _delta_log); "
-                                   "move it aside, or write it with format = \"parquet\"");
+          return Status::error(
+              Errc::invalid_argument,
+              fmt::format("{} holds a table that is not a Delta table (no _delta_log); "
+                          "move it aside, or write it with format = \"parquet\"",
+                          lake.describe(relative)));
     }
   }
   if (Status s = delta::update(lake, relative, t->snapshot_); !s.ok()) return s;
@@ -186,15 +188,17 @@ Status DeltaTable::writable() const {
         fmt::format("{}: the table needs Delta reader version {} and writer version {}{}; "
                     "questlog writes reader {} / writer {} tables only",
                     where, s.min_reader_version, s.min_writer_version,
-                    s.features.empty() ? "" : " (table features " + join(s.features) + ")",
+                    s.features.empty() ? "" : fmt::format(" (table features {})", join(s.features)),
                     delta::kReaderVersion, delta::kWriterVersion));
-  if (!s.metadata) return Status::error(Errc::corruption, where + ": the log has no metaData");
+  if (!s.metadata)
+    return Status::error(Errc::corruption, fmt::format("{}: the log has no metaData", where));
   for (const delta::Field& f : s.metadata->fields)
     if (f.metadata.find("delta.invariants") != std::string::npos)
-      return Status::error(Errc::invalid_argument,
-                           where + ": column " + f.name +
-                               " has an invariant (delta.invariants), which questlog does not "
-                               "check; write this table with Spark");
+      return Status::error(
+          Errc::invalid_argument,
+          fmt::format("{}: column {} has an invariant (delta.invariants), which questlog does not "
+                      "check; write this table with Spark",
+                      where, f.name));
   return {};
 }
 
@@ -207,7 +211,7 @@ std::optional<int64_t> DeltaTable::committed(const std::string& app_id) const {
 Result<std::vector<SchemaColumn>> DeltaTable::plan_columns(
     const std::vector<SchemaColumn>& columns, const std::vector<std::string>& partition_by,
     Mode mode) const {
-  const std::string where = "table " + lake_.describe(relative_);
+  const std::string where = fmt::format("table {}", lake_.describe(relative_));
   // Extract names a Delta table's columns by NameRules::delta; a name that
   // still has such a character (a job's partition column no row has) is refused.
   for (const SchemaColumn& c : columns) {
@@ -221,8 +225,9 @@ Result<std::vector<SchemaColumn>> DeltaTable::plan_columns(
     auto conf = snapshot_.metadata ? snapshot_.metadata->configuration
                                    : std::map<std::string, std::string>{};
     if (conf["delta.appendOnly"] == "true")
-      return Status::error(Errc::invalid_argument,
-                           where + ": delta.appendOnly is set; it cannot be overwritten");
+      return Status::error(
+          Errc::invalid_argument,
+          fmt::format("{}: delta.appendOnly is set; it cannot be overwritten", where));
     return columns;
   }
   if (!snapshot_.metadata) return columns;
@@ -282,7 +287,7 @@ Result<TableWriteResult> DeltaTable::write(const RowBuffer& rows, TableWriteSpec
 }
 
 Result<int64_t> DeltaTable::commit(const Run& run) {
-  const std::string where = "table " + lake_.describe(relative_);
+  const std::string where = fmt::format("table {}", lake_.describe(relative_));
   std::vector<delta::FileAction> adds;
   for (const WrittenFile& f : pending_.written) {
     delta::FileAction a;
