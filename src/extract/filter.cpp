@@ -11,12 +11,12 @@ std::string Literal::describe() const {
     case Kind::boolean:
       return boolean ? "true" : "false";
     case Kind::int64:
-      return std::to_string(int64);
+      return fmt::to_string(int64);
     case Kind::float64:
       return fmt::format("{}", float64);
     case Kind::string:
     case Kind::json:
-      return "\"" + text + "\"";
+      return fmt::format("\"{}\"", text);
   }
   return "?";
 }

@@ -136,9 +136,11 @@ Result<std::vector<TableListing>> list_tables(io::FileSystem& lake) {
   auto there = lake.kind(fs::path());
   if (!there.ok()) return there.status();
   if (!*there)
-    return Status::error(Errc::not_found, lake.describe(fs::path()) + ": no such directory");
+    return Status::error(Errc::not_found,
+                         fmt::format("{}: no such directory", lake.describe(fs::path())));
   if (**there != io::FileKind::directory)
-    return Status::error(Errc::invalid_argument, lake.describe(fs::path()) + ": not a directory");
+    return Status::error(Errc::invalid_argument,
+                         fmt::format("{}: not a directory", lake.describe(fs::path())));
   std::vector<TableListing> out;
   if (Status s = visit(lake, fs::path(), out); !s.ok()) return s;
   std::sort(out.begin(), out.end(),
@@ -151,8 +153,8 @@ std::string format_listing(const std::vector<TableListing>& tables,
   std::vector<std::array<std::string, 5>> rows;
   rows.push_back({"rows", "files", "bytes", "last write", "table"});
   for (const TableListing& t : tables)
-    rows.push_back({t.unreadable.empty() ? std::to_string(t.rows) : "?", std::to_string(t.files),
-                    std::to_string(t.bytes),
+    rows.push_back({t.unreadable.empty() ? fmt::to_string(t.rows) : "?", fmt::to_string(t.files),
+                    fmt::to_string(t.bytes),
                     t.last_write_ms > 0 ? local_minute(t.last_write_ms) : "-", name(t.path)});
   std::array<size_t, 4> width{};
   for (const auto& r : rows)
