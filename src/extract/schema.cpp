@@ -137,11 +137,11 @@ std::vector<SchemaColumn> TableSchema::columns(const FieldNames& names,
 }
 
 std::string TableSchema::describe(const std::string& column, const std::vector<Widening>& steps) {
-  std::string out = "column " + column + " widened";
+  std::string out = fmt::format("column {} widened", column);
   for (size_t i = 0; i < steps.size(); ++i) {
-    if (i == 0) out += std::string(" from ") + type_name(steps[i].from);
-    out += std::string(i == 0 ? " to " : ", to ") + type_name(steps[i].to) + " at offset " +
-           std::to_string(steps[i].offset);
+    if (i == 0) out += fmt::format(" from {}", type_name(steps[i].from));
+    out += fmt::format("{}{} at offset {}", i == 0 ? " to " : ", to ", type_name(steps[i].to),
+                       steps[i].offset);
   }
   return out;
 }

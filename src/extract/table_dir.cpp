@@ -1,5 +1,7 @@
 #include "extract/table_dir.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <random>
@@ -166,9 +168,9 @@ Result<std::unique_ptr<TableDir>> TableDir::open(io::FileSystem& lake,
   auto lock = lake.lock(staging / (key + ".lock"));
   if (!lock.ok()) {
     if (lock.status().code() == Errc::busy)
-      return Status::error(Errc::busy, lake.describe(impl->table) +
-                                           ": another extract is writing this table now (" +
-                                           lock.status().message() + ")");
+      return Status::error(Errc::busy,
+                           fmt::format("{}: another extract is writing this table now ({})",
+                                       lake.describe(impl->table), lock.status().message()));
     return lock.status();
   }
   impl->lock = std::move(lock).value();
