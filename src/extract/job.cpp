@@ -1,5 +1,6 @@
 #include "extract/job.h"
 
+#include <fmt/format.h>
 #include <toml++/toml.h>
 
 #include <filesystem>
@@ -50,10 +51,10 @@ class Parser {
         return {};
       }
     }
-    std::string what = std::string(key) + " must be ";
+    std::string what = fmt::format("{} must be ", key);
     for (size_t i = 0; i < listed; ++i) {
       if (i > 0) what += i + 1 == listed ? " or " : ", ";
-      what += std::string("\"") + names[i].first + "\"";
+      what += fmt::format("\"{}\"", names[i].first);
     }
     return error(v, what);
   }
@@ -61,13 +62,6 @@ class Parser {
   const std::string& source_;
   Job& job_;
 };
-
-std::string q(std::string_view s) {
-  std::string out(1, '\'');
-  out.append(s);
-  out.push_back('\'');
-  return out;
-}
 
 Status Parser::parse(const toml::table& doc) {
   for (auto&& [k, v] : doc) {
@@ -83,7 +77,7 @@ Status Parser::parse(const toml::table& doc) {
       if (!arr || !arr->is_array_of_tables()) return error(v, "tables must be [[tables]] tables");
     } else {
       return error(
-          k, "unknown key " + q(key) + " (expected [source], [[transforms]], " + "[[tables]])");
+          k, fmt::format("unknown key '{}' (expected [source], [[transforms]], [[tables]])", key));
     }
   }
   // Transforms in file order (toml++ keeps arrays of tables in order).
@@ -93,14 +87,16 @@ Status Parser::parse(const toml::table& doc) {
   }
   auto tables = doc["tables"].as_array();
   if (!tables || tables->empty())
-    return Status::error(Errc::invalid_argument,
-                         source_ + ":1: no [[tables]]: a job fills at least one table");
+    return Status::error(
+        Errc::invalid_argument,
+        fmt::format("{}:1: no [[tables]]: a job fills at least one table", source_));
   std::set<std::string> names;
   std::vector<std::pair<std::string, const toml::node*>> paths;
   for (auto&& node : *tables) {
     if (Status s = parse_table(node); !s.ok()) return s;
     const TableSpec& t = job_.tables.back();
-    if (!names.insert(t.name).second) return error(node, "a second table named " + q(t.name));
+    if (!names.insert(t.name).second)
+      return error(node, fmt::format("a second table named '{}'", t.name));
     if (t.path.empty()) continue;
     for (const auto& [other, where] : paths) {
       // One table inside another would be swapped out or read as its rows.
@@ -109,8 +105,8 @@ Status Parser::parse(const toml::table& doc) {
                (b.size() > a.size() && b.compare(0, a.size(), a) == 0 && b[a.size()] == '/');
       };
       if (inside(other, t.path) || inside(t.path, other))
-        return error(
-            node, "path " + q(t.path) + " overlaps the path " + q(other) + " of an earlier table");
+        return error(node, fmt::format("path '{}' overlaps the path '{}' of an earlier table",
+                                       t.path, other));
     }
     paths.emplace_back(t.path, &node);
   }
@@ -120,15 +116,16 @@ Status Parser::parse(const toml::table& doc) {
 Status Parser::parse_offsets(const toml::node& v, const std::string& key, bool starting) {
   OffsetSpec spec;
   if (auto i = v.as_integer()) {
-    if (i->get() < 0) return error(v, key + " must not be negative");
+    if (i->get() < 0) return error(v, fmt::format("{} must not be negative", key));
     spec = {OffsetSpec::Kind::at, i->get()};
   } else if (auto s = v.as_string(); s && s->get() == "earliest" && starting) {
     spec = {OffsetSpec::Kind::earliest, 0};
   } else if (s && s->get() == "latest") {
     spec = {OffsetSpec::Kind::latest, 0};
   } else {
-    return error(v, key + (starting ? " must be \"earliest\", \"latest\" or an offset"
-                                    : " must be \"latest\" or an offset"));
+    return error(v, fmt::format("{} must be {}", key,
+                                starting ? "\"earliest\", \"latest\" or an offset"
+                                         : "\"latest\" or an offset"));
   }
   (starting ? job_.starting : job_.ending) = spec;
   return {};
@@ -148,8 +145,9 @@ Status Parser::parse_source(const toml::node& node) {
     } else if (key == "ending_offsets") {
       if (Status s = parse_offsets(v, "ending_offsets", false); !s.ok()) return s;
     } else {
-      return error(k, "unknown key " + q(key) +
-                          " in [source] (expected topic, starting_offsets, ending_offsets)");
+      return error(k, fmt::format("unknown key '{}' in [source] (expected topic, starting_offsets, "
+                                  "ending_offsets)",
+                                  key));
     }
   }
   if (job_.starting.kind == OffsetSpec::Kind::at && job_.ending.kind == OffsetSpec::Kind::at &&
@@ -173,16 +171,17 @@ Result<Literal> Parser::literal(const toml::node& v, const std::string& what) co
     lit.kind = Kind::boolean;
     lit.boolean = b->get();
   } else {
-    return error(v, what + " must be a string, number or boolean");
+    return error(v, fmt::format("{} must be a string, number or boolean", what));
   }
   return lit;
 }
 
 Result<FieldId> Parser::field(const toml::node& at, std::string_view name,
                               const std::string& what) {
-  if (name.empty()) return error(at, what + ": a field name must not be empty");
+  if (name.empty()) return error(at, fmt::format("{}: a field name must not be empty", what));
   if (name == "timestamp")
-    return error(at, what + ": 'timestamp' is the record's ingest time, not an event field");
+    return error(
+        at, fmt::format("{}: 'timestamp' is the record's ingest time, not an event field", what));
   return job_.names->intern(name);
 }
 
@@ -191,24 +190,26 @@ Status Parser::parse_where(const toml::node& v, Filter& out) {
   auto t = v.as_table();
   if (!t) return error(v, "where must be a table: where = { event_type = \"purchase_sword\" }");
   for (auto&& [k, cond] : *t) {
-    std::string label = "where " + q(k.str());
+    std::string label = fmt::format("where '{}'", k.str());
     auto id = field(cond, k.str(), label);
     if (!id.ok()) return id.status();
     Condition c;
     c.field = *id;
     if (auto arr = cond.as_array()) {
-      if (arr->empty()) return error(cond, label + ": the list of values is empty");
+      if (arr->empty()) return error(cond, fmt::format("{}: the list of values is empty", label));
       c.op = Condition::Op::one_of;
       for (auto&& item : *arr) {
-        auto lit = literal(item, label + ": each value");
+        auto lit = literal(item, fmt::format("{}: each value", label));
         if (!lit.ok()) return lit.status();
         c.values.push_back(std::move(lit).value());
       }
     } else if (auto inner = cond.as_table()) {
       auto exists = (*inner)["exists"].as_boolean();
       if (!exists || inner->size() != 1)
-        return error(cond,
-                     label + ": a table condition is { exists = true } or { exists = false }");
+        return error(
+            cond,
+            fmt::format("{}: a table condition is {{ exists = true }} or {{ exists = false }}",
+                        label));
       c.op = exists->get() ? Condition::Op::exists : Condition::Op::absent;
     } else {
       auto lit = literal(cond, label);
@@ -247,21 +248,21 @@ Status Parser::parse_transform(const toml::node& node) {
   }
   for (auto&& [k, v] : *t) {
     if (k.str() != "type" && k.str() != wanted)
-      return error(k, "unknown key " + q(k.str()) + " in a " + *type + " transform (expected " +
-                          std::string(wanted) + ")");
+      return error(k, fmt::format("unknown key '{}' in a {} transform (expected {})", k.str(),
+                                  *type, wanted));
   }
   const toml::node* body = t->get(wanted);
-  if (!body) return error(node, "a " + *type + " transform needs " + std::string(wanted));
-  const std::string label = *type + " transform";
+  if (!body) return error(node, fmt::format("a {} transform needs {}", *type, wanted));
+  const std::string label = fmt::format("{} transform", *type);
   switch (tr.type) {
     case Transform::Type::set: {
       auto fields = body->as_table();
       if (!fields || fields->empty())
         return error(*body, "set: fields must be a table: fields = { Host = \"moe\" }");
       for (auto&& [k, v] : *fields) {
-        auto id = field(v, k.str(), "set " + q(k.str()));
+        auto id = field(v, k.str(), fmt::format("set '{}'", k.str()));
         if (!id.ok()) return id.status();
-        auto lit = literal(v, "set " + q(k.str()));
+        auto lit = literal(v, fmt::format("set '{}'", k.str()));
         if (!lit.ok()) return lit.status();
         tr.set.emplace_back(*id, std::move(lit).value());
       }
@@ -286,10 +287,11 @@ Status Parser::parse_transform(const toml::node& node) {
         return error(*body, "rename: renames must be a table: renames = { old = \"new\" }");
       for (auto&& [k, v] : *renames) {
         auto to = v.value<std::string>();
-        if (!to) return error(v, "rename " + q(k.str()) + ": the new name must be a string");
+        if (!to)
+          return error(v, fmt::format("rename '{}': the new name must be a string", k.str()));
         auto from_id = field(v, k.str(), "rename");
         if (!from_id.ok()) return from_id.status();
-        auto to_id = field(v, *to, "rename " + q(k.str()));
+        auto to_id = field(v, *to, fmt::format("rename '{}'", k.str()));
         if (!to_id.ok()) return to_id.status();
         tr.renames.emplace_back(*from_id, *to_id);
       }
@@ -308,18 +310,18 @@ Result<std::string> Parser::table_path(const toml::node& v) const {
   if (!s || s->empty()) return error(v, "path must be a directory name under the lake");
   const std::string& p = *s;
   if (p.front() == '/')
-    return error(v, "path " + q(p) + " must be relative: tables live under --lake");
+    return error(v, fmt::format("path '{}' must be relative: tables live under --lake", p));
   size_t start = 0;
   while (start <= p.size()) {
     size_t end = p.find('/', start);
     if (end == std::string::npos) end = p.size();
     std::string_view part(p.data() + start, end - start);
     if (part.empty() || part.front() == '.' || part.front() == '_')
-      return error(v, "path " + q(p) +
-                          ": each directory name must be non-empty and not start with '.' or '_' "
-                          "(readers skip those)");
+      return error(v, fmt::format("path '{}': each directory name must be non-empty and not start "
+                                  "with '.' or '_' (readers skip those)",
+                                  p));
     if (part.find('=') != std::string_view::npos)
-      return error(v, "path " + q(p) + ": '=' would read as a partition directory");
+      return error(v, fmt::format("path '{}': '=' would read as a partition directory", p));
     start = end + 1;
   }
   if (p.find('\0') != std::string::npos) return error(v, "path must not contain NUL");
@@ -361,7 +363,7 @@ Status Parser::parse_table(const toml::node& node) {
         auto id = field(item, *name, "partition_by");
         if (!id.ok()) return id.status();
         for (FieldId seen : spec.partition_by)
-          if (seen == *id) return error(item, "partition_by names " + q(*name) + " twice");
+          if (seen == *id) return error(item, fmt::format("partition_by names '{}' twice", *name));
         spec.partition_by.push_back(*id);
       }
     } else if (key == "show") {
@@ -384,29 +386,29 @@ Status Parser::parse_table(const toml::node& node) {
           {"parquet", TableFormat::parquet}, {"delta", TableFormat::delta}};
       if (Status s = pick(v, "format", kFormats, spec.format); !s.ok()) return s;
     } else {
-      return error(k, "unknown key " + q(key) +
-                          " in [[tables]] (expected name, path, where, mode, partition_by, show, "
-                          "print_schema, codec, format)");
+      return error(k, fmt::format("unknown key '{}' in [[tables]] (expected name, path, where, "
+                                  "mode, partition_by, show, print_schema, codec, format)",
+                                  key));
     }
   }
   if (!has_name) return error(node, "[[tables]] needs a name");
   if (spec.path.empty()) {
     if (spec.mode != Mode::overwrite || !spec.partition_by.empty())
-      return error(node,
-                   "table " + q(spec.name) + ": mode and partition_by need a path to write to");
+      return error(node, fmt::format("table '{}': mode and partition_by need a path to write to",
+                                     spec.name));
     if (spec.format != TableFormat::parquet)
-      return error(node, "table " + q(spec.name) + ": format needs a path to write to");
+      return error(node, fmt::format("table '{}': format needs a path to write to", spec.name));
   }
   // A Delta table's other columns are renamed (column_names.h); a partition
   // column is the job's own choice, named in its directories.
   if (spec.format == TableFormat::delta) {
     for (FieldId id : spec.partition_by) {
       if (job_.names->name(id).find_first_of(kDeltaForbidden) != std::string_view::npos)
-        return error(node, "table " + q(spec.name) + ": partition column " +
-                               q(job_.names->name(id)) +
-                               " has a character Delta does not allow in a column name (a space "
-                               "or any of ,;{}()=, a line break, a tab); rename it with a "
-                               "[[transforms]] rename");
+        return error(node, fmt::format("table '{}': partition column '{}' has a character Delta "
+                                       "does not allow in a column name (a space or any of "
+                                       ",;{{}}()=, a line break, a tab); rename it with a "
+                                       "[[transforms]] rename",
+                                       spec.name, job_.names->name(id)));
     }
   }
   job_.tables.push_back(std::move(spec));
