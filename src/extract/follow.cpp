@@ -14,6 +14,7 @@
 #include "extract/extract_phases.h"
 #include "log/embedded/embedded_source.h"
 #include "log/record_source.h"
+#include "util/say.h"
 
 namespace questlog::extract {
 namespace {
@@ -56,10 +57,10 @@ class StatusLine {
     last_began_ = began;
     if (!on_) return;
     std::string last = last_commit_.empty() ? "none yet" : last_commit_;
-    std::fprintf(err_,
-                 "\rquestlog: following: %.0f records/s, lag %lld records (%.1f s), last commit "
-                 "%s\x1b[K",
-                 rate_, static_cast<long long>(lag_records), lag_seconds, last.c_str());
+    say(err_,
+        "\rquestlog: following: {:.0f} records/s, lag {} records ({:.1f} s), last commit "
+        "{}\x1b[K",
+        rate_, lag_records, lag_seconds, last);
     std::fflush(err_);
     shown_ = true;
   }
@@ -129,10 +130,10 @@ Result<int64_t> seed_ids(log::RecordSource& source, const Pass& pass, int64_t wi
 // 500ms, 5s, 2m, 1h: as --trigger takes it.
 std::string describe(std::chrono::milliseconds d) {
   const int64_t ms = d.count();
-  if (ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
-  if (ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
-  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
-  return std::to_string(ms) + "ms";
+  if (ms % 3'600'000 == 0) return fmt::format("{}h", ms / 3'600'000);
+  if (ms % 60'000 == 0) return fmt::format("{}m", ms / 60'000);
+  if (ms % 1000 == 0) return fmt::format("{}s", ms / 1000);
+  return fmt::format("{}ms", ms);
 }
 
 }  // namespace
@@ -141,7 +142,7 @@ Result<std::chrono::milliseconds> parse_duration(const std::string& text) {
   size_t digits = 0;
   while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
   const std::string unit = text.substr(digits);
-  const std::string bad = "\"" + text + "\" is not a duration (500ms, 1s, 2m, 1h)";
+  const std::string bad = fmt::format("\"{}\" is not a duration (500ms, 1s, 2m, 1h)", text);
   if (digits == 0 || digits > 9) return Status::error(Errc::invalid_argument, bad);
   const int64_t n = std::stoll(text.substr(0, digits));
   int64_t ms = 0;
@@ -155,7 +156,8 @@ Result<std::chrono::milliseconds> parse_duration(const std::string& text) {
     ms = n * 3'600'000;
   else
     return Status::error(Errc::invalid_argument, bad);
-  if (ms <= 0) return Status::error(Errc::invalid_argument, bad + ": it must be above 0");
+  if (ms <= 0)
+    return Status::error(Errc::invalid_argument, fmt::format("{}: it must be above 0", bad));
   return std::chrono::milliseconds(ms);
 }
 
@@ -213,17 +215,16 @@ Result<FollowReport> run_follow(Job& job, const ExtractOptions& options,
     }
     if (source.status().code() != Errc::not_found) return source.status();
     if (!said_waiting)
-      std::fprintf(o.err, "questlog: waiting for the log to appear (%s)\n",
-                   source.status().message().c_str());
+      say(o.err, "questlog: waiting for the log to appear ({})\n", source.status().message());
     said_waiting = true;
     if (follow.wait_for_stop(follow.trigger)) return FollowReport();
   }
   if (Status s = open_tables(job, o, opened); !s.ok()) return s;
-  std::fprintf(o.err,
-               "questlog: following %s into %zu %s, a micro-batch every %s; stop with "
-               "Ctrl-C or SIGTERM\n",
-               source_name.c_str(), opened.tables.size(),
-               opened.tables.size() == 1 ? "table" : "tables", describe(follow.trigger).c_str());
+  say(o.err,
+      "questlog: following {} into {} {}, a micro-batch every {}; stop with "
+      "Ctrl-C or SIGTERM\n",
+      source_name, opened.tables.size(), opened.tables.size() == 1 ? "table" : "tables",
+      describe(follow.trigger));
   std::fflush(o.err);
 
   FollowReport report;
@@ -246,8 +247,7 @@ Result<FollowReport> run_follow(Job& job, const ExtractOptions& options,
       if (source.status().code() != Errc::io_error) return source.status();
       if (source.status().message() != source_trouble) {
         status.clear();
-        std::fprintf(o.err, "questlog: %s; trying again every trigger\n",
-                     source.status().message().c_str());
+        say(o.err, "questlog: {}; trying again every trigger\n", source.status().message());
         source_trouble = source.status().message();
       }
       return {};
@@ -256,8 +256,8 @@ Result<FollowReport> run_follow(Job& job, const ExtractOptions& options,
     if (have_position && (*source)->partitions().size() != partitions) {
       // New partitions (Kafka): they are read from their start by plan_pass.
       status.clear();
-      std::fprintf(o.err, "questlog: %s now has %zu partitions\n", (*source)->name().c_str(),
-                   (*source)->partitions().size());
+      say(o.err, "questlog: {} now has {} partitions\n", (*source)->name(),
+          (*source)->partitions().size());
       if (Status s = check_partitions(job, **source, true); !s.ok()) return s;
     }
     partitions = (*source)->partitions().size();
@@ -270,11 +270,10 @@ Result<FollowReport> run_follow(Job& job, const ExtractOptions& options,
       // The ids of the window before where the tables are: a restart forgets none.
       auto seeded = seed_ids(**source, pass, follow.dedup_window.count(), ids);
       if (!seeded.ok()) {
-        std::fprintf(o.err,
-                     "questlog: --dedup-window: could not read the ids of the records before "
-                     "offset %lld (%s); a retry of an event from before it is not dropped\n",
-                     static_cast<long long>(pass.ranges[0].start),
-                     seeded.status().message().c_str());
+        say(o.err,
+            "questlog: --dedup-window: could not read the ids of the records before "
+            "offset {} ({}); a retry of an event from before it is not dropped\n",
+            pass.ranges[0].start, seeded.status().message());
       }
       if (Status s = (*source)->read(pass.ranges); !s.ok()) return s;
     }
@@ -308,21 +307,19 @@ Result<FollowReport> run_follow(Job& job, const ExtractOptions& options,
       if (!t.staged) continue;
       ++report.commits;
       last_commit[i] = began;
-      status.committed(wall_clock(wall) + " (" + t.name +
-                       (t.version >= 0 ? " version " + std::to_string(t.version) : "") + ")");
-      if (!follow.status_line) std::fprintf(o.err, "%s\n", table_line(batch.tables[i]).c_str());
+      status.committed(fmt::format("{} ({}{})", wall_clock(wall), t.name,
+                                   t.version >= 0 ? fmt::format(" version {}", t.version) : ""));
+      if (!follow.status_line) say(o.err, "{}\n", table_line(batch.tables[i]));
       if (std::string note = checkpoint_note(batch.tables[i]); !note.empty())
-        std::fprintf(o.err, "%s\n", note.c_str());
+        say(o.err, "{}\n", note);
     }
     if (scanned.duplicates > 0 && !follow.status_line)
-      std::fprintf(o.err, "questlog: dropped %llu duplicate record%s (same event id)\n",
-                   static_cast<unsigned long long>(scanned.duplicates),
-                   scanned.duplicates == 1 ? "" : "s");
+      say(o.err, "questlog: dropped {} duplicate record{} (same event id)\n", scanned.duplicates,
+          scanned.duplicates == 1 ? "" : "s");
     if (scanned.rejected > 0)
-      std::fprintf(o.err, "questlog: %llu record%s rejected (%s %s) -> %s\n",
-                   static_cast<unsigned long long>(scanned.rejected),
-                   scanned.rejected == 1 ? "" : "s", scanned.rejected == 1 ? "at" : "the first at",
-                   scanned.first_reject.c_str(), batch.rejected_path.c_str());
+      say(o.err, "questlog: {} record{} rejected ({} {}) -> {}\n", scanned.rejected,
+          scanned.rejected == 1 ? "" : "s", scanned.rejected == 1 ? "at" : "the first at",
+          scanned.first_reject, batch.rejected_path);
     const double lag_seconds =
         scanned.first_timestamp_ms >= 0
             ? std::max(0.0, static_cast<double>(wall - scanned.first_timestamp_ms) / 1000.0)
