@@ -1,5 +1,7 @@
 #include "extract/extract.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -20,6 +22,7 @@
 #include "extract/table_writer.h"
 #include "log/embedded/embedded_source.h"
 #include "log/record_source.h"
+#include "util/say.h"
 
 namespace questlog::extract::phases {
 namespace {
@@ -27,7 +30,7 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string plural(uint64_t n, const char* one, const char* many) {
-  return std::to_string(n) + " " + (n == 1 ? one : many);
+  return fmt::format("{} {}", n, n == 1 ? one : many);
 }
 
 // The live progress line: "offset X of Y" over one partition, "record X of Y"
@@ -49,12 +52,11 @@ class Progress {
     if (now - last_ < std::chrono::milliseconds(250)) return;
     last_ = now;
     double secs = std::chrono::duration<double>(now - began_).count();
-    std::fprintf(err_, "\rquestlog: %s %lld of %lld (%.0f%%), %.0f events/s\x1b[K", unit_,
-                 static_cast<long long>(offset), static_cast<long long>(end_),
-                 end_ > start_ ? 100.0 * static_cast<double>(offset - start_) /
-                                     static_cast<double>(end_ - start_)
-                               : 100.0,
-                 secs > 0 ? static_cast<double>(records) / secs : 0.0);
+    say(err_, "\rquestlog: {} {} of {} ({:.0f}%), {:.0f} events/s\x1b[K", unit_, offset, end_,
+        end_ > start_
+            ? 100.0 * static_cast<double>(offset - start_) / static_cast<double>(end_ - start_)
+            : 100.0,
+        secs > 0 ? static_cast<double>(records) / secs : 0.0);
     std::fflush(err_);
     shown_ = true;
   }
@@ -201,7 +203,7 @@ Status stage_delta(TableRun& t, const FieldNames& names, const std::vector<int64
   auto written = t.delta->write(*t.rows, spec);
   if (!written.ok())
     return Status::error(written.status().code(),
-                         "table " + t.name + ": " + written.status().message());
+                         fmt::format("table {}: {}", t.name, written.status().message()));
   t.written = *written;
   t.delta_run.mode = t.mode;
   t.delta_run.columns = std::move(planned).value();
@@ -243,7 +245,7 @@ Status stage_table(TableRun& t, const FieldNames& names, const std::vector<int64
   auto written = write_table(*t.rows, t.dir->file_system(), *staging, spec);
   if (!written.ok())
     return Status::error(written.status().code(),
-                         "table " + t.name + ": " + written.status().message());
+                         fmt::format("table {}: {}", t.name, written.status().message()));
   t.written = *written;
   // An append or incremental run with no rows has nothing to publish.
   t.staged = t.mode == Mode::overwrite || t.written.files > 0;
@@ -289,25 +291,25 @@ log::PartitionRange resolve_range(const Job& job, const log::PartitionRange& p) 
 // `skip` lets it go on without the missing offsets, which `t.skipped` names.
 Status check_committed(TableRun& t, int64_t committed, const log::PartitionRange& held,
                        const std::string& log_name, bool skip) {
-  const std::string head = "table " + t.name + ": committed through offset " +
-                           std::to_string(committed) + " but the log " + log_name;
+  const std::string head = fmt::format("table {}: committed through offset {} but the log {}",
+                                       t.name, committed, log_name);
   if (committed > held.end)
     return Status::error(Errc::invalid_argument,
-                         head + " ends at " + std::to_string(held.end) +
-                             " (a restored backup or a cut log?); move the table aside to "
-                             "rebuild it from the log, or restore the log up to offset " +
-                             std::to_string(committed));
+                         fmt::format("{} ends at {} (a restored backup or a cut log?); move the "
+                                     "table aside to rebuild it from the log, or restore the log "
+                                     "up to offset {}",
+                                     head, held.end, committed));
   if (committed >= held.start) return {};
   if (!skip)
     return Status::error(
         Errc::invalid_argument,
-        head + " starts at offset " + std::to_string(held.start) +
-            " (older records deleted?): " + log::describe_offsets(committed, held.start) +
-            " never reached the table; --skip-damaged goes on without them, or "
-            "move the table aside to rebuild it from the log");
+        fmt::format("{} starts at offset {} (older records deleted?): {} never reached the "
+                    "table; --skip-damaged goes on without them, or move the table aside to "
+                    "rebuild it from the log",
+                    head, held.start, log::describe_offsets(committed, held.start)));
   t.skipped.push_back(
       {held.partition, committed, held.start,
-       "not in the log " + log_name + ", which starts at offset " + std::to_string(held.start)});
+       fmt::format("not in the log {}, which starts at offset {}", log_name, held.start)});
   return {};
 }
 
@@ -315,8 +317,7 @@ std::string describe_ranges(const std::vector<log::PartitionRange>& ranges) {
   std::string s;
   for (const log::PartitionRange& r : ranges) {
     s += s.empty() ? "" : ", ";
-    s += std::to_string(r.partition) + ": " + std::to_string(r.start) + " to " +
-         std::to_string(r.end);
+    s += fmt::format("{}: {} to {}", r.partition, r.start, r.end);
   }
   return s;
 }
@@ -326,25 +327,26 @@ std::string describe_ranges(const std::vector<log::PartitionRange>& ranges) {
 Status check_partitions(const Job& job, const log::RecordSource& source, bool following) {
   const size_t n = source.partitions().size();
   if (n == 1) return {};
-  const std::string why = "needs a topic with one partition; " + source.name() + " has " +
-                          std::to_string(n) + " partitions";
+  const std::string why =
+      fmt::format("needs a topic with one partition; {} has {} partitions", source.name(), n);
   if (job.starting.kind == OffsetSpec::Kind::at)
-    return Status::error(
-        Errc::invalid_argument,
-        job.source + ": starting_offsets = " + std::to_string(job.starting.offset) + " " + why);
+    return Status::error(Errc::invalid_argument, fmt::format("{}: starting_offsets = {} {}",
+                                                             job.source, job.starting.offset, why));
   if (job.ending.kind == OffsetSpec::Kind::at)
-    return Status::error(Errc::invalid_argument, job.source + ": ending_offsets = " +
-                                                     std::to_string(job.ending.offset) + " " + why);
+    return Status::error(Errc::invalid_argument, fmt::format("{}: ending_offsets = {} {}",
+                                                             job.source, job.ending.offset, why));
   for (const TableSpec& t : job.tables) {
     if (t.mode != Mode::incremental || t.path.empty()) continue;
     if (!following)
-      return Status::error(Errc::invalid_argument,
-                           job.source + ": table " + t.name + ": mode = \"incremental\" " + why);
+      return Status::error(
+          Errc::invalid_argument,
+          fmt::format("{}: table {}: mode = \"incremental\" {}", job.source, t.name, why));
     if (t.format == TableFormat::parquet)
       return Status::error(Errc::invalid_argument,
-                           job.source + ": table " + t.name +
-                               ": a plain Parquet table in mode = \"incremental\" " + why +
-                               " (format = \"delta\" keeps offsets per partition)");
+                           fmt::format("{}: table {}: a plain Parquet table in mode = "
+                                       "\"incremental\" {} (format = \"delta\" keeps offsets "
+                                       "per partition)",
+                                       job.source, t.name, why));
   }
   return {};
 }
@@ -399,8 +401,9 @@ Status open_tables(Job& job, const ExtractOptions& o, Opened& opened) {
     if (!delta_log.ok()) return delta_log.status();
     if (*delta_log)
       return Status::error(Errc::invalid_argument,
-                           "table " + t.name + ": " + lake.describe(t.relative) +
-                               " is a Delta table; write it with format = \"delta\"");
+                           fmt::format("table {}: {} is a Delta table; write it with format = "
+                                       "\"delta\"",
+                                       t.name, lake.describe(t.relative)));
     return {};
   });
   if (!s.ok()) return s;
@@ -551,11 +554,12 @@ Status scan(Job& job, const ExtractOptions& o, log::RecordSource& source, Opened
     scanned.records += b.records.size();
     if (b.rejected.count > 0) {
       if (o.strict)
-        return Status::error(Errc::corruption, "offset " + std::to_string(b.rejected.first_offset) +
-                                                   ": " + b.rejected.first_error + " (--strict)");
+        return Status::error(Errc::corruption,
+                             fmt::format("offset {}: {} (--strict)", b.rejected.first_offset,
+                                         b.rejected.first_error));
       if (scanned.rejected == 0)
         scanned.first_reject =
-            "offset " + std::to_string(b.rejected.first_offset) + ": " + b.rejected.first_error;
+            fmt::format("offset {}: {}", b.rejected.first_offset, b.rejected.first_error);
       scanned.rejected += b.rejected.count;
       rejects.rows->append_chunk(b.rejected.rows, b.rejected.count);
     }
@@ -599,9 +603,9 @@ Status scan(Job& job, const ExtractOptions& o, log::RecordSource& source, Opened
       auto more = source.next(rec);
       if (!more.ok()) {
         if (more.status().code() != Errc::corruption || o.open_source) return more.status();
-        return Status::error(
-            Errc::corruption,
-            more.status().message() + " (no table written; --skip-damaged reads past it)");
+        return Status::error(Errc::corruption,
+                             fmt::format("{} (no table written; --skip-damaged reads past it)",
+                                         more.status().message()));
       }
       if (!*more) {
         at_end = true;
@@ -669,8 +673,7 @@ Status scan(Job& job, const ExtractOptions& o, log::RecordSource& source, Opened
   ids.clear_pass();
   scanned.skipped = source.take_skipped();
   for (const log::SkippedRange& r : scanned.skipped) {
-    std::fprintf(o.err, "questlog: skipped %s: %s\n", log::describe_offsets(r.start, r.end).c_str(),
-                 r.where.c_str());
+    say(o.err, "questlog: skipped {}: {}\n", log::describe_offsets(r.start, r.end), r.where);
   }
   return {};
 }
@@ -683,7 +686,7 @@ Status stage(Job& job, const ExtractOptions& o, Opened& opened, const Pass& pass
   // The schemas are final: report renamed and widened columns, print, and stage every table.
   for (TableRun& t : tables) {
     for (const std::string& note : t.schema.notes(names))
-      std::fprintf(o.err, "questlog: table %s: %s\n", t.name.c_str(), note.c_str());
+      say(o.err, "questlog: table {}: {}\n", t.name, note);
   }
   for (TableRun& t : tables) {
     if (Status s = print_table(t, names, o.out); !s.ok()) return s;
@@ -835,22 +838,23 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
 
 std::string checkpoint_note(const TableReport& t) {
   if (t.checkpoint_error.empty()) return {};
-  return "questlog: table " + t.name + ": note: no checkpoint of Delta version " +
-         std::to_string(t.version) + " (" + t.checkpoint_error +
-         "); the commit is made, readers replay the log from the previous checkpoint";
+  return fmt::format(
+      "questlog: table {}: note: no checkpoint of Delta version {} ({}); the commit is made, "
+      "readers replay the log from the previous checkpoint",
+      t.name, t.version, t.checkpoint_error);
 }
 
 std::string table_line(const TableReport& t) {
   using phases::plural;
-  std::string line = "questlog: table " + t.name + ": " + plural(t.rows, "row", "rows");
-  if (t.path.empty()) return line + " (printed only: no path)";
-  line += ", " + plural(t.files, "file", "files") + ", " + plural(t.bytes, "byte", "bytes") +
-          " -> " + t.path;
+  std::string line = fmt::format("questlog: table {}: {}", t.name, plural(t.rows, "row", "rows"));
+  if (t.path.empty()) return fmt::format("{} (printed only: no path)", line);
+  line += fmt::format(", {}, {} -> {}", plural(t.files, "file", "files"),
+                      plural(t.bytes, "byte", "bytes"), t.path);
   if (t.mode == Mode::incremental)
-    line += " (offsets " + std::to_string(t.start) + " to " + std::to_string(t.end) + ")";
+    line += fmt::format(" (offsets {} to {})", t.start, t.end);
   else if (t.mode == Mode::append)
     line += " (appended)";
-  if (t.version >= 0) line += " (Delta version " + std::to_string(t.version) + ")";
+  if (t.version >= 0) line += fmt::format(" (Delta version {})", t.version);
   return line;
 }
 
@@ -861,35 +865,31 @@ void print_report(const ExtractReport& report, std::FILE* err) {
   const std::string skipped =
       report.skipped.empty()
           ? ""
-          : ", skipped " + plural(report.skipped.size(), "damaged range", "damaged ranges") + " (" +
-                plural(static_cast<uint64_t>(skipped_offsets), "offset", "offsets") + ")";
+          : fmt::format(", skipped {} ({})",
+                        plural(report.skipped.size(), "damaged range", "damaged ranges"),
+                        plural(static_cast<uint64_t>(skipped_offsets), "offset", "offsets"));
   const std::string read = plural(report.records + report.duplicates, "record", "records");
   if (report.ranges.size() == 1)
-    std::fprintf(err, "questlog: read %s, offsets %lld to %lld%s, in %.2f s\n", read.c_str(),
-                 static_cast<long long>(report.start), static_cast<long long>(report.end),
-                 skipped.c_str(), report.seconds);
+    say(err, "questlog: read {}, offsets {} to {}{}, in {:.2f} s\n", read, report.start, report.end,
+        skipped, report.seconds);
   else
-    std::fprintf(err, "questlog: read %s from %zu partitions (offsets %s)%s, in %.2f s\n",
-                 read.c_str(), report.ranges.size(), phases::describe_ranges(report.ranges).c_str(),
-                 skipped.c_str(), report.seconds);
+    say(err, "questlog: read {} from {} partitions (offsets {}){}, in {:.2f} s\n", read,
+        report.ranges.size(), phases::describe_ranges(report.ranges), skipped, report.seconds);
   if (report.duplicates > 0)
-    std::fprintf(err,
-                 "questlog: dropped %s: the same event id as an earlier record of its "
-                 "partition (a resend or a client's retry); each event is in the tables once\n",
-                 plural(report.duplicates, "duplicate record", "duplicate records").c_str());
+    say(err,
+        "questlog: dropped {}: the same event id as an earlier record of its "
+        "partition (a resend or a client's retry); each event is in the tables once\n",
+        plural(report.duplicates, "duplicate record", "duplicate records"));
   for (const TableReport& t : report.tables) {
     for (const log::SkippedRange& k : t.skipped)
-      std::fprintf(err, "questlog: table %s: skipped %s: %s\n", t.name.c_str(),
-                   log::describe_offsets(k.start, k.end).c_str(), k.where.c_str());
-    std::fprintf(err, "%s\n", table_line(t).c_str());
-    if (std::string note = checkpoint_note(t); !note.empty())
-      std::fprintf(err, "%s\n", note.c_str());
+      say(err, "questlog: table {}: skipped {}: {}\n", t.name,
+          log::describe_offsets(k.start, k.end), k.where);
+    say(err, "{}\n", table_line(t));
+    if (std::string note = checkpoint_note(t); !note.empty()) say(err, "{}\n", note);
   }
   if (report.rejected > 0)
-    std::fprintf(err, "questlog: %s rejected (%s %s) -> %s\n",
-                 plural(report.rejected, "record", "records").c_str(),
-                 report.rejected == 1 ? "at" : "the first at", report.first_reject.c_str(),
-                 report.rejected_path.c_str());
+    say(err, "questlog: {} rejected ({} {}) -> {}\n", plural(report.rejected, "record", "records"),
+        report.rejected == 1 ? "at" : "the first at", report.first_reject, report.rejected_path);
 }
 
 }  // namespace questlog::extract
