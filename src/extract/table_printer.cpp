@@ -134,7 +134,7 @@ const char* spark_type_name(parquet::ColumnType t) {
 std::string schema_tree(const std::vector<SchemaColumn>& columns) {
   std::string out = "root\n";
   for (const SchemaColumn& c : columns)
-    out += " |-- " + c.name + ": " + spark_type_name(c.type) + " (nullable = true)\n";
+    out += fmt::format(" |-- {}: {} (nullable = true)\n", c.name, spark_type_name(c.type));
   out += "\n";
   return out;
 }
