@@ -10,6 +10,7 @@
 #include "cli/ls.h"
 #include "cli/serve.h"
 #include "cli/tail.h"
+#include "util/say.h"
 
 namespace questlog::cli {
 
@@ -36,7 +37,7 @@ int run(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    fmt::print(stderr, "questlog: {} (see questlog --help)\n", e.what());
+    say(stderr, "questlog: {} (see questlog --help)\n", e.what());
     return 2;
   }
   if (app.got_subcommand("serve")) return run_serve(serve_args);

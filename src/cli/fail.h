@@ -7,12 +7,13 @@
 #include <cstdio>
 #include <string>
 
+#include "util/say.h"
 #include "util/status.h"
 
 namespace questlog::cli {
 
 inline int fail(const std::string& message) {
-  fmt::print(stderr, "questlog: {}\n", message);
+  say(stderr, "questlog: {}\n", message);
   return 1;
 }
 

@@ -17,6 +17,7 @@
 #include "log/embedded/log_writer.h"
 #include "log/kafka/kafka_config.h"
 #include "log/kafka/kafka_event_log.h"
+#include "util/say.h"
 
 namespace questlog::cli {
 
@@ -88,7 +89,7 @@ Result<http::RouteTable> load_routes(const ServeArgs& a) {
 Status listen(http::Server& server) {
   Status s = server.listen();
   if (s.ok() && !server.limit_note().empty())
-    fmt::print(stderr, "questlog: warning: {}\n", server.limit_note());
+    say(stderr, "questlog: warning: {}\n", server.limit_note());
   return s;
 }
 
@@ -109,8 +110,8 @@ int serve_until_stopped(http::Server& server, log::EventLog& event_log, sigset_t
   std::thread signals([&server, stop_signals] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
-    fmt::print(stderr, "questlog: stopping ({}): finishing requests in flight\n",
-               sig == SIGINT ? "SIGINT" : "SIGTERM");
+    say(stderr, "questlog: stopping ({}): finishing requests in flight\n",
+        sig == SIGINT ? "SIGINT" : "SIGTERM");
     server.stop();
     sigwait(&stop_signals, &sig);
     std::fputs("questlog: second signal: exiting now (acknowledged events are in the log)\n",
@@ -171,8 +172,8 @@ Result<OpenedLog> open_embedded(const ServeArgs& a) {
   if (!writer.ok()) return writer.status();
   const auto& recovery = (*writer)->recovery();
   // Damage is loud but not fatal: every valid record is kept, and ingest goes on.
-  if (!recovery.damage.empty()) fmt::print(stderr, "questlog: {}\n", recovery.damage);
-  if (recovery.truncated_bytes > 0) fmt::print(stderr, "questlog: {}\n", recovery.detail);
+  if (!recovery.damage.empty()) say(stderr, "questlog: {}\n", recovery.damage);
+  if (recovery.truncated_bytes > 0) say(stderr, "questlog: {}\n", recovery.detail);
   std::string description = fmt::format("{} from offset {}; durability: {}", wo.dir.string(),
                                         recovery.next_offset, durability_name(a.durability));
   log::embedded::EventLogOptions lo;
@@ -199,9 +200,9 @@ int run_serve(const ServeArgs& a) {
   if (Status s = listen(server); !s.ok()) return fail(s);
   // A normal start answers its first request from the log, not with a 503.
   const bool ready = event_log.wait_ready(3000);
-  fmt::print(stderr, "questlog: serving http://{} (routes: {}; log: {}{})\n",
-             server.local_address(), a.routes.empty() ? "built-in" : a.routes, opened->description,
-             ready ? "" : ", not reachable yet: answering 503 until it is");
+  say(stderr, "questlog: serving http://{} (routes: {}; log: {}{})\n", server.local_address(),
+      a.routes.empty() ? "built-in" : a.routes, opened->description,
+      ready ? "" : ", not reachable yet: answering 503 until it is");
   return serve_until_stopped(server, event_log, stop_signals);
 }
 

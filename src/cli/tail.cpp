@@ -18,6 +18,7 @@
 #include "log/kafka/kafka_config.h"
 #include "log/kafka/kafka_reader.h"
 #include "log/start_offset.h"
+#include "util/say.h"
 
 namespace questlog::cli {
 
@@ -87,8 +88,7 @@ void report_skipped(log::embedded::LogReader& reader, uint64_t& ranges, int64_t&
   for (const log::SkippedRange& r : reader.take_skipped()) {
     ++ranges;
     offsets += r.end - r.start;
-    fmt::print(stderr, "questlog: skipped {}: {}\n", log::describe_offsets(r.start, r.end),
-               r.where);
+    say(stderr, "questlog: skipped {}: {}\n", log::describe_offsets(r.start, r.end), r.where);
   }
 }
 
@@ -98,8 +98,7 @@ int tail_embedded(const TailArgs& a, const log::StartOffset& spec, const RecordF
   auto opened = log::embedded::LogReader::open(dir, options);
   bool said_waiting = false;
   while (!opened.ok() && opened.status().code() == Errc::not_found && !a.exit_at_end) {
-    if (!said_waiting)
-      fmt::print(stderr, "questlog: waiting for a log to appear in {}\n", dir.string());
+    if (!said_waiting) say(stderr, "questlog: waiting for a log to appear in {}\n", dir.string());
     said_waiting = true;
     std::this_thread::sleep_for(kPoll);
     opened = log::embedded::LogReader::open(dir, options);
@@ -136,9 +135,8 @@ int tail_embedded(const TailArgs& a, const log::StartOffset& spec, const RecordF
       if (!out.flush()) return out.result();
       if (a.exit_at_end) {
         if (skipped_ranges > 0)
-          fmt::print(stderr, "questlog: skipped {} damaged range{} ({} offset{})\n", skipped_ranges,
-                     skipped_ranges == 1 ? "" : "s", skipped_offsets,
-                     skipped_offsets == 1 ? "" : "s");
+          say(stderr, "questlog: skipped {} damaged range{} ({} offset{})\n", skipped_ranges,
+              skipped_ranges == 1 ? "" : "s", skipped_offsets, skipped_offsets == 1 ? "" : "s");
         return 0;
       }
       std::this_thread::sleep_for(kPoll);
@@ -155,7 +153,7 @@ int tail_kafka(const TailArgs& a, const log::StartOffset& spec, const RecordForm
   bool said_waiting = false;
   while (!opened.ok() && opened.status().code() == Errc::not_found && !a.exit_at_end) {
     if (!said_waiting)
-      fmt::print(stderr, "questlog: waiting for topic {} to appear on {}\n", a.topic, a.kafka);
+      say(stderr, "questlog: waiting for topic {} to appear on {}\n", a.topic, a.kafka);
     said_waiting = true;
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     opened = log::kafka::KafkaReader::open(o);
@@ -177,8 +175,8 @@ int tail_kafka(const TailArgs& a, const log::StartOffset& spec, const RecordForm
     // Partitions added to the topic while we follow it are followed too.
     if (!a.exit_at_end && std::chrono::steady_clock::now() - last_refresh >= kPartitionRefresh) {
       if (int added = reader.follow_new_partitions(std::chrono::milliseconds(500)); added > 0)
-        fmt::print(stderr, "questlog: following {} new partition{} of topic {}\n", added,
-                   added == 1 ? "" : "s", a.topic);
+        say(stderr, "questlog: following {} new partition{} of topic {}\n", added,
+            added == 1 ? "" : "s", a.topic);
       last_refresh = std::chrono::steady_clock::now();
     }
     auto polled = reader.poll(rec, kPoll);

@@ -4,9 +4,10 @@ connections are let go, and the process exits 0."""
 import json
 import signal
 import socket
+import subprocess
 import time
 
-from conftest import RawConn, get, slow_sync_env, tail_lines, wait_for
+from conftest import SERVING_RE, RawConn, get, slow_sync_env, tail_events, tail_lines, wait_for
 
 
 def in_log(bin_path, data, request_id: str) -> bool:
@@ -119,3 +120,28 @@ def test_second_signal_exits_at_once_keeping_acknowledged_events(start_server, b
         c.close()
     ids = [json.loads(x)["X-Request-Id"] for x in tail_lines(bin_path, data_dir)]
     assert ids[0] == "acked"
+
+
+def test_a_stderr_nobody_reads_any_more_does_not_crash_the_stop(bin_path, tmp_path):
+    """serve's stderr is a pipe whose reader went away (a supervisor restarted, `| head`):
+    its stop lines fail to write, as fprintf's did, and it still exits 0 with every event."""
+    data = tmp_path / "data"
+    proc = subprocess.Popen([bin_path, "serve", "--listen", "127.0.0.1:0", "--data", str(data)],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+        port = None
+        while port is None:
+            line = proc.stderr.readline()
+            assert line, f"serve ended before it said where it listens (rc={proc.poll()})"
+            m = SERVING_RE.search(line.decode("utf-8", "replace"))
+            port = int(m.group(1)) if m else None
+        proc.stderr.close()  # nobody reads it any more
+        assert get(("127.0.0.1", port), "/purchase_a_sword").status == 200
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert [e["event_type"] for e in tail_events(bin_path, data)] == ["purchase_sword"]

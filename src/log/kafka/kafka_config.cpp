@@ -4,6 +4,8 @@
 
 #include <cstdio>
 
+#include "util/say.h"
+
 namespace questlog::log::kafka {
 
 Status set_property(rd_kafka_conf_t* conf, std::string_view name, std::string_view value) {
@@ -64,7 +66,7 @@ ProducerCheck check_producer(rd_kafka_conf_t* conf, bool unsafe) {
 bool debug_enabled(rd_kafka_conf_t* conf) { return !get_property(conf, "debug").empty(); }
 
 void print_log_line(const char* facility, const char* message) {
-  fmt::print(stderr, "questlog: kafka: {}: {}\n", facility, message);
+  say(stderr, "questlog: kafka: {}: {}\n", facility, message);
 }
 
 bool wants_property_list(const std::vector<std::string>& props) {

@@ -10,6 +10,7 @@
 
 #include "log/kafka/kafka_config.h"
 #include "log/kafka/kafka_metadata.h"
+#include "util/say.h"
 
 namespace questlog::log::kafka {
 
@@ -150,7 +151,7 @@ Status KafkaEventLog::add_lane(const std::vector<std::string>& extra) {
       rd_kafka_conf_destroy(conf);
       return check.refusal;
     }
-    for (const std::string& w : check.warnings) fmt::print(stderr, "questlog: warning: {}\n", w);
+    for (const std::string& w : check.warnings) say(stderr, "questlog: warning: {}\n", w);
   }
   deadline_ =
       std::chrono::milliseconds(std::atoi(get_property(conf, "message.timeout.ms").c_str()));
@@ -289,10 +290,10 @@ void KafkaEventLog::open_breaker(const std::string& why) {
   next_trial_ = Clock::now() + kTrialEvery;
   breaker_reason_ = why;
   if (!breaker_open_.exchange(true, std::memory_order_acq_rel))
-    fmt::print(stderr,
-               "questlog: kafka: a delivery failed ({}): answering 503 at once, letting one "
-               "request through every {} ms until one is delivered\n",
-               why, kTrialEvery.count());
+    say(stderr,
+        "questlog: kafka: a delivery failed ({}): answering 503 at once, letting one "
+        "request through every {} ms until one is delivered\n",
+        why, kTrialEvery.count());
 }
 
 void KafkaEventLog::close_breaker() {
@@ -398,8 +399,8 @@ void KafkaEventLog::on_error(rd_kafka_t* rk, int err, const char* reason) {
       fatal_reason_ = buf;
     }
     fatal_.store(true, std::memory_order_release);
-    fmt::print(stderr, "questlog: kafka: fatal producer error: {}; answering 503\n",
-               static_cast<const char*>(buf));
+    say(stderr, "questlog: kafka: fatal producer error: {}; answering 503\n",
+        static_cast<const char*>(buf));
     return;
   }
   if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
@@ -446,8 +447,8 @@ void KafkaEventLog::readiness_loop() {
       if (ok) {
         ready_.store(true, std::memory_order_release);
         if (said_not_ready_)
-          fmt::print(stderr, "questlog: kafka: {} reachable; topic {} ({} partitions)\n",
-                     options_.brokers, options_.topic, partitions_);
+          say(stderr, "questlog: kafka: {} reachable; topic {} ({} partitions)\n", options_.brokers,
+              options_.topic, partitions_);
         said_not_ready_ = false;
         failed_probes_ = 0;
         cv_.notify_all();
@@ -457,8 +458,8 @@ void KafkaEventLog::readiness_loop() {
         ++failed_probes_;
         // The first probe of a new topic fails while the broker creates it.
         if (!said_not_ready_ && (was_ready || failed_probes_ >= 2)) {
-          fmt::print(stderr, "questlog: kafka: {} not reachable ({}): answering 503 until it is\n",
-                     options_.brokers, why);
+          say(stderr, "questlog: kafka: {} not reachable ({}): answering 503 until it is\n",
+              options_.brokers, why);
           said_not_ready_ = true;
         }
       }
