@@ -10,11 +10,13 @@
 #include "cli/ls.h"
 #include "cli/serve.h"
 #include "cli/tail.h"
+#include "io/file_system.h"
 #include "util/say.h"
 
 namespace questlog::cli {
 
 int run(int argc, char** argv) {
+  if (Status s = io::open_standard_streams(); !s.ok()) return 1;  // nowhere to say it
   CLI::App app{"questlog: game events from HTTP to a durable log to Parquet", "questlog"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "questlog 0.1.0");

@@ -184,6 +184,12 @@ class FileSystem {
 // Lives as long as the process.
 FileSystem& local_file_system();
 
+// Opens /dev/null on each of the standard descriptors 0, 1 and 2 the process
+// was started without (`serve 2>&-`), so that no file questlog opens later
+// (a log segment, a lock) gets one of them and receives what is printed to
+// stdout or stderr. Called first thing; fails only if /dev/null cannot be opened.
+Status open_standard_streams();
+
 // The whole of the file at `path`, read through `fs` (a configuration file).
 Result<std::string> read_file(FileSystem& fs, const std::filesystem::path& path);
 

@@ -649,6 +649,18 @@ Status PosixFileSystem::put_if_absent(const fs::path& path, std::string_view dat
   return {};
 }
 
+Status open_standard_streams() {
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    // The lowest free descriptor is `fd` itself: the lower ones are open by now.
+    const int got = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (got < 0) return errno_status("/dev/null", errno);
+    if (got != fd) ::close(got);  // cannot happen: descriptors below fd are open
+    ::fcntl(fd, F_SETFD, 0);      // inherited like any standard stream
+  }
+  return {};
+}
+
 FileSystem& local_file_system() {
   static PosixFileSystem local;
   return local;

@@ -2,12 +2,14 @@
 connections are let go, and the process exits 0."""
 
 import json
+import os
 import signal
 import socket
 import subprocess
 import time
 
-from conftest import SERVING_RE, RawConn, get, slow_sync_env, tail_events, tail_lines, wait_for
+from conftest import (SERVING_RE, RawConn, get, serves_normally, slow_sync_env, tail_events,
+                      tail_lines, wait_for)
 
 
 def in_log(bin_path, data, request_id: str) -> bool:
@@ -145,3 +147,33 @@ def test_a_stderr_nobody_reads_any_more_does_not_crash_the_stop(bin_path, tmp_pa
             proc.kill()
             proc.wait()
     assert [e["event_type"] for e in tail_events(bin_path, data)] == ["purchase_sword"]
+
+
+def test_started_without_stderr_nothing_it_prints_lands_in_the_data_dir(bin_path, tmp_path):
+    """`serve 2>&-`: the first file serve opens would get descriptor 2 and receive every
+    line meant for stderr; serve puts /dev/null there first, so its files hold only theirs."""
+    data = tmp_path / "data"
+    with socket.socket() as s:  # a free port (serve cannot say which it took)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([bin_path, "serve", "--listen", f"127.0.0.1:{port}", "--data", str(data)],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            preexec_fn=lambda: os.close(2))
+    try:
+        def answers() -> bool:
+            try:
+                return serves_normally(("127.0.0.1", port))
+            except OSError:
+                return False
+
+        wait_for(answers, timeout=10, what="serve to answer")
+        assert get(("127.0.0.1", port), "/purchase_a_sword").status == 200
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    written = [p for p in data.rglob("*") if p.is_file() and b"questlog: " in p.read_bytes()]
+    assert written == [], "serve's messages went into its own files"
+    assert [e["event_type"] for e in tail_events(bin_path, data)][-1] == "purchase_sword"
