@@ -376,7 +376,6 @@ Status open_tables(Job& job, const ExtractOptions& o, Opened& opened) {
     t.mode = spec.mode;
     t.codec = spec.codec;
     t.format = spec.format;
-    if (t.format == TableFormat::delta) t.schema.set_name_rules(NameRules::delta);
     t.partition_by = spec.partition_by;
     t.where = &spec.where;
     // A follower prints no tables (each micro-batch would print them again).
@@ -444,7 +443,8 @@ Status plan_pass(const Job& job, const ExtractOptions& o, log::RecordSource& sou
     t.starts.clear();
     for (const log::PartitionRange& r : pass.ranges) t.starts.push_back(r.start);
     t.skipped.clear();
-    t.schema = TableSchema();
+    t.schema = TableSchema();  // each pass (a follower's micro-batch) names its own columns
+    if (t.format == TableFormat::delta) t.schema.set_name_rules(NameRules::delta);
     t.rows = std::make_unique<RowBuffer>(lake, spill_dir);
     t.count = 0;
     t.delta_run = DeltaTable::Run();
