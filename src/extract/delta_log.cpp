@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "event/json.h"
+#include "io/webhdfs_uri.h"
 
 namespace questlog::extract::delta {
 namespace {
@@ -377,23 +378,7 @@ Status remove_stale_uploads(io::FileSystem& fs, const fs::path& table, int64_t n
   return {};
 }
 
-std::string encode_path(std::string_view path) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(path.size());
-  for (char ch : path) {
-    auto c = static_cast<unsigned char>(ch);
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '.' || c == '_' || c == '~' || c == '/' || c == '=') {
-      out += ch;
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
+std::string encode_path(std::string_view path) { return io::percent_encode_path(path, "="); }
 
 std::string decode_path(std::string_view uri) {
   auto hex = [](char c) -> int {

@@ -153,13 +153,13 @@ Result<WebHdfsUri> parse_webhdfs_uri(std::string_view uri) {
   return out;
 }
 
-std::string percent_encode_path(std::string_view path) {
+std::string percent_encode_path(std::string_view path, std::string_view also_kept) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
   out.reserve(path.size());
   for (char c : path) {
     auto u = static_cast<unsigned char>(c);
-    if (unreserved(u) || c == '/') {
+    if (unreserved(u) || c == '/' || also_kept.find(c) != std::string_view::npos) {
       out += c;
     } else {
       out += '%';

@@ -43,8 +43,8 @@ bool is_uri(std::string_view lake);
 // or fragment, a bad percent escape.
 Result<WebHdfsUri> parse_webhdfs_uri(std::string_view uri);
 
-// `path` with every byte outside RFC 3986's unreserved set and "/" as %XX: the
-// path of a WebHDFS URL.
-std::string percent_encode_path(std::string_view path);
+// `path` with every byte outside RFC 3986's unreserved set, "/" and `also_kept`
+// as %XX: the path of a WebHDFS URL (and, keeping "=", a Delta log's file path).
+std::string percent_encode_path(std::string_view path, std::string_view also_kept = {});
 
 }  // namespace questlog::io

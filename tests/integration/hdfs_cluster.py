@@ -231,6 +231,16 @@ class Hdfs:
                 n += 1
         return n
 
+    def get_tree(self, path: str, dest: Path) -> None:
+        """The tree at `path` on HDFS, copied to the local directory `dest` over WebHDFS."""
+        dest.mkdir(parents=True, exist_ok=True)
+        for e in self.list(path):
+            name = e["pathSuffix"]
+            if e["type"] == "DIRECTORY":
+                self.get_tree(f"{path}/{name}", dest / name)
+            else:
+                (dest / name).write_bytes(self.open(f"{path}/{name}"))
+
 
 _clusters: list[Hdfs] = []
 

@@ -230,17 +230,6 @@ def test_a_delta_table_is_refused_as_parquet_and_back(bin_path, tmp_path: Path):
 # --------------------------------------------------------------------------- HDFS
 
 
-def download(hdfs: Hdfs, path: str, dest: Path) -> None:
-    """The tree at `path` on HDFS, copied to `dest` over WebHDFS."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for e in hdfs.list(path):
-        name = e["pathSuffix"]
-        if e["type"] == "DIRECTORY":
-            download(hdfs, f"{path}/{name}", dest / name)
-        else:
-            (dest / name).write_bytes(hdfs.open(f"{path}/{name}"))
-
-
 def test_delta_tables_on_hdfs_read_back_as_the_local_ones(bin_path, hdfs: Hdfs, tmp_path: Path):
     data, local = tmp_path / "data", tmp_path / "lake"
     lake = f"{hdfs.webhdfs}/tmp/delta_modes"
@@ -253,7 +242,7 @@ def test_delta_tables_on_hdfs_read_back_as_the_local_ones(bin_path, hdfs: Hdfs, 
     extract_ok(bin_path, j, data, str(local))
     for name in ("every", "swords", "by_type"):
         got = tmp_path / "from_hdfs" / name
-        download(hdfs, f"/tmp/delta_modes/{name}", got)
+        hdfs.get_tree(f"/tmp/delta_modes/{name}", got)
         commits = sorted(p.name for p in (got / "_delta_log").iterdir())
         assert commits == ["00000000000000000000.json", "00000000000000000001.json"], commits
         assert delta_rows(got) == delta_rows(local / name), name
@@ -269,7 +258,7 @@ def test_two_extracts_racing_on_one_hdfs_table_both_commit(bin_path, hdfs: Hdfs,
     seed_events(bin_path, data, 100)
     results = race(bin_path, tmp_path, data, lake, rounds=2, timeout=120)
     got = tmp_path / "from_hdfs"
-    download(hdfs, "/tmp/delta_race/all", got)
+    hdfs.get_tree("/tmp/delta_race/all", got)
     dt = deltalake.DeltaTable(str(got))
     assert dt.version() == 3
     assert dt.to_pyarrow_table().num_rows == 4 * 100
@@ -308,7 +297,7 @@ format = "delta"
         p.wait(timeout=60)
     extract_ok(bin_path, j, data, lake, timeout=120)
     got = tmp_path / "from_hdfs"
-    download(hdfs, "/tmp/delta_kill/swords", got)
+    hdfs.get_tree("/tmp/delta_kill/swords", got)
     t = deltalake.DeltaTable(str(got)).to_pyarrow_table()
     assert sorted(t.column("i").to_pylist()) == [i for i in range(n) if i % 3], f"{kills} kills"
     assert kills > 0

@@ -387,17 +387,6 @@ def test_a_checkpoint_that_fails_is_a_note_and_the_commit_stands(bin_path, tmp_p
         list(range(450))
 
 
-def download(hdfs: Hdfs, path: str, dest: Path) -> None:
-    """The tree at `path` on HDFS, copied to `dest` over WebHDFS."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for e in hdfs.list(path):
-        name = e["pathSuffix"]
-        if e["type"] == "DIRECTORY":
-            download(hdfs, f"{path}/{name}", dest / name)
-        else:
-            (dest / name).write_bytes(hdfs.open(f"{path}/{name}"))
-
-
 def test_extract_checkpoints_a_table_on_hdfs(bin_path, hdfs: Hdfs, tmp_path: Path):
     data = tmp_path / "data"
     lake = f"{hdfs.webhdfs}/tmp/delta_checkpoint"
@@ -415,5 +404,5 @@ def test_extract_checkpoints_a_table_on_hdfs(bin_path, hdfs: Hdfs, tmp_path: Pat
     assert names == [f"{0:020d}.json", f"{1:020d}.json", f"{2:020d}.checkpoint.parquet",
                      f"{2:020d}.json", "_last_checkpoint"], names  # no temporary file left
     got = tmp_path / "from_hdfs" / "by_type"
-    download(hdfs, "/tmp/delta_checkpoint/by_type", got)
+    hdfs.get_tree("/tmp/delta_checkpoint/by_type", got)
     check_partitioned_checkpoint(got, tmp_path)
