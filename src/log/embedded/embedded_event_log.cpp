@@ -37,10 +37,28 @@ void EmbeddedEventLog::append(std::span<const std::string_view> events,
     return;
   }
   {
-    std::lock_guard lock(mu_);
-    waiting_.push_back(Waiter{events.size(), std::move(done)});
+    std::unique_lock lock(mu_);
+    if (syncs_in_flight_ > 0 || !waiting_.empty()) {
+      // A sync is running or about to: the sync thread covers this batch next,
+      // while the caller goes on gathering the next one.
+      waiting_.push_back(Waiter{events.size(), std::move(done)});
+      lock.unlock();
+      cv_.notify_one();
+      return;
+    }
+    ++syncs_in_flight_;
   }
-  cv_.notify_one();
+  // Nothing else is being synced: sync here, which saves the two thread
+  // wake-ups (to the sync thread and back) that a lone request would pay.
+  // Batches that arrive meanwhile queue for the sync thread, which runs its
+  // sync beside this one.
+  Status s = writer_->sync();
+  done(s);
+  {
+    std::lock_guard lock(mu_);
+    --syncs_in_flight_;
+    unsynced_events_ -= events.size();
+  }
 }
 
 void EmbeddedEventLog::sync_loop() {
@@ -51,6 +69,7 @@ void EmbeddedEventLog::sync_loop() {
       cv_.wait(lock, [&] { return !waiting_.empty() || closing_; });
       if (waiting_.empty()) return;  // closing, and nothing left to cover
       batch.swap(waiting_);
+      ++syncs_in_flight_;
     }
     // Every waiter in `batch` finished its write before it was queued, so this
     // fdatasync covers all of them.
@@ -62,6 +81,7 @@ void EmbeddedEventLog::sync_loop() {
     }
     batch.clear();
     std::lock_guard lock(mu_);
+    --syncs_in_flight_;
     unsynced_events_ -= n;
   }
 }
