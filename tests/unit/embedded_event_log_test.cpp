@@ -104,6 +104,42 @@ TEST_F(EmbeddedEventLogTest, FsyncWithNothingElseSyncingAcknowledgesInlineAfterT
   EXPECT_TRUE(log->close().ok());
 }
 
+TEST_F(EmbeddedEventLogTest, FsyncAppendsDuringASyncAreCoveredByOneSyncAfterIt) {
+  EventLogOptions o;
+  o.durability = Durability::fsync;
+  slow_syncs(std::chrono::milliseconds(200));
+  auto log = open(o);
+  std::atomic<bool> e0_acked{false};
+  std::atomic<int> overlapping{0}, segment_syncs{0};
+  disk_.on_step([&](Op op, const std::filesystem::path& path, const std::filesystem::path&) {
+    // A segment sync after e0's that starts while e0's still runs.
+    if (op == Op::sync && path.extension() == ".log" && ++segment_syncs > 1 && !e0_acked)
+      ++overlapping;
+  });
+  const uint64_t syncs = disk_.calls(Op::sync);
+  std::thread first([&] {
+    std::string_view v = "e0";
+    log->append(std::span(&v, 1), [&](const Outcome& out) {
+      EXPECT_TRUE(out.status.ok());
+      e0_acked = true;
+    });
+  });
+  while (disk_.calls(Op::sync) == syncs) std::this_thread::yield();
+  // e0's sync is running (for 200 ms): these two wait for the next one.
+  std::vector<std::promise<Status>> done(2);
+  for (int i = 0; i < 2; ++i) {
+    std::string_view v = i == 0 ? "e1" : "e2";
+    log->append(std::span(&v, 1), [&, i](const Outcome& out) { done[i].set_value(out.status); });
+  }
+  for (auto& d : done) EXPECT_TRUE(d.get_future().get().ok());
+  first.join();
+  EXPECT_TRUE(e0_acked);
+  EXPECT_EQ(overlapping.load(), 0) << "a sync started while another ran";
+  EXPECT_EQ(disk_.calls(Op::sync) - syncs, 2u) << "e0's sync, then one for e1 and e2";
+  EXPECT_EQ(read_all(), (std::vector<std::string>{"e0", "e1", "e2"}));
+  EXPECT_TRUE(log->close().ok());
+}
+
 TEST_F(EmbeddedEventLogTest, FsyncBacklogPastTheBoundIsBusyAndNotLogged) {
   EventLogOptions o;
   o.durability = Durability::fsync;

@@ -3,6 +3,7 @@
 // for a group commit, where one fdatasync covers every append made before it.
 // When no sync is running or queued, the appending caller syncs itself and is
 // answered at once; otherwise its batch waits for the sync thread's next sync.
+// One sync runs at a time: the next covers every batch queued meanwhile.
 #pragma once
 
 #include <condition_variable>
