@@ -218,7 +218,7 @@ report() {
   echo "kill -TERM \$SERVER; build/questlog tail --data FRESH_DIR -o beginning -e | wc -l"
   echo '```'
   echo
-  echo "The disk's fdatasync floor (p50, p99, mean), before the servers started (\`build/fsync_floor DIR 2000 4096\`:" \
+  echo "The disk's fdatasync floor (p50, p99, mean, CPU per write), before the servers started (\`build/fsync_floor DIR 2000 4096\`:" \
     "4 KiB written then made durable, 2000 times; append = at the end of a growing file," \
     "overwrite = into a file already written with zeros and synced, dsync = the same as one" \
     "pwritev2(RWF_DSYNC)):"
