@@ -37,34 +37,10 @@ void EmbeddedEventLog::append(std::span<const std::string_view> events,
     return;
   }
   {
-    std::unique_lock lock(mu_);
-    if (syncs_in_flight_ > 0 || !waiting_.empty()) {
-      // A sync is running or about to: the sync thread covers this batch next,
-      // while the caller goes on gathering the next one.
-      waiting_.push_back(Waiter{events.size(), std::move(done)});
-      // Only the first waiter with no sync running wakes the sync thread; a
-      // running sync wakes it when it ends.
-      const bool wake = syncs_in_flight_ == 0 && waiting_.size() == 1;
-      lock.unlock();
-      if (wake) cv_.notify_one();
-      return;
-    }
-    ++syncs_in_flight_;
-  }
-  // Nothing else is being synced: sync here, which saves the two thread
-  // wake-ups (to the sync thread and back) that a lone request would pay.
-  // Batches that arrive meanwhile queue for the sync thread, which covers them
-  // all with one sync once this one has ended.
-  Status s = writer_->sync();
-  done(s);
-  bool wake = false;
-  {
     std::lock_guard lock(mu_);
-    --syncs_in_flight_;
-    unsynced_events_ -= events.size();
-    wake = !waiting_.empty();
+    waiting_.push_back(Waiter{events.size(), std::move(done)});
   }
-  if (wake) cv_.notify_one();
+  cv_.notify_one();
 }
 
 void EmbeddedEventLog::sync_loop() {
@@ -72,16 +48,9 @@ void EmbeddedEventLog::sync_loop() {
   for (;;) {
     {
       std::unique_lock lock(mu_);
-      // One sync at a time: a sync that starts while another runs covers no
-      // more than the batches queued so far, so overlapping syncs are smaller
-      // and more of them, and each costs the disk's latency and its CPU time
-      // in the kernel.
-      cv_.wait(lock, [&] {
-        return (!waiting_.empty() && syncs_in_flight_ == 0) || (closing_ && waiting_.empty());
-      });
+      cv_.wait(lock, [&] { return !waiting_.empty() || closing_; });
       if (waiting_.empty()) return;  // closing, and nothing left to cover
       batch.swap(waiting_);
-      ++syncs_in_flight_;
     }
     // Every waiter in `batch` finished its write before it was queued, so this
     // fdatasync covers all of them.
@@ -93,7 +62,6 @@ void EmbeddedEventLog::sync_loop() {
     }
     batch.clear();
     std::lock_guard lock(mu_);
-    --syncs_in_flight_;
     unsynced_events_ -= n;
   }
 }

@@ -1,9 +1,6 @@
 // The embedded log behind serve's EventLog interface: appends go straight to the
 // LogWriter on the caller's thread; with Durability::fsync, acknowledgements wait
 // for a group commit, where one fdatasync covers every append made before it.
-// When no sync is running or queued, the appending caller syncs itself and is
-// answered at once; otherwise its batch waits for the sync thread's next sync.
-// One sync runs at a time: the next covers every batch queued meanwhile.
 #pragma once
 
 #include <condition_variable>
@@ -50,7 +47,6 @@ class EmbeddedEventLog final : public EventLog {
   std::condition_variable cv_;
   std::deque<Waiter> waiting_;  // appended, not yet covered by an fsync
   size_t unsynced_events_ = 0;  // includes the batch being synced now
-  int syncs_in_flight_ = 0;     // by the sync thread or by an appending caller
   bool closing_ = false;
   std::thread syncer_;
 };
