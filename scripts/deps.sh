@@ -9,7 +9,7 @@ build_pkgs=(cmake ninja-build g++ make pkg-config libboost1.81-dev libtomlpluspl
             libcurl4-openssl-dev)
 test_pkgs=(libgtest-dev googletest libbenchmark-dev clang-format curl apache2-utils wrk
            nginx python3 python3-venv openjdk-17-jre-headless openjdk-17-jdk-headless maven kcat
-           python3-flask python3-kafka)
+           python3-flask python3-kafka nghttp2-client)
 # libFuzzer and the sanitizer runtimes for the fuzz targets (clang, not gcc, builds them).
 fuzz_pkgs=(clang libclang-rt-14-dev)
 
