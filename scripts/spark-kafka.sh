@@ -5,7 +5,9 @@
 #                                   for spark.jars or spark-submit's jars option
 #   scripts/spark-kafka.sh dir      fetch once, print the directory holding the jars
 #
-# The jars land in .cache/spark-kafka-VERSION/jars (VERSION from spark-kafka/pom.xml);
+# The jars land in .cache/spark-kafka-VERSION/jars (VERSION from spark-kafka/pom.xml, or
+# SPARK_KAFKA_VERSION for another pyspark, with PYTHON set to it: 4.1.1 for .venv-delta's
+# pyspark 4.1.0, since Maven Central lacks spark-token-provider-kafka-0-10 4.1.0);
 # a stamp (.complete, holding the pyspark version it was filtered against) makes a
 # second run do nothing. Any jar whose artifactId pyspark's own jars/ directory
 # already has is dropped, so the classpath never holds two versions of one library.
@@ -14,7 +16,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(dirname "$here")"
-version="$(sed -n 's:.*<spark.version>\(.*\)</spark.version>.*:\1:p' "$here/spark-kafka/pom.xml")"
+version="${SPARK_KAFKA_VERSION:-$(sed -n 's:.*<spark.version>\(.*\)</spark.version>.*:\1:p' "$here/spark-kafka/pom.xml")}"
 cache="${QUESTLOG_CACHE:-$repo/.cache}"
 jars="$cache/spark-kafka-$version/jars"
 python="${PYTHON:-$repo/.venv/bin/python}"
@@ -37,7 +39,7 @@ fetch() {
   echo "spark-kafka.sh: fetching spark-sql-kafka-0-10 $version with Maven into $jars" >&2
   rm -rf "$jars"
   mvn -q -B -f "$here/spark-kafka/pom.xml" dependency:copy-dependencies \
-    -DincludeScope=runtime -DoutputDirectory="$jars" >&2
+    -Dspark.version="$version" -DincludeScope=runtime -DoutputDirectory="$jars" >&2
   local have j
   have="$(for j in "$pyjars"/*.jar; do artifact "$j"; done | sort -u)"
   for j in "$jars"/*.jar; do
@@ -53,5 +55,5 @@ fetch() {
 case "${1:-jars}" in
   jars) fetch; ls "$jars"/*.jar | paste -sd, - ;;
   dir) fetch; echo "$jars" ;;
-  *) sed -n '2,13p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,14p' "$0" >&2; exit 2 ;;
 esac
