@@ -119,11 +119,12 @@ format-check: deps-test
 
 test: deps-test format-check unit asan fuzz-smoke integration
 
-bench: build venv
+bench: build venv venv-delta
 	bash bench/run.sh
 	[ -z "$$QUESTLOG_BASELINE" ] || bash bench/instructions.sh build/questlog "$$QUESTLOG_BASELINE"
 	bash bench/extract.sh
 	bash bench/follow.sh
+	bash bench/follow_live.sh
 	bash bench/kafka.sh
 	bash bench/hdfs.sh
 

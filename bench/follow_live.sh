@@ -18,8 +18,10 @@
 # Prints a markdown table and writes it to bench/results/follow_live.md.
 #
 # Knobs (environment): RATES ("20000 50000"), LIVE_WARM (5), LIVE_SECONDS (20),
-# LIVE_CONNS (100: h2load connections, each at RATE/LIVE_CONNS requests/s), PROBE_WAIT
-# (20), SPARK (1; 0 skips Spark), BENCH_TMPDIR (/var/tmp), BUILD (build).
+# LIVE_CONNS (100: h2load connections to serve on the embedded log, each at
+# RATE/LIVE_CONNS requests/s), KAFKA_CONNS (800: the same to serve --kafka, whose 200
+# waits for Kafka's acknowledgement), PROBE_WAIT (20), SPARK (1; 0 skips Spark),
+# BENCH_TMPDIR (/var/tmp), BUILD (build).
 # Everything it starts is stopped by pid on exit; everything it writes outside
 # bench/results/ lives in one temp dir, removed on exit. Loopback only.
 set -euo pipefail
@@ -34,6 +36,7 @@ RATES=${RATES:-20000 50000}
 LIVE_WARM=${LIVE_WARM:-5}
 LIVE_SECONDS=${LIVE_SECONDS:-20}
 LIVE_CONNS=${LIVE_CONNS:-100}
+KAFKA_CONNS=${KAFKA_CONNS:-800}
 PROBE_WAIT=${PROBE_WAIT:-20}
 SPARK=${SPARK:-1}
 PY=.venv/bin/python
@@ -86,14 +89,15 @@ start_follower() {
 URLS=$WORK/urls
 set_urls() { printf '%s\n' "$URL/" "$URL/purchase_a_sword" "$URL/" "$URL/purchase_a_sword" "$URL/purchase_a_knife" >"$URLS"; }
 
-# measure LABEL KEY TABLE: each rate in turn, h2load's load and the probe; a row each.
+# measure LABEL KEY TABLE CONNS: each rate in turn, h2load's load on CONNS connections and
+# the probe; a row each.
 measure() {
-  local label=$1 key=$2 table=$3 rate per h2 probe_rc got ok total note probe i
+  local label=$1 key=$2 table=$3 conns=$4 rate per h2 probe_rc got ok total note probe i
   set_urls
   for rate in $RATES; do
-    per=$(awk -v r="$rate" -v c="$LIVE_CONNS" 'BEGIN { printf "%.2f", r / c }')
-    log "$label at $rate events/s: h2load --rps $per -c $LIVE_CONNS, ${LIVE_WARM}s warm-up, then ${LIVE_SECONDS}s with the probe"
-    h2load --h1 -t 2 -c "$LIVE_CONNS" --rps "$per" --warm-up-time "$LIVE_WARM" -D "$LIVE_SECONDS" \
+    per=$(awk -v r="$rate" -v c="$conns" 'BEGIN { printf "%.2f", r / c }')
+    log "$label at $rate events/s: h2load --rps $per -c $conns, ${LIVE_WARM}s warm-up, then ${LIVE_SECONDS}s with the probe"
+    h2load --h1 -t 2 -c "$conns" --rps "$per" --warm-up-time "$LIVE_WARM" -D "$LIVE_SECONDS" \
       -i "$URLS" >"$WORK/$key-$rate.h2load" 2>&1 &
     h2=$!
     CHILDREN+=("$h2")
@@ -116,30 +120,31 @@ measure() {
       note="${note:+$note; }$(tail -n1 "$WORK/$key-$rate.probe.err")"
       PROBLEMS+=("$label at $rate events/s: $(tail -n1 "$WORK/$key-$rate.probe.err")")
     fi
-    [[ -n $probe ]] || probe="probes - found - p50 - p99 - max - versions - files_per_version - rows_per_version - gap_p50 - gap_max - commit_p50 - commit_p99 - read_p50 - read_max -"
+    [[ -n $probe ]] || probe="probes - found - p50 - p99 - max - p50_first_quarter - p50_last_quarter - versions - files_per_version - rows_per_version - gap_p50 - gap_max - commit_p50 - commit_p99 - read_p50 - read_max -"
     log "$label at $rate: h2load $got req/s; $probe"
     # shellcheck disable=SC2086  # the probe's line is name value pairs
-    ROWS+=("$(row "$label" "$rate" "$got" $probe)|${note:--}|")
+    ROWS+=("$(row "$label" "$rate" "$got" "$conns" $probe)|${note:--}|")
   done
 }
 
-# row LABEL RATE ACHIEVED probes P found F p50 A p99 B max C versions V files_per_version X
-#     rows_per_version R gap_p50 . gap_max . commit_p50 D commit_p99 E read_p50 G read_max H
+# row LABEL RATE ACHIEVED CONNS probes P found F p50 A p99 B max C ... (the probe's line:
+#     name value pairs)
 row() {
   local -A v=()
-  local label=$1 rate=$2 got=$3
-  shift 3
+  local label=$1 rate=$2 got=$3 conns=$4
+  shift 4
   while (($# >= 2)); do v[$1]=$2; shift 2; done
-  printf '| %s | %s | %s | %s of %s | %s | %s | %s | %s | %s / %s | %s / %s ' "$label" "$rate" \
-    "$(fmt_rps "$got")" "${v[found]}" "${v[probes]}" "${v[p50]}" "${v[p99]}" "${v[max]}" \
-    "${v[rows_per_version]}" "${v[commit_p50]}" "${v[commit_p99]}" "${v[read_p50]}" "${v[read_max]}"
+  printf '| %s | %s | %s (-c%s) | %s of %s | %s | %s | %s | %s / %s | %s | %s / %s | %s / %s ' "$label" "$rate" \
+    "$(fmt_rps "$got")" "$conns" "${v[found]}" "${v[probes]}" "${v[p50]}" "${v[p99]}" "${v[max]}" \
+    "${v[p50_first_quarter]}" "${v[p50_last_quarter]}" "${v[rows_per_version]}" \
+    "${v[commit_p50]}" "${v[commit_p99]}" "${v[read_p50]}" "${v[read_max]}"
 }
 
 # ------------------------------------------------------------ embedded log
 log "questlog serve + extract --follow on the embedded log"
 start_serve embedded --data "$WORK/data"
 start_follower embedded jobs/swords_stream.toml --data "$WORK/data"
-measure "questlog, embedded log" embedded "$WORK/lake-embedded/sword_purchases"
+measure "questlog, embedded log" embedded "$WORK/lake-embedded/sword_purchases" "$LIVE_CONNS"
 stop_pid "$FOLLOWER" TERM
 ((STOP_RC == 0)) || PROBLEMS+=("embedded follower: exit $STOP_RC on SIGTERM")
 stop_pid "$SERVE_PID" TERM
@@ -155,7 +160,7 @@ start_serve kafka --kafka "$BOOT" --topic "$TOPIC"
 mkdir -p "$WORK/jobs"
 sed "s/^topic = \"events\"/topic = \"$TOPIC\"/" jobs/swords_stream.toml >"$WORK/jobs/swords_stream.toml"
 start_follower kafka "$WORK/jobs/swords_stream.toml" --kafka "$BOOT"
-measure "questlog, Kafka (1 partition)" kafka "$WORK/lake-kafka/sword_purchases"
+measure "questlog, Kafka (1 partition)" kafka "$WORK/lake-kafka/sword_purchases" "$KAFKA_CONNS"
 stop_pid "$FOLLOWER" TERM
 ((STOP_RC == 0)) || PROBLEMS+=("Kafka follower: exit $STOP_RC on SIGTERM")
 
@@ -178,7 +183,7 @@ if ((SPARK)) && [[ -x $DELTA_PY && -x $JAVA_HOME/bin/java ]]; then
     sleep 0.1
   done
   if grep -qs '^ready' "$WORK/spark.out"; then
-    measure "Spark local[2], Kafka -> Delta" spark "$WORK/lake-spark/sword_purchases"
+    measure "Spark local[2], Kafka -> Delta" spark "$WORK/lake-spark/sword_purchases" "$KAFKA_CONNS"
     alive "$SPARK_PID" ||
       PROBLEMS+=("Spark exited during the run: $(grep -m1 -E 'Error|Exception' "$WORK/spark.err" || tail -n1 "$WORK/spark.err")")
   else
@@ -193,13 +198,14 @@ report() {
   echo "## extract --follow, live: from the 200 to the row readable by deltalake"
   echo
   echo "Machine: $MACHINE. questlog $REV. CPU busy in the second before the run: ${BUSY_BEFORE}%, after: ${BUSY_AFTER}%."
-  echo "Load: h2load --h1 -t2 -c$LIVE_CONNS --rps RATE/$LIVE_CONNS (2/5 GET /, 2/5 /purchase_a_sword, 1/5 /purchase_a_knife),"
+  echo "Load: h2load --h1 -t2 -cN --rps RATE/N (2/5 GET /, 2/5 /purchase_a_sword, 1/5 /purchase_a_knife; N=$LIVE_CONNS to the embedded log, $KAFKA_CONNS to serve --kafka),"
   echo "${LIVE_WARM}s warm-up then ${LIVE_SECONDS}s measured; a tagged /purchase_a_sword every 20 ms (bench/follow_live_probe.py),"
   echo "polled with deltalake. Followers commit every second (questlog: --trigger 1s; Spark: processingTime 1 second)."
-  echo "Seconds. rows/version: rows each version added; to commit: from the 200 to the commit file's mtime; poll: one poll that found a version (update_incremental and reading its new files)."
+  echo "Seconds. p50 first / last quarter: of the first and the last quarter of the probes (growing: the follower falls behind); rows/version: rows each version added;"
+  echo "to commit: from the 200 to the commit file's mtime (the writer's side); poll: one poll of the probe that found a version (update_incremental and reading its new files: the reader's side)."
   echo
-  echo "| follower | events/s asked | achieved (h2load) | probes found | p50 | p99 | max | rows/version | to commit p50 / p99 | poll p50 / max | notes |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+  echo "| follower | events/s asked | achieved (h2load) | probes found | p50 | p99 | max | p50 first / last quarter | rows/version | to commit p50 / p99 | poll p50 / max | notes |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
   printf '%s\n' "${ROWS[@]}"
   if ((${#PROBLEMS[@]})); then
     echo

@@ -12,6 +12,8 @@ latency is the time it was first read minus the time of its 200. After the last 
 it waits up to --wait seconds for the rest.
 
 Prints one line: `probes P found F p50 S p99 S max S` then, for the diagnosis,
+`p50_first_quarter S p50_last_quarter S` (of the first and the last quarter of the probes:
+a writer falling behind shows as a growing p50),
 `versions V files_per_version X rows_per_version R gap_p50 S gap_max S commit_p50 S
 commit_p99 S read_p50 S read_max S`, where gap is the time between versions as the
 poller saw them, commit is from the 200 to the commit file's mtime (when the writer
@@ -151,6 +153,10 @@ def main() -> int:
 
     answered = {t: at for t, at in sent if at is not None}
     lat = [found[t] - at for t, at in answered.items() if t in found]
+    # Falling behind shows as a p50 that grows from the first quarter of the probes to the last.
+    quarter = max(1, len(sent) // 4)
+    first = [found[t] - at for t, at in sent[:quarter] if at is not None and t in found]
+    last = [found[t] - at for t, at in sent[-quarter:] if at is not None and t in found]
     to_commit = [commit_at[t] - at for t, at in answered.items() if t in commit_at]
     gaps = [b - a_ for a_, b in zip(version_seen, version_seen[1:])]
     not_200 = len(sent) - len(answered)
@@ -158,6 +164,7 @@ def main() -> int:
     f = "{:.3f}".format
     print(f"probes {len(sent)} found {len(lat)} p50 {f(quantile(lat, 0.5))} p99 {f(quantile(lat, 0.99))} "
           f"max {f(max(lat) if lat else float('nan'))} "
+          f"p50_first_quarter {f(quantile(first, 0.5))} p50_last_quarter {f(quantile(last, 0.5))} "
           f"versions {versions} files_per_version {files / max(versions, 1):.2f} "
           f"rows_per_version {rows / max(versions, 1):.0f} "
           f"gap_p50 {f(quantile(gaps, 0.5))} gap_max {f(max(gaps) if gaps else float('nan'))} "
