@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import multiprocessing as mp
 import os
 import sys
@@ -72,6 +73,26 @@ def quantile(values: list[float], q: float) -> float:
         return float("nan")
     v = sorted(values)
     return v[min(len(v) - 1, max(0, int(round(q * (len(v) - 1)))))]
+
+
+def versions_made(log_dir: str, first: int, last: int, wall_minus_mono: float) -> dict[str, float]:
+    """For the diagnosis only: file name -> when the version that added it was written (its
+    commit file's mtime, on the monotonic clock), for versions first..last. Several versions
+    can land within one poll; each file gets its own."""
+    made = {}
+    for n in range(first, last + 1):
+        name = os.path.join(log_dir, f"{n:020d}.json")
+        try:
+            at = os.stat(name).st_mtime - wall_minus_mono
+            with open(name, encoding="utf-8") as f:
+                for line in f:
+                    action = json.loads(line)
+                    if "add" in action:
+                        path = urllib.parse.unquote(action["add"]["path"]).rsplit("/", 1)[-1]
+                        made[path] = at
+        except (OSError, ValueError):
+            continue  # a checkpointed-away or unreadable commit: no figure for its files
+    return made
 
 
 def open_table(path: str, deadline: float) -> DeltaTable:
@@ -129,21 +150,18 @@ def main() -> int:
         uris = dt.file_uris()
         new = [u for u in uris if u not in seen_files]
         seen_files.update(new)
-        # The newest version's mtime stands for the batch (several may land in one poll).
-        try:
-            mtime = os.stat(os.path.join(log_dir, f"{v:020d}.json")).st_mtime - wall_minus_mono
-        except OSError:
-            mtime = float("nan")
+        made = versions_made(log_dir, version + 1, v, wall_minus_mono)
         tags = []
         for u in new:
             t = pq.read_table(u, columns=[a.column]) if a.column in pq.read_schema(u).names else None
             if t is not None:
                 rows += t.num_rows
-                tags.extend(x for x in t.column(0).to_pylist() if x and x.startswith(prefix))
+                at = made.get(urllib.parse.unquote(u).rsplit("/", 1)[-1], float("nan"))
+                tags.extend((x, at) for x in t.column(0).to_pylist() if x and x.startswith(prefix))
         now = time.monotonic()
-        for tag in tags:
+        for tag, at in tags:
             found.setdefault(tag, now)
-            commit_at.setdefault(tag, mtime)
+            commit_at.setdefault(tag, at)
         versions += v - version
         files += len(new)
         version_seen.append(now)
