@@ -118,6 +118,8 @@ def main() -> int:
     prefix = f"probe{os.getpid()}"
     dt = open_table(a.table, time.monotonic() + 60)
     seen_files = set(dt.file_uris())
+    for u in sorted(seen_files)[-1:]:  # the first read of a file costs more: not in a probe's time
+        pq.read_table(u, columns=[a.column] if a.column in pq.read_schema(u).names else [])
     version = dt.version()
     wall_minus_mono = time.time() - time.monotonic()
     log_dir = os.path.join(a.table, "_delta_log")
