@@ -10,7 +10,8 @@
 # Prints a markdown table and writes it to bench/results/follow.md.
 #
 # Spark writes Parquet, not Delta: no delta-spark release supports the venv's
-# pyspark (README, "Delta Lake tables").
+# pyspark (README, "Delta Lake tables"). FOLLOW_BENCH_SPARK=0 leaves Spark out
+# (its rows print "-"), to time questlog's followers alone.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -73,7 +74,8 @@ log "questlog extract --follow, Kafka"
 q_kafka=$(follow_until_caught_up "$WORK/jobs/swords_stream.toml" "$WORK/lake-kafka" --kafka "$BOOT")
 
 s_total=- s_query=-
-if "$PY" -c 'import pyspark' 2>/dev/null && [[ -x $JAVA_HOME/bin/java ]]; then
+if [[ ${FOLLOW_BENCH_SPARK:-1} != 0 ]] && "$PY" -c 'import pyspark' 2>/dev/null &&
+  [[ -x $JAVA_HOME/bin/java ]]; then
   log "Spark Structured Streaming, local[2]"
   jars=$(bash scripts/spark-kafka.sh)
   venv_bin=$(cd "$(dirname "$PY")" && pwd)

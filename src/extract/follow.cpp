@@ -203,19 +203,25 @@ Result<FollowReport> run_follow(Job& job, const ExtractOptions& options,
 
   Opened opened;
   if (Status s = open_lake(o, opened); !s.ok()) return s;
+  // One source for as long as it works (a Kafka consumer keeps its connection
+  // and goes on fetching between micro-batches); a new one after it failed.
+  std::unique_ptr<log::RecordSource> source;
+  bool just_opened = false;  // no refresh() needed before the next micro-batch
   std::string source_name;
   for (bool said_waiting = false;;) {
     // A log that is not there yet (no serve has run, a topic not yet made) is
     // waited for, as tail waits; other failures to open it end the follow.
-    auto source = open_source();
-    if (source.ok()) {
-      if (Status s = check_partitions(job, **source, true); !s.ok()) return s;
-      source_name = (*source)->name();
+    auto first = open_source();
+    if (first.ok()) {
+      if (Status s = check_partitions(job, **first, true); !s.ok()) return s;
+      source = std::move(first).value();
+      just_opened = true;
+      source_name = source->name();
       break;
     }
-    if (source.status().code() != Errc::not_found) return source.status();
+    if (first.status().code() != Errc::not_found) return first.status();
     if (!said_waiting)
-      say(o.err, "questlog: waiting for the log to appear ({})\n", source.status().message());
+      say(o.err, "questlog: waiting for the log to appear ({})\n", first.status().message());
     said_waiting = true;
     if (follow.wait_for_stop(follow.trigger)) return FollowReport();
   }
@@ -237,45 +243,99 @@ Result<FollowReport> run_follow(Job& job, const ExtractOptions& options,
   std::string source_trouble;  // said once until the log opens again
   size_t partitions = 0;       // the source had at the last micro-batch
   Clock::time_point next = Clock::now();
+  // Brings `source` to what the log holds now: refreshed, or opened again
+  // after a failure. False when the log cannot be reached now (said once until
+  // it can again; the next trigger tries again).
+  auto source_now = [&]() -> Result<bool> {
+    Status trouble;
+    if (just_opened) {
+      just_opened = false;
+    } else if (source) {
+      auto refreshed = source->refresh();
+      if (!refreshed.ok()) {
+        trouble = refreshed.status();
+        source.reset();
+      } else if (!*refreshed) {
+        source.reset();  // this kind of source sees more by being opened again
+      }
+    }
+    if (!source && trouble.ok()) {
+      auto again = open_source();
+      if (again.ok())
+        source = std::move(again).value();
+      else
+        trouble = again.status();
+    }
+    if (trouble.ok()) {
+      source_trouble.clear();
+      return true;
+    }
+    if (trouble.code() != Errc::io_error) return trouble;
+    if (trouble.message() != source_trouble) {
+      status.clear();
+      say(o.err, "questlog: {}; trying again every trigger\n", trouble.message());
+      source_trouble = trouble.message();
+    }
+    return false;
+  };
+  // Records the log no longer holds past where this follower read (a Kafka
+  // topic's retention deleted them first): refused as a run refuses a table
+  // whose committed offsets the log no longer holds, or with skip_damaged
+  // said and gone past (plan_pass starts at the log's start).
+  auto check_nothing_deleted = [&]() -> Status {
+    for (const log::PartitionRange& held : source->partitions()) {
+      auto at = position.find(held.partition);
+      if (at == position.end() || at->second >= held.start) continue;
+      const std::string gone = log::describe_offsets(at->second, held.start);
+      if (!o.skip_damaged)
+        return Status::error(
+            Errc::invalid_argument,
+            fmt::format("{}, partition {}, now starts at offset {} (older records deleted by its "
+                        "retention?): {} never reached the tables; --skip-damaged goes on "
+                        "without them",
+                        source->name(), held.partition, held.start, gone));
+      status.clear();
+      say(o.err,
+          "questlog: skipped {}: {}, partition {}, now starts at offset {} (older records "
+          "deleted by its retention?)\n",
+          gone, source->name(), held.partition, held.start);
+    }
+    return {};
+  };
   // One micro-batch: what the log holds now past what was read, committed.
   auto micro_batch = [&]() -> Status {
     const auto began = Clock::now();
     next = began + follow.trigger;
 
-    auto source = open_source();
-    if (!source.ok()) {
-      if (source.status().code() != Errc::io_error) return source.status();
-      if (source.status().message() != source_trouble) {
-        status.clear();
-        say(o.err, "questlog: {}; trying again every trigger\n", source.status().message());
-        source_trouble = source.status().message();
-      }
-      return {};
-    }
-    source_trouble.clear();
-    if (have_position && (*source)->partitions().size() != partitions) {
+    auto reachable = source_now();
+    if (!reachable.ok()) return reachable.status();
+    if (!*reachable) return {};
+    if (have_position && source->partitions().size() != partitions) {
       // New partitions (Kafka): they are read from their start by plan_pass.
       status.clear();
-      say(o.err, "questlog: {} now has {} partitions\n", (*source)->name(),
-          (*source)->partitions().size());
-      if (Status s = check_partitions(job, **source, true); !s.ok()) return s;
+      say(o.err, "questlog: {} now has {} partitions\n", source->name(),
+          source->partitions().size());
+      if (Status s = check_partitions(job, *source, true); !s.ok()) return s;
     }
-    partitions = (*source)->partitions().size();
+    partitions = source->partitions().size();
+    if (have_position) {
+      if (Status s = check_nothing_deleted(); !s.ok()) return s;
+    }
     Pass pass;
-    if (Status s = plan_pass(job, o, **source, opened, have_position ? &position : nullptr, pass);
+    if (Status s = plan_pass(job, o, *source, opened, have_position ? &position : nullptr, pass);
         !s.ok())
       return s;
     if (!ids_seeded) {
       ids_seeded = true;
       // The ids of the window before where the tables are: a restart forgets none.
-      auto seeded = seed_ids(**source, pass, follow.dedup_window.count(), ids);
+      auto seeded = seed_ids(*source, pass, follow.dedup_window.count(), ids);
       if (!seeded.ok()) {
         say(o.err,
             "questlog: --dedup-window: could not read the ids of the records before "
             "offset {} ({}); a retry of an event from before it is not dropped\n",
             pass.ranges[0].start, seeded.status().message());
       }
-      if (Status s = (*source)->read(pass.ranges); !s.ok()) return s;
+      if (Status s = source->read(pass.ranges); !s.ok()) return s;
     }
     int64_t lag_records = 0;
     for (const log::PartitionRange& r : pass.ranges) lag_records += r.end - r.start;
@@ -287,7 +347,7 @@ Result<FollowReport> run_follow(Job& job, const ExtractOptions& options,
       opened.tables[i].commit_offsets_alone = began - last_commit[i] >= kOffsetsAloneEvery;
 
     Scanned scanned;
-    if (Status s = scan(job, o, **source, opened, pass, ids, true, scanned); !s.ok()) return s;
+    if (Status s = scan(job, o, *source, opened, pass, ids, true, scanned); !s.ok()) return s;
     status.clear();
     if (Status s = stage(job, o, opened, pass, scanned); !s.ok()) return s;
     if (Status s = publish(opened); !s.ok()) return s;

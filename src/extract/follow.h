@@ -67,8 +67,13 @@ Status check_followable(const Job& job);
 // Follows the log until options.wait_for_stop says stop; then returns. A
 // failure stops it (a table's commit conflict, the lake unreachable). A log
 // that is not there yet (Errc::not_found: no segment, no topic) is waited
-// for at the start; one that cannot be opened later (no broker answering) is
-// retried at every trigger. Each is said once on `err`.
+// for at the start. The log stays open from one micro-batch to the next
+// (RecordSource::refresh; one Kafka consumer); when it cannot be asked (no
+// broker answering) it is opened again at every trigger until it can. Each is
+// said once on `err`. Records the log deleted (Kafka retention) before the
+// follower read them fail it with one line, as a run fails for a table whose
+// committed offsets the log no longer holds; with ExtractOptions::skip_damaged
+// they are said and gone past.
 Result<FollowReport> run_follow(Job& job, const ExtractOptions& options,
                                 const FollowOptions& follow);
 

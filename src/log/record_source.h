@@ -4,7 +4,8 @@
 // What a source holds is fixed when it is opened: partitions() lists, for each
 // partition, the first offset present then and the offset after the last record
 // then (Kafka's low and high watermarks). Records appended later are not read
-// by this source, whatever the ranges asked for; they wait for the next one.
+// by this source, whatever the ranges asked for, until refresh() moves
+// partitions() on to what the log holds then.
 #pragma once
 
 #include <cstdint>
@@ -60,6 +61,14 @@ class RecordSource {
   // The next record of the ranges into `out`; false once all are read.
   // `out.value` stays valid until the next call.
   virtual Result<bool> next(Record& out) = 0;
+
+  // Moves partitions() on to what the log holds now (records appended, older
+  // ones deleted, partitions added), so that a follower reads on without
+  // opening a new source. Ends the read() in progress; reading on from where it
+  // stopped costs no more than continuing it. False when this source cannot
+  // (open a new one instead); Errc::io_error when the log cannot be asked now
+  // (partitions() is then as before).
+  virtual Result<bool> refresh() { return false; }
 
   // The ranges of the read() ranges that next() has skipped since the last
   // call, in order (a source opened to skip damage; others never skip).

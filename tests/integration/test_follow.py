@@ -351,3 +351,79 @@ def test_on_kafka_followers_killed_at_random_points_leave_every_200_once(
             if '"txn"' in line:
                 txns.add(json.loads(line)["txn"]["appId"])
     assert txns == {f"questlog/kafka_kills/swords/{topic}/{p}" for p in range(partitions)}, txns
+
+
+def swords_on(bootstrap: str, topic: str, tags: list[str], partition: int = 0) -> list[str]:
+    """Produces one purchase_sword event per tag to `partition` of `topic` (kcat -P)."""
+    from test_kafka_read import produce
+    produce(bootstrap, topic, [json.dumps({"event_type": "purchase_sword", "X-Tag": t}).encode()
+                               for t in tags], partition)
+    return tags
+
+
+def test_on_kafka_partitions_added_while_following_are_read_from_their_start(
+        kafka, bin_path, tmp_path, followers, topic):
+    from test_kafka_read import create_topic, tool
+    create_topic(bin_path, kafka.bootstrap, topic, 1)
+    lake = tmp_path / "lake"
+    job = write_job(tmp_path, "grown", f'[source]\ntopic = "{topic}"\n' + SWORDS)
+    swords = swords_on(kafka.bootstrap, topic, ["p0-a", "p0-b"])
+    f = Follower(bin_path, job, tmp_path / "unused", lake, "--kafka", kafka.bootstrap,
+                 "--trigger", "200ms")
+    followers.append(f)
+    wait_for_tags(lake / "swords", swords)
+    r = subprocess.run([tool(bin_path, "kafka_admin"), kafka.bootstrap, "grow", topic, "3"],
+                       capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr.decode()
+    for p in (1, 2):
+        swords += swords_on(kafka.bootstrap, topic, [f"p{p}-a", f"p{p}-b"], p)
+    swords += swords_on(kafka.bootstrap, topic, ["p0-c"])
+    wait_for(lambda: f"topic {topic} on {kafka.bootstrap} now has 3 partitions" in f.stderr, 60,
+             interval=0.2, what="the follower to see the new partitions")
+    wait_for_tags(lake / "swords", swords)
+    assert f.stop() == 0, f.stderr
+    txns = {}
+    for commit in sorted((lake / "swords" / "_delta_log").glob("*.json")):
+        for line in commit.read_text().splitlines():
+            if '"txn"' in line:
+                txn = json.loads(line)["txn"]
+                txns[txn["appId"]] = txn["version"]
+    assert txns == {f"questlog/grown/swords/{topic}/0": 3, f"questlog/grown/swords/{topic}/1": 2,
+                    f"questlog/grown/swords/{topic}/2": 2}, txns
+
+
+@pytest.mark.parametrize("skip", [False, True])
+def test_on_kafka_records_deleted_before_the_follower_read_them_are_reported(
+        kafka, bin_path, tmp_path, followers, topic, skip):
+    """Kafka's retention deleting offsets past where a follower has read (DeleteRecords
+    moves the topic's start as retention does): the follower stops with one line, as a
+    run stops for a table whose committed offsets the topic no longer holds; with
+    --skip-damaged it says what it skipped and reads on."""
+    from test_kafka_read import create_topic, tool
+    create_topic(bin_path, kafka.bootstrap, topic, 1)
+    lake = tmp_path / "lake"
+    job = write_job(tmp_path, "retention", f'[source]\ntopic = "{topic}"\n' + SWORDS)
+    first = swords_on(kafka.bootstrap, topic, [f"a-{i}" for i in range(5)])  # offsets 0 to 4
+    # A trigger longer than the test: the next micro-batch is the last one, at SIGTERM.
+    f = Follower(bin_path, job, tmp_path / "unused", lake, "--kafka", kafka.bootstrap,
+                 "--trigger", "10m", *(["--skip-damaged"] if skip else []))
+    followers.append(f)
+    wait_for_tags(lake / "swords", first)
+    later = swords_on(kafka.bootstrap, topic, [f"b-{i}" for i in range(5)])  # offsets 5 to 9
+    r = subprocess.run([tool(bin_path, "kafka_admin"), kafka.bootstrap, "delete-records", topic,
+                        "0", "8"], capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr.decode()
+    rc = f.stop()
+    where = f"topic {topic} on {kafka.bootstrap}, partition 0, now starts at offset 8"
+    if not skip:
+        assert rc == 1, f.stderr
+        last = f.stderr.splitlines()[-1]
+        assert last == (f"questlog: {where} (older records deleted by its retention?): offsets "
+                        "5 to 7 never reached the tables; --skip-damaged goes on without them"), \
+            f.stderr
+        assert sorted(delta_tags(lake / "swords")) == sorted(first)
+    else:
+        assert rc == 0, f.stderr
+        assert (f"questlog: skipped offsets 5 to 7: {where} (older records deleted by its "
+                "retention?)\n") in f.stderr, f.stderr
+        assert sorted(delta_tags(lake / "swords")) == sorted(first + later[3:])

@@ -4,6 +4,9 @@
 //     creates the topic; waits up to 30 s for the broker's answer.
 //   kafka_admin BROKERS grow TOPIC PARTITIONS
 //     adds partitions to TOPIC until it has PARTITIONS.
+//   kafka_admin BROKERS delete-records TOPIC PARTITION OFFSET
+//     deletes the records of PARTITION before OFFSET, as retention does: the
+//     partition then starts at OFFSET.
 //   kafka_admin BROKERS copy LOG_DIR TOPIC
 //     produces every record of the embedded log partition LOG_DIR (DATA/<topic>/0)
 //     to partition 0 of TOPIC, in order, each with its record's timestamp (kcat -P
@@ -12,6 +15,7 @@
 // Exit 0 on success; one line on stderr otherwise.
 #include <librdkafka/rdkafka.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -26,6 +30,7 @@ int usage() {
   std::fprintf(stderr,
                "usage: kafka_admin BROKERS create TOPIC PARTITIONS [REPLICATION]\n"
                "       kafka_admin BROKERS grow TOPIC PARTITIONS\n"
+               "       kafka_admin BROKERS delete-records TOPIC PARTITION OFFSET\n"
                "       kafka_admin BROKERS copy LOG_DIR TOPIC\n");
   return 2;
 }
@@ -123,6 +128,44 @@ int grow(const char* brokers, const char* topic, int partitions) {
   return rc;
 }
 
+int delete_records(const char* brokers, const char* topic, int partition, int64_t offset) {
+  rd_kafka_t* rk = producer(brokers, {});
+  if (!rk) return 1;
+  char err[512];
+  rd_kafka_topic_partition_list_t* before = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(before, topic, partition)->offset = offset;
+  rd_kafka_DeleteRecords_t* del = rd_kafka_DeleteRecords_new(before);
+  rd_kafka_topic_partition_list_destroy(before);
+  rd_kafka_queue_t* q = rd_kafka_queue_new(rk);
+  rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DELETERECORDS);
+  rd_kafka_AdminOptions_set_operation_timeout(opts, 30000, err, sizeof err);
+  rd_kafka_DeleteRecords(rk, &del, 1, opts, q);
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 35000);
+  int rc = 1;
+  if (!ev) {
+    std::fprintf(stderr, "kafka_admin: no answer within 35 s\n");
+  } else if (rd_kafka_event_error(ev)) {
+    std::fprintf(stderr, "kafka_admin: %s\n", rd_kafka_event_error_string(ev));
+  } else {
+    const rd_kafka_topic_partition_list_t* done =
+        rd_kafka_DeleteRecords_result_offsets(rd_kafka_event_DeleteRecords_result(ev));
+    rc = 0;
+    for (int i = 0; done && i < done->cnt; ++i) {
+      if (done->elems[i].err) {
+        std::fprintf(stderr, "kafka_admin: %s [%d]: %s\n", done->elems[i].topic,
+                     done->elems[i].partition, rd_kafka_err2str(done->elems[i].err));
+        rc = 1;
+      }
+    }
+  }
+  if (ev) rd_kafka_event_destroy(ev);
+  rd_kafka_DeleteRecords_destroy(del);
+  rd_kafka_AdminOptions_destroy(opts);
+  rd_kafka_queue_destroy(q);
+  rd_kafka_destroy(rk);
+  return rc;
+}
+
 int copy(const char* brokers, const char* log_dir, const char* topic) {
   auto reader = questlog::log::embedded::LogReader::open(log_dir);
   if (!reader.ok()) {
@@ -171,6 +214,8 @@ int main(int argc, char** argv) {
   if (argc == 5 && std::string(argv[2]) == "copy") return copy(argv[1], argv[3], argv[4]);
   if (argc == 5 && std::string(argv[2]) == "grow" && std::atoi(argv[4]) > 0)
     return grow(argv[1], argv[3], std::atoi(argv[4]));
+  if (argc == 6 && std::string(argv[2]) == "delete-records")
+    return delete_records(argv[1], argv[3], std::atoi(argv[4]), std::atoll(argv[5]));
   if (argc < 5 || std::string(argv[2]) != "create") return usage();
   const int partitions = std::atoi(argv[4]);
   const int replication = argc > 5 ? std::atoi(argv[5]) : 1;

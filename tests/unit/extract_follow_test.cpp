@@ -1,8 +1,10 @@
 // extract --follow (follow.h) on the embedded log: one commit per micro-batch
 // that read rows, none for a trigger that found nothing, the size bound
-// splitting a long catch-up, a restart going on from the table's txn, and the
-// jobs a follower refuses. The waits between micro-batches are the test's
-// own (FollowOptions::wait_for_stop), so nothing here depends on time.
+// splitting a long catch-up, a restart going on from the table's txn, the
+// log kept open between micro-batches (opened again only after it failed),
+// records deleted before the follower read them, and the jobs a follower
+// refuses. The waits between micro-batches are the test's own
+// (FollowOptions::wait_for_stop), so nothing here depends on time.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -15,6 +17,7 @@
 #include "extract/follow.h"
 #include "extract/job.h"
 #include "io/posix_file_system.h"
+#include "log/embedded/embedded_source.h"
 #include "log/embedded/log_writer.h"
 #include "log_test_util.h"
 
@@ -31,6 +34,49 @@ std::unique_ptr<io::PosixFileSystem> real(const fs::path& lake) {
   o.sync = false;
   return std::make_unique<io::PosixFileSystem>(lake, o);
 }
+
+// What a follower did with its source, and faults for it to meet.
+struct SourceProbe {
+  int opens = 0;
+  int refreshes = 0;
+  int failing_refreshes = 0;   // so many refresh() calls fail next
+  int64_t deleted_before = 0;  // the log starts here at least (retention deleted before it)
+};
+
+// The embedded log's source, seen through a SourceProbe.
+class ProbedSource final : public log::RecordSource {
+ public:
+  ProbedSource(std::unique_ptr<log::RecordSource> inner, SourceProbe& probe)
+      : inner_(std::move(inner)), probe_(probe) {
+    take_partitions();
+  }
+  std::string name() const override { return inner_->name(); }
+  const std::vector<log::PartitionRange>& partitions() const override { return partitions_; }
+  Status read(const std::vector<log::PartitionRange>& ranges) override {
+    return inner_->read(ranges);
+  }
+  Result<bool> next(log::Record& out) override { return inner_->next(out); }
+  Result<bool> refresh() override {
+    ++probe_.refreshes;
+    if (probe_.failing_refreshes > 0) {
+      --probe_.failing_refreshes;
+      return Status::error(Errc::io_error, "no broker answered");
+    }
+    auto r = inner_->refresh();
+    if (r.ok() && *r) take_partitions();
+    return r;
+  }
+
+ private:
+  void take_partitions() {
+    partitions_ = inner_->partitions();
+    partitions_[0].start = std::max(partitions_[0].start, probe_.deleted_before);
+    partitions_[0].end = std::max(partitions_[0].end, partitions_[0].start);
+  }
+  std::unique_ptr<log::RecordSource> inner_;
+  SourceProbe& probe_;
+  std::vector<log::PartitionRange> partitions_;
+};
 
 const char* kJob = R"(
 [[tables]]
@@ -65,8 +111,10 @@ class FollowTest : public ::testing::Test {
 
   // Follows with `between(k)` run before the k-th wait (k = 0, 1, ...),
   // stopping when it returns true.
+  // With `probe`, the log is read through a ProbedSource.
   Result<FollowReport> follow(const std::function<bool(int)>& between,
-                              uint64_t memory_budget = 64ull << 20) {
+                              uint64_t memory_budget = 64ull << 20, SourceProbe* probe = nullptr,
+                              bool skip_damaged = false) {
     auto job = parse_job(kJob, "jobs/stream.toml");
     EXPECT_TRUE(job.ok()) << job.status().message();
     auto lake = real(lake_);
@@ -76,6 +124,16 @@ class FollowTest : public ::testing::Test {
     o.lake_fs = lake.get();
     o.memory_budget = memory_budget;
     o.threads = 0;
+    o.skip_damaged = skip_damaged;
+    if (probe) {
+      o.open_source = [this, probe]() -> Result<std::unique_ptr<log::RecordSource>> {
+        auto inner = log::embedded::open_source(log_dir_);
+        if (!inner.ok()) return inner.status();
+        ++probe->opens;
+        return std::unique_ptr<log::RecordSource>(
+            new ProbedSource(std::move(inner).value(), *probe));
+      };
+    }
     char* err_buf = nullptr;
     size_t err_size = 0;
     o.err = open_memstream(&err_buf, &err_size);
@@ -220,6 +278,100 @@ TEST_F(FollowTest, ARestartStillDropsARetryOfAnEventCommittedBeforeIt) {
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->duplicates, 2u) << err_;
   EXPECT_EQ(rows(), 6);  // old-1, a, b, c, then d and old-1 again (past the window)
+}
+
+TEST_F(FollowTest, TheLogIsOpenedOnceAndRefreshedForEachMicroBatch) {
+  append(30);
+  SourceProbe probe;
+  auto r = follow(
+      [&](int k) {
+        if (k == 2) append(9);
+        return k == 3;
+      },
+      64ull << 20, &probe);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(probe.opens, 1);
+  EXPECT_EQ(probe.refreshes, 3);  // micro-batches 1 to 3; the first had it just opened
+  EXPECT_EQ(r->records, 39u);
+  EXPECT_EQ(rows(), swords_);
+}
+
+TEST_F(FollowTest, TheEmbeddedLogIsReadOnAfterARefresh) {
+  // Embedded sources refresh themselves (no ProbedSource): all 3 catch-ups land.
+  append(10);
+  auto r = follow([&](int k) {
+    if (k == 1 || k == 2) append(7);
+    return k == 3;
+  });
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->records, 24u);
+  EXPECT_EQ(rows(), swords_);
+  EXPECT_EQ(snapshot().txns.at("questlog/stream/swords/events/0"), 24);
+}
+
+TEST_F(FollowTest, ALogThatCannotBeAskedIsSaidOnceAndOpenedAgainAtTheNextTrigger) {
+  append(30);
+  SourceProbe probe;
+  auto r = follow(
+      [&](int k) {
+        if (k == 1) {
+          probe.failing_refreshes = 1;
+          append(9);
+        }
+        return k == 3;
+      },
+      64ull << 20, &probe);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  // Micro-batch 1 could not ask the log; 2 opened it again and read the 9.
+  EXPECT_EQ(probe.opens, 2);
+  EXPECT_EQ(r->records, 39u);
+  EXPECT_EQ(rows(), swords_);
+  const std::string said = "questlog: no broker answered; trying again every trigger\n";
+  ASSERT_NE(err_.find(said), std::string::npos) << err_;
+  EXPECT_EQ(err_.find(said, err_.find(said) + 1), std::string::npos) << err_;
+}
+
+TEST_F(FollowTest, RecordsDeletedBeforeTheFollowerReadThemStopItWithOneLine) {
+  append(30);
+  const int64_t first_swords = swords_;
+  SourceProbe probe;
+  auto r = follow(
+      [&](int k) {
+        if (k == 1) {
+          append(9);                  // offsets 30 to 38
+          probe.deleted_before = 33;  // 30 to 32 deleted before they were read
+        }
+        return k == 3;
+      },
+      64ull << 20, &probe);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("now starts at offset 33 (older records deleted by its "
+                                      "retention?): offsets 30 to 32 never reached the tables; "
+                                      "--skip-damaged goes on without them"),
+            std::string::npos)
+      << r.status().message();
+  EXPECT_EQ(rows(), first_swords);
+}
+
+TEST_F(FollowTest, WithSkipDamagedRecordsDeletedBeforeTheFollowerReadThemAreSaidAndGonePast) {
+  append(30);
+  SourceProbe probe;
+  auto r = follow(
+      [&](int k) {
+        if (k == 1) {
+          append(9);
+          probe.deleted_before = 33;
+        }
+        return k == 3;
+      },
+      64ull << 20, &probe, true);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_NE(err_.find("questlog: skipped offsets 30 to 32: "), std::string::npos) << err_;
+  EXPECT_NE(err_.find(", partition 0, now starts at offset 33"), std::string::npos) << err_;
+  EXPECT_EQ(r->records, 36u);  // 0 to 29, 33 to 38
+  // Offsets 30 (a "default"), 31 and 32 (swords) never reached the table.
+  EXPECT_EQ(rows(), swords_ - 2);
+  EXPECT_EQ(snapshot().txns.at("questlog/stream/swords/events/0"), 39);
 }
 
 TEST(FollowJobTest, TablesItCannotKeepExactlyOnceAreRefused) {

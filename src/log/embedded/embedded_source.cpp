@@ -60,6 +60,19 @@ class EmbeddedSource final : public RecordSource {
     }
   }
 
+  Result<bool> refresh() override {
+    auto start = reader_->start_offset();
+    if (!start.ok()) return start.status();
+    auto end = reader_->end_offset();
+    if (!end.ok()) return end.status();
+    partitions_[0].start = *start;
+    partitions_[0].end = *end;
+    ranges_.clear();
+    next_range_ = 0;
+    end_ = -1;
+    return true;
+  }
+
   std::vector<SkippedRange> take_skipped() override {
     // The reader skips whole damaged ranges; report only what the ranges asked for.
     std::vector<SkippedRange> out;

@@ -19,6 +19,10 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 constexpr size_t kBatch = 1024;  // messages taken from librdkafka per call
+// refresh() lists the topic's partitions at most this often (partitions are
+// added rarely), waiting up to kListWait for the answer.
+constexpr auto kListPartitionsEvery = std::chrono::seconds(5);
+constexpr auto kListWait = std::chrono::milliseconds(2000);
 
 // What librdkafka reported on its own threads (log and error callbacks): kept
 // for our one-line errors instead of printed.
@@ -80,12 +84,25 @@ struct KafkaReader::Impl {
   std::vector<rd_kafka_message_t*> batch;
   size_t batch_pos = 0;
 
-  // Bounded reads.
+  // Bounded reads: each partition fetches into a queue of its own and goes on
+  // fetching between reads, so a read that starts where the last one stopped
+  // (a follower's next micro-batch) finds its records already there.
+  struct Fetching {
+    int32_t partition = 0;
+    int64_t next = 0;  // the offset the next record taken from it may have, at least
+    std::vector<rd_kafka_message_t*> batch;
+    size_t pos = 0;
+  };
+  std::vector<Fetching> fetching;
   std::vector<PartitionRange> ranges;
   size_t next_range = 0;
-  bool in_range = false;
-  PartitionRange current;
+  Fetching* current = nullptr;  // of the range being read; null between ranges
+  int64_t current_end = 0;
+  // The range goes on where an earlier one stopped: an end of partition that
+  // librdkafka queued before this read is no end of it.
+  bool continued = false;
   Clock::time_point last_progress;
+  Clock::time_point last_metadata;  // when refresh() last listed the partitions
 
   // Following.
   std::vector<int32_t> followed;
@@ -95,6 +112,7 @@ struct KafkaReader::Impl {
   ~Impl() {
     clear_batch();
     stop_all();
+    stop_fetching();
     if (queue) rd_kafka_queue_destroy(queue);
     if (rkt) rd_kafka_topic_destroy(rkt);
     if (rk) rd_kafka_destroy(rk);
@@ -127,13 +145,66 @@ struct KafkaReader::Impl {
     for (int32_t p : started) rd_kafka_consume_stop(rkt, p);
     started.clear();
   }
+  static void clear(Fetching& f) {
+    for (rd_kafka_message_t* m : f.batch) rd_kafka_message_destroy(m);
+    f.batch.clear();
+    f.pos = 0;
+  }
+  void stop_fetching() {
+    for (Fetching& f : fetching) {
+      clear(f);
+      rd_kafka_consume_stop(rkt, f.partition);
+    }
+    fetching.clear();
+    current = nullptr;
+  }
+  // `partition` fetching from `offset`: as it is when it goes on from there
+  // (`goes_on`), else started (again) there.
+  Result<Fetching*> fetch_from(int32_t partition, int64_t offset, bool& goes_on) {
+    auto it = std::find_if(fetching.begin(), fetching.end(),
+                           [&](const Fetching& f) { return f.partition == partition; });
+    goes_on = it != fetching.end() && it->next == offset;
+    if (goes_on) return &*it;
+    if (it != fetching.end()) {
+      clear(*it);
+      rd_kafka_consume_stop(rkt, partition);
+      fetching.erase(it);
+    }
+    if (rd_kafka_consume_start(rkt, partition, offset) != 0)
+      return Status::error(Errc::io_error,
+                           fmt::format("{}: cannot start reading: {}", where(partition),
+                                       rd_kafka_err2str(rd_kafka_last_error())));
+    fetching.push_back({partition, offset, {}, 0});
+    return &fetching.back();
+  }
+  // The next message of `f`, or null when none arrives within `wait`. What it
+  // returns stays valid until the next call for `f`.
+  rd_kafka_message_t* take_from(Fetching& f, milliseconds wait) {
+    if (f.pos == f.batch.size()) {
+      clear(f);
+      f.batch.resize(kBatch);
+      // What is there, without waiting; else the first to arrive.
+      ssize_t n = rd_kafka_consume_batch(rkt, f.partition, 0, f.batch.data(), kBatch);
+      if (n <= 0)
+        n = rd_kafka_consume_batch(rkt, f.partition, static_cast<int>(wait.count()), f.batch.data(),
+                                   1);
+      f.batch.resize(n > 0 ? static_cast<size_t>(n) : 0);
+      rd_kafka_poll(rk, 0);  // serve error callbacks
+      if (f.batch.empty()) return nullptr;
+    }
+    return f.batch[f.pos++];
+  }
+
   // The next message from the queue, or null when none arrives within `wait`.
   rd_kafka_message_t* take(milliseconds wait) {
     if (batch_pos == batch.size()) {
       clear_batch();
       batch.resize(kBatch);
-      ssize_t n =
-          rd_kafka_consume_batch_queue(queue, static_cast<int>(wait.count()), batch.data(), kBatch);
+      // What is there, without waiting; else the first to arrive (a wait for
+      // a whole batch would hold records back until it filled or timed out).
+      ssize_t n = rd_kafka_consume_batch_queue(queue, 0, batch.data(), kBatch);
+      if (n <= 0)
+        n = rd_kafka_consume_batch_queue(queue, static_cast<int>(wait.count()), batch.data(), 1);
       batch.resize(n > 0 ? static_cast<size_t>(n) : 0);
       rd_kafka_poll(rk, 0);  // serve error callbacks
       if (batch.empty()) return nullptr;
@@ -167,6 +238,9 @@ Status KafkaReader::Impl::connect() {
   Status s = set_property(conf, "bootstrap.servers", options.brokers);
   if (s.ok()) s = set_property(conf, "client.id", "questlog");
   if (s.ok()) s = set_property(conf, "enable.partition.eof", "true");
+  // An offset the topic no longer holds (retention deleted it before it was
+  // read) is an error to report, not a jump to the end of the partition.
+  if (s.ok()) s = set_property(conf, "auto.offset.reset", "error");
   // Fetch sizes stay librdkafka's (1 MiB a partition): larger ones measured no
   // faster on a loopback broker, and 32 MiB ones slower.
   if (s.ok()) s = apply_properties(conf, options.properties);
@@ -222,6 +296,7 @@ Status KafkaReader::Impl::connect() {
     }
   }
 
+  last_metadata = Clock::now();
   for (PartitionRange& p : partitions) {
     const auto left = std::max(milliseconds(1),
                                std::chrono::duration_cast<milliseconds>(deadline - Clock::now()));
@@ -237,41 +312,51 @@ Status KafkaReader::Impl::connect() {
 
 Result<bool> KafkaReader::Impl::next(Record& out) {
   for (;;) {
-    if (!in_range) {
-      clear_batch();
-      stop_all();
+    if (!current) {
       if (next_range == ranges.size()) return false;
-      current = ranges[next_range++];
-      if (current.start >= current.end) continue;
-      if (Status s = start(current.partition, current.start); !s.ok()) return s;
-      in_range = true;
+      const PartitionRange r = ranges[next_range++];
+      if (r.start >= r.end) continue;
+      auto f = fetch_from(r.partition, r.start, continued);
+      if (!f.ok()) return f.status();
+      current = *f;
+      current_end = r.end;
       last_progress = Clock::now();
     }
-    rd_kafka_message_t* m = take(milliseconds(100));
+    Fetching& f = *current;
+    rd_kafka_message_t* m = take_from(f, milliseconds(100));
     if (!m) {
       if (Clock::now() - last_progress > options.stall_timeout)
         return Status::error(
             Errc::io_error,
-            fmt::format("{}: nothing read for {} at offset {}{}", where(current.partition),
-                        millis(options.stall_timeout), current.start, because()));
+            fmt::format("{}: nothing read for {} at offset {}{}", where(f.partition),
+                        millis(options.stall_timeout), f.next, because()));
       continue;
     }
-    if (m->partition != current.partition) continue;  // left over from an earlier range
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      // At the partition's end (or the last stable offset): nothing more of the range to read.
-      in_range = false;
+      // At the partition's end (or the last stable offset): nothing more of the
+      // range to read, unless the end was reached before this read asked for more.
+      if (continued && m->offset < current_end) continue;
+      f.next = std::max(f.next, m->offset);
+      current = nullptr;
       continue;
     }
+    if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET)
+      return Status::error(Errc::io_error,
+                           fmt::format("{}: offset {} is no longer in the topic (deleted by its "
+                                       "retention?) before it was read",
+                                       where(f.partition), m->offset));
     if (m->err) return message_error(m);
     last_progress = Clock::now();
-    if (m->offset < current.start) continue;
-    if (m->offset >= current.end) {
-      in_range = false;
+    if (m->offset < f.next) continue;  // left over from an earlier start
+    if (m->offset >= current_end) {
+      --f.pos;  // the next range of this partition starts with it
+      f.next = current_end;
+      current = nullptr;
       continue;
     }
-    current.start = m->offset + 1;
+    f.next = m->offset + 1;
     fill(m, out);
-    if (current.start >= current.end) in_range = false;  // the batch keeps `m` alive
+    if (f.next >= current_end) current = nullptr;  // `m` stays until the next take_from(f)
     return true;
   }
 }
@@ -300,8 +385,44 @@ Status KafkaReader::read(const std::vector<PartitionRange>& ranges) {
   if (!clipped.ok()) return clipped.status();
   m.ranges = std::move(clipped).value();
   m.next_range = 0;
-  m.in_range = false;
+  m.current = nullptr;
   return {};
+}
+
+Result<bool> KafkaReader::refresh() {
+  Impl& m = *impl_;
+  m.ranges.clear();
+  m.next_range = 0;
+  m.current = nullptr;
+  std::vector<PartitionRange> now = m.partitions;
+  if (Clock::now() - m.last_metadata >= kListPartitionsEvery) {
+    // A failed request adds none; the next refresh asks again.
+    const TopicMetadata md = topic_metadata(
+        m.rk, m.rkt, static_cast<int>(std::min(m.options.metadata_timeout, kListWait).count()));
+    if (!md.partitions.empty()) {
+      m.last_metadata = Clock::now();
+      for (int32_t id : md.partitions) {
+        if (std::none_of(now.begin(), now.end(),
+                         [&](const PartitionRange& p) { return p.partition == id; }))
+          now.push_back({id, 0, 0});
+      }
+      std::sort(now.begin(), now.end(), [](const PartitionRange& a, const PartitionRange& b) {
+        return a.partition < b.partition;
+      });
+    }
+  }
+  for (PartitionRange& p : now) {
+    rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
+        m.rk, m.options.topic.c_str(), p.partition, &p.start, &p.end,
+        static_cast<int>(m.options.metadata_timeout.count()));
+    rd_kafka_poll(m.rk, 0);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+      return Status::error(Errc::io_error,
+                           fmt::format("{}: cannot read its offsets: {}{}", m.where(p.partition),
+                                       rd_kafka_err2str(e), m.because()));
+  }
+  m.partitions = std::move(now);
+  return true;
 }
 
 Result<bool> KafkaReader::next(Record& out) { return impl_->next(out); }
@@ -310,6 +431,7 @@ Status KafkaReader::follow(const std::vector<PartitionRange>& from) {
   Impl& m = *impl_;
   m.clear_batch();
   m.stop_all();
+  m.stop_fetching();
   m.followed.clear();
   for (const PartitionRange& r : from) {
     if (Status s = m.start(r.partition, r.start); !s.ok()) return s;

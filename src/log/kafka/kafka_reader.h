@@ -4,8 +4,11 @@
 //
 // Two ways to read, on one open reader, one at a time:
 // - bounded (extract): RecordSource::read() then next(); the watermarks fixed
-//   at open bound every range, and each partition is read to its end before
-//   the next one starts, so the order of records is the same on every run.
+//   at open (or at the last refresh()) bound every range, and each partition
+//   is read to its end before the next one starts, so the order of records is
+//   the same on every run. A partition goes on fetching after its range
+//   (librdkafka's queue bounds how far), so a later range that starts where
+//   it stopped is read without a new request to start.
 // - following (tail): follow() then poll(); partitions interleaved as their
 //   records arrive, for as long as the caller polls.
 // Not thread-safe.
@@ -50,6 +53,9 @@ class KafkaReader final : public RecordSource {
   const std::vector<PartitionRange>& partitions() const override;
   Status read(const std::vector<PartitionRange>& ranges) override;
   Result<bool> next(Record& out) override;
+  // Queries each partition's watermarks, and every few seconds the topic's
+  // partitions (added ones are listed from their start). Never false.
+  Result<bool> refresh() override;
 
   // Starts reading each partition of `from` at its `start` (its `end` is not
   // used); what is past the high watermark arrives as it is produced.
