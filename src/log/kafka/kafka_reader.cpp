@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <utility>
 
@@ -65,6 +67,13 @@ void on_log(const rd_kafka_t* rk, int level, const char* facility, const char* b
   if (level <= 4) diagnostics->error(RD_KAFKA_RESP_ERR_NO_ERROR, buf);
 }
 
+std::optional<int64_t> parse_int(const std::string& text) {
+  int64_t n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || end != text.data() + text.size() || n <= 0) return std::nullopt;
+  return n;
+}
+
 std::string millis(milliseconds ms) {
   if (ms.count() % 1000 == 0) return fmt::format("{} s", ms.count() / 1000);
   return fmt::format("{} ms", ms.count());
@@ -92,7 +101,13 @@ struct KafkaReader::Impl {
     int64_t next = 0;  // the offset the next record taken from it may have, at least
     std::vector<rd_kafka_message_t*> batch;
     size_t pos = 0;
+    rd_kafka_queue_t* queue = nullptr;  // librdkafka's queue of it, to see how full it is
+    bool near_bound = false;            // its queue came near queue_bound() since the last wake()
   };
+  // librdkafka's bounds on a partition's queue (queued.min.messages,
+  // queued.max.messages.kbytes).
+  int64_t queued_min_messages = 100000;
+  int64_t queued_max_bytes = int64_t{65536} << 10;
   std::vector<Fetching> fetching;
   std::vector<PartitionRange> ranges;
   size_t next_range = 0;
@@ -101,7 +116,7 @@ struct KafkaReader::Impl {
   // The range goes on where an earlier one stopped: an end of partition that
   // librdkafka queued before this read is no end of it.
   bool continued = false;
-  Clock::time_point last_progress;
+  Clock::time_point last_progress;  // when the range began or messages last came
   Clock::time_point last_metadata;  // when refresh() last listed the partitions
 
   // Following.
@@ -150,13 +165,35 @@ struct KafkaReader::Impl {
     f.batch.clear();
     f.pos = 0;
   }
+  void stop(Fetching& f) {
+    clear(f);
+    if (f.queue) rd_kafka_queue_destroy(f.queue);
+    f.queue = nullptr;
+    rd_kafka_consume_stop(rkt, f.partition);
+  }
   void stop_fetching() {
-    for (Fetching& f : fetching) {
-      clear(f);
-      rd_kafka_consume_stop(rkt, f.partition);
-    }
+    for (Fetching& f : fetching) stop(f);
     fetching.clear();
     current = nullptr;
+  }
+  // A partition whose queue reached librdkafka's bound is fetched again only
+  // when its broker thread next wakes, up to a second later (librdkafka before
+  // 2.2 has no fetch.queue.backoff.ms), by when a catch-up has long emptied the
+  // queue and waits. A request to the broker wakes that thread: a watermark
+  // query, once the queue has come near its bound and fallen to a quarter of it.
+  void wake_when_drained(Fetching& f, size_t taken_bytes, size_t taken) {
+    if (!f.queue || taken == 0) return;
+    const int64_t each = std::max<int64_t>(1, static_cast<int64_t>(taken_bytes / taken));
+    const int64_t bound = std::min(queued_min_messages, queued_max_bytes / each);
+    const int64_t queued = static_cast<int64_t>(rd_kafka_queue_length(f.queue));
+    if (queued >= bound - bound / 4) {
+      f.near_bound = true;
+    } else if (f.near_bound && queued <= bound / 4) {
+      f.near_bound = false;
+      int64_t low = 0, high = 0;
+      rd_kafka_query_watermark_offsets(rk, options.topic.c_str(), f.partition, &low, &high,
+                                       static_cast<int>(options.metadata_timeout.count()));
+    }
   }
   // `partition` fetching from `offset`: as it is when it goes on from there
   // (`goes_on`), else started (again) there.
@@ -166,15 +203,15 @@ struct KafkaReader::Impl {
     goes_on = it != fetching.end() && it->next == offset;
     if (goes_on) return &*it;
     if (it != fetching.end()) {
-      clear(*it);
-      rd_kafka_consume_stop(rkt, partition);
+      stop(*it);
       fetching.erase(it);
     }
     if (rd_kafka_consume_start(rkt, partition, offset) != 0)
       return Status::error(Errc::io_error,
                            fmt::format("{}: cannot start reading: {}", where(partition),
                                        rd_kafka_err2str(rd_kafka_last_error())));
-    fetching.push_back({partition, offset, {}, 0});
+    fetching.push_back({partition, offset, {}, 0, nullptr, false});
+    fetching.back().queue = rd_kafka_queue_get_partition(rk, options.topic.c_str(), partition);
     return &fetching.back();
   }
   // The next message of `f`, or null when none arrives within `wait`. What it
@@ -191,6 +228,10 @@ struct KafkaReader::Impl {
       f.batch.resize(n > 0 ? static_cast<size_t>(n) : 0);
       rd_kafka_poll(rk, 0);  // serve error callbacks
       if (f.batch.empty()) return nullptr;
+      last_progress = Clock::now();
+      size_t bytes = 0;
+      for (const rd_kafka_message_t* m : f.batch) bytes += m->len + m->key_len;
+      wake_when_drained(f, bytes, f.batch.size());
     }
     return f.batch[f.pos++];
   }
@@ -249,6 +290,9 @@ Status KafkaReader::Impl::connect() {
     return s;
   }
   diagnostics.debug.store(debug_enabled(conf), std::memory_order_relaxed);
+  if (auto n = parse_int(get_property(conf, "queued.min.messages"))) queued_min_messages = *n;
+  if (auto n = parse_int(get_property(conf, "queued.max.messages.kbytes")))
+    queued_max_bytes = *n << 10;
   char err[512] = {};
   rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);  // owns conf on success
   if (!rk) {
@@ -346,7 +390,6 @@ Result<bool> KafkaReader::Impl::next(Record& out) {
                                        "retention?) before it was read",
                                        where(f.partition), m->offset));
     if (m->err) return message_error(m);
-    last_progress = Clock::now();
     if (m->offset < f.next) continue;  // left over from an earlier start
     if (m->offset >= current_end) {
       --f.pos;  // the next range of this partition starts with it
