@@ -239,6 +239,38 @@ def test_tail_follows_partitions_added_after_it_started(kafka, bin_path, procs, 
     assert f.proc.poll() is None
 
 
+def test_tail_says_so_when_retention_deletes_records_before_it_fetched_them(kafka, bin_path,
+                                                                             procs, topic):
+    """librdkafka's default would jump to the partition's end in silence."""
+    create_topic(bin_path, kafka.bootstrap, topic, 1)
+    n, pad = 5000, b"x" * 100
+    kcat("-b", kafka.bootstrap, "-t", topic, "-P", "-X", "batch.num.messages=10",
+         input=b"".join(b"m%d-%s\n" % (i, pad) for i in range(n)))
+    # Small fetches, a small queue and a pipe nobody reads (about 600 lines fill it) hold
+    # tail's fetching far below offset n - 1000.
+    proc = subprocess.Popen([bin_path, "tail", "--kafka", kafka.bootstrap, "-t", topic,
+                             "-X", "max.partition.fetch.bytes=4096",
+                             "-X", "queued.min.messages=100"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, bufsize=0)  # unbuffered: communicate() reads on
+    procs.append(proc)
+    assert proc.stdout.readline() == b"m0-%s\n" % pad  # it is fetching
+    r = subprocess.run([tool(bin_path, "kafka_admin"), kafka.bootstrap, "delete-records", topic,
+                        "0", str(n - 1000)], capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr.decode()
+    try:
+        out, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("tail went on past the deleted records without a word")
+    assert proc.returncode == 1, err.decode()
+    lines = [b"m0-" + pad] + out.splitlines()
+    gone = len(lines)
+    assert lines == [b"m%d-%s" % (i, pad) for i in range(gone)] and gone < n - 1000
+    assert err.decode() == (
+        f"questlog: topic {topic} partition 0: offset {gone} is no longer in the topic (deleted "
+        "by its retention?) before it was read\n")
+
+
 def test_tail_waits_for_a_missing_topic_and_says_so_once(kafka, bin_path, procs, topic):
     f = Follower(procs, bin_path, "-b", kafka.bootstrap, "-t", topic)
     wait_for(lambda: f.err != b"", 10, what="the waiting line")

@@ -253,6 +253,12 @@ struct KafkaReader::Impl {
     return batch[batch_pos++];
   }
   Status message_error(const rd_kafka_message_t* m) {
+    // auto.offset.reset=error: the offset to fetch is gone.
+    if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET)
+      return Status::error(Errc::io_error,
+                           fmt::format("{}: offset {} is no longer in the topic (deleted by its "
+                                       "retention?) before it was read",
+                                       where(m->partition), m->offset));
     return Status::error(Errc::io_error,
                          fmt::format("{}: {}", where(m->partition), rd_kafka_message_errstr(m)));
   }
@@ -384,11 +390,6 @@ Result<bool> KafkaReader::Impl::next(Record& out) {
       current = nullptr;
       continue;
     }
-    if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET)
-      return Status::error(Errc::io_error,
-                           fmt::format("{}: offset {} is no longer in the topic (deleted by its "
-                                       "retention?) before it was read",
-                                       where(f.partition), m->offset));
     if (m->err) return message_error(m);
     if (m->offset < f.next) continue;  // left over from an earlier start
     if (m->offset >= current_end) {
