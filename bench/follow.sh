@@ -87,12 +87,12 @@ if [[ ${FOLLOW_BENCH_SPARK:-1} != 0 ]] && "$PY" -c 'import pyspark' 2>/dev/null 
 fi
 
 rate() { [[ $2 == - ]] && echo - || printf '%.0f' "$(echo "$1 / $2" | bc -l)"; }
-ratio() { [[ $1 == - || $2 == - ]] && echo - || printf '%.1f' "$(echo "$1 / $2" | bc -l)"; }
+ratio() { [[ $1 == - || $2 == - ]] && echo - || printf '%.1fx' "$(echo "$1 / $2" | bc -l)"; }
 {
   echo "| catch-up of $EVENTS events to the swords table, 1 s trigger | seconds | events/s | vs Spark (whole run) |"
   echo "|---|---:|---:|---:|"
-  echo "| questlog extract --follow, embedded log -> Delta | $q_embedded | $(rate "$EVENTS" "$q_embedded") | $(ratio "$s_total" "$q_embedded")x |"
-  echo "| questlog extract --follow, Kafka (1 partition) -> Delta | $q_kafka | $(rate "$EVENTS" "$q_kafka") | $(ratio "$s_total" "$q_kafka")x |"
-  echo "| Spark Structured Streaming local[2], Kafka -> Parquet + checkpoint, whole run | $s_total | $(rate "$EVENTS" "$s_total") | 1.0x |"
+  echo "| questlog extract --follow, embedded log -> Delta | $q_embedded | $(rate "$EVENTS" "$q_embedded") | $(ratio "$s_total" "$q_embedded") |"
+  echo "| questlog extract --follow, Kafka (1 partition) -> Delta | $q_kafka | $(rate "$EVENTS" "$q_kafka") | $(ratio "$s_total" "$q_kafka") |"
+  echo "| Spark Structured Streaming local[2], Kafka -> Parquet + checkpoint, whole run | $s_total | $(rate "$EVENTS" "$s_total") | $(ratio "$s_total" "$s_total") |"
   echo "| same, from the query's start (JVM and session already up) | $s_query | $(rate "$EVENTS" "$s_query") | |"
 } | tee "$RESULTS_DIR/follow.md"
