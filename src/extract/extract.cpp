@@ -23,6 +23,7 @@
 #include "log/embedded/embedded_source.h"
 #include "log/record_source.h"
 #include "util/say.h"
+#include "util/trace.h"
 
 namespace questlog::extract::phases {
 namespace {
@@ -242,7 +243,14 @@ Status stage_table(TableRun& t, const FieldNames& names, const std::vector<int64
   } else {
     spec.file_name = [uuid, codec = t.codec](int i) { return TableDir::part_name(i, uuid, codec); };
   }
+  // An overwrite's _SUCCESS is written beside its files (on HDFS both are
+  // uploads); a failure of the files is the one reported.
+  std::thread success;
+  Status marked;
+  if (t.mode == Mode::overwrite) success = std::thread([&] { marked = t.dir->write_success(); });
   auto written = write_table(*t.rows, t.dir->file_system(), *staging, spec);
+  if (success.joinable()) success.join();
+  if (written.ok() && !marked.ok()) return marked;
   if (!written.ok())
     return Status::error(written.status().code(),
                          fmt::format("table {}: {}", t.name, written.status().message()));
@@ -253,17 +261,43 @@ Status stage_table(TableRun& t, const FieldNames& names, const std::vector<int64
   return {};
 }
 
-// Runs `fn` on every table, each on a thread of its own (the last on this
-// one); the first failure in table order is returned.
-Status for_each_table(std::vector<TableRun>& tables, const std::function<Status(TableRun&)>& fn) {
-  std::vector<Status> results(tables.size());
+// Runs `fn(i)` for every i < n, each on a thread of its own (the last on this
+// one); the first failure in index order is returned.
+Status for_each_index(size_t n, const std::function<Status(size_t)>& fn) {
+  std::vector<Status> results(n);
   std::vector<std::thread> threads;
-  for (size_t i = 0; i + 1 < tables.size(); ++i)
-    threads.emplace_back([&, i] { results[i] = fn(tables[i]); });
-  if (!tables.empty()) results.back() = fn(tables.back());
+  for (size_t i = 0; i + 1 < n; ++i) threads.emplace_back([&, i] { results[i] = fn(i); });
+  if (n > 0) results.back() = fn(n - 1);
   for (std::thread& t : threads) t.join();
   for (const Status& s : results)
     if (!s.ok()) return s;
+  return {};
+}
+
+// Runs `fn` on every table, each on a thread of its own (the last on this
+// one); the first failure in table order is returned.
+Status for_each_table(std::vector<TableRun>& tables, const std::function<Status(TableRun&)>& fn) {
+  return for_each_index(tables.size(), [&](size_t i) { return fn(tables[i]); });
+}
+
+Status open_table(io::FileSystem& lake, const std::string& name, const std::string& relative,
+                  TableFormat format, TableHandle& out) {
+  if (format == TableFormat::delta) {
+    auto table = DeltaTable::open(lake, relative);
+    if (!table.ok()) return table.status();
+    out.delta = std::move(table).value();
+    return {};
+  }
+  auto dir = TableDir::open(lake, relative);
+  if (!dir.ok()) return dir.status();
+  out.dir = std::move(dir).value();
+  auto delta_log = lake.kind(fs::path(relative) / "_delta_log");
+  if (!delta_log.ok()) return delta_log.status();
+  if (*delta_log)
+    return Status::error(Errc::invalid_argument,
+                         fmt::format("table {}: {} is a Delta table; write it with format = "
+                                     "\"delta\"",
+                                     name, lake.describe(relative)));
   return {};
 }
 
@@ -365,8 +399,7 @@ Status open_lake(const ExtractOptions& o, Opened& opened) {
   return {};
 }
 
-Status open_tables(Job& job, const ExtractOptions& o, Opened& opened) {
-  io::FileSystem& lake = *opened.lake;
+void describe_tables(Job& job, const ExtractOptions& o, Opened& opened) {
   opened.tables = std::vector<TableRun>(job.tables.size());
   for (size_t i = 0; i < job.tables.size(); ++i) {
     const TableSpec& spec = job.tables[i];
@@ -383,34 +416,69 @@ Status open_tables(Job& job, const ExtractOptions& o, Opened& opened) {
     t.show = o.follow ? 0 : o.show ? *o.show : spec.show;
     t.resumes = !t.relative.empty() && (t.mode == Mode::incremental || o.follow);
   }
-  // Lock each table and finish what a crashed run left, the tables side by
-  // side (on HDFS each step is a round trip to the namenode).
-  Status s = for_each_table(opened.tables, [&](TableRun& t) -> Status {
-    if (t.relative.empty()) return {};
-    if (t.format == TableFormat::delta) {
-      auto table = DeltaTable::open(lake, t.relative);
-      if (!table.ok()) return table.status();
-      t.delta = std::move(table).value();
-      return {};
-    }
-    auto dir = TableDir::open(lake, t.relative);
-    if (!dir.ok()) return dir.status();
-    t.dir = std::move(dir).value();
-    auto delta_log = lake.kind(fs::path(t.relative) / "_delta_log");
-    if (!delta_log.ok()) return delta_log.status();
-    if (*delta_log)
-      return Status::error(Errc::invalid_argument,
-                           fmt::format("table {}: {} is a Delta table; write it with format = "
-                                       "\"delta\"",
-                                       t.name, lake.describe(t.relative)));
-    return {};
-  });
-  if (!s.ok()) return s;
   opened.reject_fields = {job.names->intern("error"), job.names->intern("offset"),
                           job.names->intern("raw")};
   opened.rejects.name = "_rejected";
   opened.rejects.relative = "_rejected/" + job.stem;
-  return {};
+}
+
+Status open_tables_where(Opened& opened, const std::function<bool(const TableRun&)>& which) {
+  // Lock each table and finish what a crashed run left, the tables side by
+  // side (on HDFS each step is a round trip to the namenode).
+  return for_each_table(opened.tables, [&](TableRun& t) -> Status {
+    if (t.relative.empty() || t.dir || t.delta || !which(t)) return {};
+    TableHandle h;
+    Status s = open_table(*opened.lake, t.name, t.relative, t.format, h);
+    t.dir = std::move(h.dir);
+    t.delta = std::move(h.delta);
+    return s;
+  });
+}
+
+Status open_tables(Job& job, const ExtractOptions& o, Opened& opened) {
+  describe_tables(job, o, opened);
+  return open_tables_where(opened, [](const TableRun&) { return true; });
+}
+
+BackgroundOpen::BackgroundOpen(Opened& opened) : opened_(opened) {
+  for (size_t i = 0; i < opened.tables.size(); ++i) {
+    const TableRun& t = opened.tables[i];
+    if (t.relative.empty() || t.resumes || t.dir || t.delta) continue;
+    tables_.push_back({i, t.name, t.relative, t.format, t.mode});
+  }
+  handles_.resize(tables_.size());
+  thread_ = std::thread([this, &lake = *opened.lake, rejects = opened.rejects.relative] {
+    // The tables and the look for last run's rejected records, side by side.
+    status_ = for_each_index(tables_.size() + 1, [&](size_t i) -> Status {
+      if (i < tables_.size()) {
+        const Want& w = tables_[i];
+        if (Status s = open_table(lake, w.name, w.relative, w.format, handles_[i]); !s.ok())
+          return s;
+        // The run's staging directory too.
+        return handles_[i].dir ? handles_[i].dir->prepare(w.mode) : Status();
+      }
+      auto there = lake.kind(rejects);
+      if (!there.ok()) return there.status();
+      rejects_there_ = there->has_value();
+      return {};
+    });
+  });
+}
+
+BackgroundOpen::~BackgroundOpen() {
+  if (thread_.joinable()) thread_.join();
+}
+
+Status BackgroundOpen::finish() {
+  if (thread_.joinable()) thread_.join();
+  for (size_t i = 0; i < tables_.size(); ++i) {
+    TableRun& t = opened_.tables[tables_[i].index];
+    t.dir = std::move(handles_[i].dir);
+    t.delta = std::move(handles_[i].delta);
+  }
+  tables_.clear();
+  if (status_.ok()) opened_.rejects_there = rejects_there_;
+  return status_;
 }
 
 Status plan_pass(const Job& job, const ExtractOptions& o, log::RecordSource& source, Opened& opened,
@@ -699,9 +767,12 @@ Status stage(Job& job, const ExtractOptions& o, Opened& opened, const Pass& pass
   io::FileSystem& lake = *opened.lake;
   bool write_rejects = scanned.rejected > 0;
   if (!o.follow && !write_rejects) {
-    auto there = lake.kind(rejects.relative);
-    if (!there.ok()) return there.status();
-    write_rejects = there->has_value();
+    if (!opened.rejects_there) {
+      auto there = lake.kind(rejects.relative);
+      if (!there.ok()) return there.status();
+      opened.rejects_there = there->has_value();
+    }
+    write_rejects = *opened.rejects_there;
   }
   if (write_rejects) {
     if (!rejects.dir) {
@@ -813,6 +884,7 @@ namespace questlog::extract {
 Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
   using namespace phases;
   const auto began = std::chrono::steady_clock::now();
+  trace::line("extract: begin");
   Opened opened;
   if (Status s = open_lake(o, opened); !s.ok()) return s;
   auto source = o.open_source
@@ -820,19 +892,39 @@ Result<ExtractReport> run_extract(Job& job, const ExtractOptions& o) {
                     : log::embedded::open_source(o.log_dir, {.skip_damaged = o.skip_damaged});
   if (!source.ok()) return source.status();
   if (Status s = check_partitions(job, **source, false); !s.ok()) return s;
-  if (Status s = open_tables(job, o, opened); !s.ok()) return s;
+  trace::line("extract: source open");
+  // The tables whose committed offsets decide the pass are opened first; the
+  // others (their locks, what a crashed run left, their Delta logs: round trips
+  // on HDFS) while the scan runs.
+  describe_tables(job, o, opened);
+  if (Status s = open_tables_where(opened, [](const TableRun& t) { return t.resumes; }); !s.ok())
+    return s;
+  trace::line("extract: resuming tables open");
   Pass pass;
-  if (Status s = plan_pass(job, o, **source, opened, nullptr, pass); !s.ok()) return s;
   SeenIds ids;
   Scanned scanned;
-  if (Status s = scan(job, o, **source, opened, pass, ids, false, scanned); !s.ok()) return s;
+  {
+    BackgroundOpen background(opened);
+    Status s = plan_pass(job, o, **source, opened, nullptr, pass);
+    trace::line("extract: pass planned");
+    if (s.ok()) s = scan(job, o, **source, opened, pass, ids, false, scanned);
+    trace::line("extract: scanned");
+    // A table that could not be opened is the error, as when tables were
+    // opened before the scan.
+    if (Status opening = background.finish(); !opening.ok()) return opening;
+    trace::line("extract: tables open");
+    if (!s.ok()) return s;
+  }
   if (Status s = stage(job, o, opened, pass, scanned); !s.ok()) return s;
+  trace::line("extract: staged");
   if (Status s = publish(opened); !s.ok()) return s;
+  trace::line("extract: published");
   ExtractReport report =
       report_of(opened, pass, scanned,
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
   report.id_memory_bytes = ids.peak_bytes();
   close_tables(opened);
+  trace::line("extract: tables closed");
   return report;
 }
 

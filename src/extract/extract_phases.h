@@ -16,11 +16,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "extract/batch.h"
@@ -81,6 +83,8 @@ struct Opened {
   std::vector<TableRun> tables;
   TableRun rejects;  // records that are not JSON objects: <lake>/_rejected/<job stem>
   RejectFields reject_fields{};
+  // Whether the rejects table exists (looked up while the scan ran); unset: not looked up.
+  std::optional<bool> rejects_there;
 };
 
 // What a job may not ask of a topic with several partitions: one offset that
@@ -92,8 +96,52 @@ Status check_partitions(const Job& job, const log::RecordSource& source, bool fo
 // Opens the lake (nothing read or written yet).
 Status open_lake(const ExtractOptions& o, Opened& opened);
 // Locks every table with a path (Delta tables take no lock), finishing what a
-// crashed run left, and reads the Delta tables' logs.
+// crashed run left, and reads the Delta tables' logs: describe_tables, then
+// open_tables_where for every table.
 Status open_tables(Job& job, const ExtractOptions& o, Opened& opened);
+// The job's tables as `opened.tables` (and the rejects table), none opened.
+void describe_tables(Job& job, const ExtractOptions& o, Opened& opened);
+// Opens, side by side, each table with a path, not yet open, for which `which` holds.
+Status open_tables_where(Opened& opened, const std::function<bool(const TableRun&)>& which);
+
+// A table's directory (locked, what a crashed run left finished) or its Delta
+// log (read).
+struct TableHandle {
+  std::unique_ptr<TableDir> dir;
+  std::unique_ptr<DeltaTable> delta;
+};
+
+// Opens, on a thread of its own, the tables that do not resume (whose
+// committed offsets do not decide what a pass reads), makes their runs'
+// staging directories (TableDir::prepare), and looks up whether the rejects table exists, while
+// this thread plans and scans: on HDFS each is a few round trips to the
+// namenode. Only the open tables' `dir` and `delta` are
+// written, by finish(), on the caller's thread.
+class BackgroundOpen {
+ public:
+  explicit BackgroundOpen(Opened& opened);
+  ~BackgroundOpen();  // waits; tables it opened and finish() did not take are closed
+  BackgroundOpen(const BackgroundOpen&) = delete;
+  BackgroundOpen& operator=(const BackgroundOpen&) = delete;
+  // Waits for it; puts what it opened into the tables. The first table's
+  // failure (in table order), or the look-up's.
+  Status finish();
+
+ private:
+  struct Want {
+    size_t index;
+    std::string name;
+    std::string relative;
+    TableFormat format;
+    Mode mode;
+  };
+  Opened& opened_;
+  std::vector<Want> tables_;
+  std::vector<TableHandle> handles_;
+  bool rejects_there_ = false;
+  Status status_;
+  std::thread thread_;
+};
 
 // What one pass reads.
 struct Pass {

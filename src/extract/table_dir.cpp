@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <random>
 #include <regex>
@@ -61,6 +62,8 @@ struct TableDir::Impl {
   std::unique_ptr<io::FileLock> lock;
   fs::path run;  // the current run's staging directory, if any
   Mode mode = Mode::overwrite;
+  bool prepared = false;  // `run` made by prepare(), not yet returned by begin()
+  std::atomic<bool> success_written = false;  // the run's _SUCCESS is in it (write_success())
 
   explicit Impl(io::FileSystem& l) : lake(l) {}
   Status make_dirs(const fs::path& dir) { return lake.create_dirs(dir).status(); }
@@ -198,6 +201,10 @@ Result<std::optional<int64_t>> TableDir::committed_end() const {
 }
 
 Result<fs::path> TableDir::begin(Mode mode) {
+  if (impl_->prepared && impl_->mode == mode && !impl_->run.empty()) {
+    impl_->prepared = false;
+    return impl_->run;
+  }
   abort();
   const char* kind = mode == Mode::overwrite ? "overwrite-"
                      : mode == Mode::append  ? "append-"
@@ -206,7 +213,23 @@ Result<fs::path> TableDir::begin(Mode mode) {
   if (Status s = impl_->make_dirs(run); !s.ok()) return s;
   impl_->run = run;
   impl_->mode = mode;
+  impl_->prepared = false;
+  impl_->success_written = false;
   return run;
+}
+
+Status TableDir::prepare(Mode mode) {
+  auto run = begin(mode);
+  if (!run.ok()) return run.status();
+  impl_->prepared = true;
+  return {};
+}
+
+Status TableDir::write_success() {
+  if (impl_->run.empty() || impl_->mode != Mode::overwrite) return {};
+  if (Status s = impl_->lake.touch(impl_->run / "_SUCCESS"); !s.ok()) return s;
+  impl_->success_written = true;
+  return {};
 }
 
 Status TableDir::commit() {
@@ -214,13 +237,15 @@ Status TableDir::commit() {
   io::FileSystem& lake = r.lake;
   if (r.run.empty()) return Status::error(Errc::invalid_argument, "commit without begin");
   const fs::path run = r.run;
-  auto files = lake.list_files(run);
-  if (!files.ok()) return files.status();
-  if (r.mode == Mode::overwrite) {
+  r.prepared = false;
+  if (r.mode == Mode::overwrite && !r.success_written) {
     if (Status s = lake.touch(run / "_SUCCESS"); !s.ok()) return s;
-    files->push_back("_SUCCESS");
   }
-  if (Status s = r.sync_dirs_of(run, *files); !s.ok()) return s;
+  if (lake.dirs_need_sync()) {
+    auto files = lake.list_files(run);
+    if (!files.ok()) return files.status();
+    if (Status s = r.sync_dirs_of(run, *files); !s.ok()) return s;
+  }
 
   // Mark the run complete: from here on a crash finishes it instead of losing it.
   const fs::path ready = run.string() + std::string(kReady);
@@ -236,19 +261,35 @@ Status TableDir::commit() {
     return r.publish_files(ready);
   }
   if (Status s = r.make_dirs(r.table.parent_path()); !s.ok()) return s;
-  Status swapped = lake.exchange(ready, r.table);
-  if (swapped.code() == Errc::not_found) {  // no table yet
-    if (Status s = lake.rename(ready, r.table); !s.ok()) return s;
-  } else if (!swapped.ok()) {
-    return swapped;
+  if (!lake.atomic_exchange()) {
+    // No atomic swap: the table aside (into staging, under a name the next
+    // open() deletes), then the run in its place; a crash between the two
+    // leaves the ready run, which the next open() moves in.
+    const fs::path old = ready.string() + ".old";
+    Status aside = lake.rename(r.table, old);
+    if (!aside.ok() && aside.code() != Errc::not_found) return aside;
+    if (Status s = lake.rename(ready, r.table); !s.ok()) {
+      if (aside.ok()) (void)lake.rename(old, r.table);  // the old table back
+      return s;
+    }
+    r.run = aside.ok() ? old : fs::path();
+  } else {
+    Status swapped = lake.exchange(ready, r.table);
+    if (swapped.code() == Errc::not_found) {  // no table yet
+      if (Status s = lake.rename(ready, r.table); !s.ok()) return s;
+    } else if (!swapped.ok()) {
+      return swapped;
+    }
   }
-  // `ready` now holds the old table (or nothing): abort() deletes it.
+  // `r.run` now holds the old table (or nothing): abort() deletes it.
   if (Status s = lake.sync_dir(r.table.parent_path()); !s.ok()) return s;
   abort();
   return {};
 }
 
 void TableDir::abort() {
+  impl_->prepared = false;
+  impl_->success_written = false;
   if (impl_->run.empty()) return;
   (void)impl_->lake.remove_all(impl_->run);
   impl_->run.clear();

@@ -11,7 +11,10 @@
 //   at any point leaves one of them whole. (On a file system without
 //   RENAME_EXCHANGE the swap is three renames, io::FileSystem::exchange; a
 //   crash between them leaves no table for a moment, and the next open()
-//   moves the new one in. HDFS is such a file system: io/webhdfs_file_system.h.)
+//   moves the new one in. HDFS is such a file system, io/webhdfs_file_system.h;
+//   there the swap is two renames, the table to "<ready>.old" in staging and
+//   the ready run to the table, with the same moment without a table between
+//   them.)
 // - append and incremental: the staging directory is marked ready, then each
 //   file is renamed into the table and _SUCCESS is refreshed. If the process
 //   dies between the mark and the last rename, the next open() finishes the
@@ -79,10 +82,17 @@ class TableDir {
   // nullopt when the table has none (or does not exist).
   Result<std::optional<int64_t>> committed_end() const;
 
-  // Starts a run: returns a new empty staging directory, relative to the lake.
-  // Write the run's files in it through file_system(), at their paths relative
-  // to the table ("event_type=x/part-...").
+  // Starts a run: returns a new empty staging directory, relative to the lake
+  // (or the one prepare() made for `mode`). Write the run's files in it through
+  // file_system(), at their paths relative to the table ("event_type=x/part-...").
   Result<std::filesystem::path> begin(Mode mode);
+  // Starts a run ahead of its rows (its staging directory), which the next
+  // begin(mode) returns: on HDFS a round trip that can be made while the log
+  // is read.
+  Status prepare(Mode mode);
+  // Writes an overwrite run's _SUCCESS now rather than in commit(). The one
+  // call that may run on another thread, while the run's files are written.
+  Status write_success();
   // Publishes the run as described above. Every file in staging must be
   // complete and fsynced (FileWriter::close does it).
   Status commit();

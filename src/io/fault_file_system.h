@@ -167,6 +167,16 @@ class FaultFileSystem final : public FileSystem {
   Status sync_dir(const std::filesystem::path& dir) override;
   Status rename(const std::filesystem::path& from, const std::filesystem::path& to) override;
   Status exchange(const std::filesystem::path& a, const std::filesystem::path& b) override;
+  bool dirs_need_sync() const override { return dirs_need_sync_.value_or(base_.dirs_need_sync()); }
+  bool atomic_exchange() const override {
+    return atomic_exchange_.value_or(base_.atomic_exchange());
+  }
+  // Answers dirs_need_sync() and atomic_exchange() as HDFS does (false),
+  // whatever `base` answers: the callers' other way, on a local disk.
+  void act_as_hdfs() {
+    dirs_need_sync_ = false;
+    atomic_exchange_ = false;
+  }
   Status remove(const std::filesystem::path& path) override;
   Status remove_all(const std::filesystem::path& path) override;
   Result<std::optional<FileKind>> kind(const std::filesystem::path& path) override;
@@ -217,6 +227,7 @@ class FaultFileSystem final : public FileSystem {
   void dropped(const std::filesystem::path& path);
 
   FileSystem& base_;
+  std::optional<bool> dirs_need_sync_, atomic_exchange_;
   mutable std::mutex mu_;
   std::vector<Rule> rules_;
   std::optional<uint64_t> fail_step_;

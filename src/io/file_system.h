@@ -176,6 +176,15 @@ class FileSystem {
   // directory entry are durable. A Delta Lake commit is one of these.
   virtual Status put_if_absent(const std::filesystem::path& path, std::string_view data) = 0;
 
+  // False when sync_dir() has nothing to do (every operation is durable once
+  // it returns, as on HDFS), so that a caller need not find the directories to
+  // sync.
+  virtual bool dirs_need_sync() const { return true; }
+  // False when exchange() is always its three renames (no atomic swap), so
+  // that a caller that only needs `a` moved to `b` and the old `b` out of the
+  // way may take two renames instead.
+  virtual bool atomic_exchange() const { return true; }
+
  protected:
   FileSystem() = default;
 };

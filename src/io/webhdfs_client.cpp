@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "io/webhdfs_error.h"
+#include "util/trace.h"
 
 namespace questlog::io {
 namespace {
@@ -56,6 +57,22 @@ size_t on_read(char* out, size_t size, size_t n, void* user) {
   }
   up->offset += *got;
   return *got;
+}
+
+// "PUT CREATE /tmp/t (datanode)" of a request's URL, for the trace.
+std::string trace_what(const char* method, const std::string& url) {
+  size_t path = url.find("/webhdfs/v1");
+  size_t query = url.find('?');
+  std::string what = method;
+  if (path != std::string::npos && query != std::string::npos && path < query) {
+    size_t op = url.find("op=", query);
+    if (op != std::string::npos) {
+      size_t end = url.find('&', op);
+      what += " " + url.substr(op + 3, end == std::string::npos ? std::string::npos : end - op - 3);
+    }
+    what += " " + url.substr(path + 11, query - path - 11);
+  }
+  return what;
 }
 
 // "host:port" of an http:// URL, for messages.
@@ -154,6 +171,7 @@ struct WebHdfsClient::Impl {
     } else if (m == "DELETE") {
       curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
     }
+    const double began = trace::on() ? trace::seconds() : 0;
     r.code = curl_easy_perform(h);
     if (r.transport_failed()) {
       r.curl_error = err[0] != '\0' ? std::string(err) : curl_easy_strerror(r.code);
@@ -167,6 +185,10 @@ struct WebHdfsClient::Impl {
     }
     curl_slist_free_all(headers);
     give(h);
+    if (trace::on())
+      trace::line("webhdfs {} {} -> {} ({:.1f} ms, began {:.4f})", trace_what(method, url),
+                  authority_of(url), r.transport_failed() ? r.curl_error : std::to_string(r.status),
+                  (trace::seconds() - began) * 1000, began);
     return r;
   }
 

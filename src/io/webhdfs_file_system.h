@@ -15,12 +15,13 @@
 // - create_dirs(): MKDIRS, once per directory: one it made (and has not
 //   removed or renamed since) is not asked for again.
 // - sync_dir(): nothing to do: the namenode has made an operation durable (in
-//   its edit log) when it answers.
+//   its edit log) when it answers (dirs_need_sync() is false).
 // - rename(): RENAME with renameoptions=OVERWRITE, which replaces a file or an
 //   empty directory, as rename(2) does.
 // - exchange(): HDFS cannot swap two names, so it is always the three renames
 //   of io::FileSystem::exchange (b to "<a>.exchange", a to b, that to a).
-//   Between the first two a reader finds nothing at b.
+//   Between the first two a reader finds nothing at b. atomic_exchange() says
+//   so (false), and a table's overwrite takes two renames instead (table_dir.h).
 // - lock(): no flock either. The lock is a directory; each process that wants
 //   it makes an entry in it named for itself ("host=H,pid=P,start=S,token=T",
 //   one MKDIRS), then lists it: the oldest entry (by inode id, which grows with
@@ -87,6 +88,8 @@ class WebHdfsFileSystem final : public FileSystem {
   Result<std::unique_ptr<FileLock>> lock(const std::filesystem::path& path) override;
   Status touch(const std::filesystem::path& path) override;
   Status put_if_absent(const std::filesystem::path& path, std::string_view data) override;
+  bool dirs_need_sync() const override { return false; }
+  bool atomic_exchange() const override { return false; }
 
  private:
   // The absolute HDFS path of `path` (relative, no ".."), or why not.

@@ -47,6 +47,9 @@ struct Case {
   bool old_table;        // a table is there before the run
   bool partitioned;      // the run writes into x=1/ as well
   bool rename_exchange;  // false: the file system has no RENAME_EXCHANGE
+  // The file system answers as HDFS does (no directory syncs, no atomic swap:
+  // FaultFileSystem::act_as_hdfs), and the run is started by prepare().
+  bool as_hdfs = false;
 };
 
 std::string part(const Case& c, int64_t start, int64_t end, const std::string& uuid) {
@@ -108,11 +111,18 @@ class TableDirFaultTest : public ::testing::TestWithParam<Case> {
     Attempt a;
     {
       FaultFileSystem fault(real);
+      if (c.as_hdfs) fault.act_as_hdfs();
       auto t = TableDir::open(fault, "t");
       EXPECT_TRUE(t.ok()) << t.status().message();
       if (!t.ok()) return a;
+      if (c.as_hdfs) {
+        EXPECT_TRUE((*t)->prepare(c.mode).ok());
+      }
       auto run = (*t)->begin(c.mode);
       EXPECT_TRUE(run.ok()) << run.status().message();
+      if (c.as_hdfs) {
+        EXPECT_TRUE((*t)->write_success().ok());
+      }
       for (const auto& [name, content] : tables.run_files) {
         EXPECT_TRUE(fault.create_dirs((*run / name).parent_path()).ok());
         auto f = fault.open(*run / name, io::OpenMode::truncate);
@@ -149,7 +159,10 @@ class TableDirFaultTest : public ::testing::TestWithParam<Case> {
     std::string trace;
     for (const std::string& line : a.journal) trace += "  " + line + "\n";
     if (c.mode == Mode::overwrite) {
-      EXPECT_TRUE(a.during == t.old_files || a.during == t.new_files)
+      // Without an atomic swap, a crash between its two renames leaves no
+      // table until the next open() moves the new one in.
+      const bool missing = c.as_hdfs && a.during.empty();
+      EXPECT_TRUE(a.during == t.old_files || a.during == t.new_files || missing)
           << when << ": a mix right after the commit\n"
           << trace;
     } else {
@@ -213,6 +226,7 @@ TEST_P(TableDirFaultTest, ACrashAtEachStepOfTheCommitLeavesAWholeTable) {
 }
 
 TEST_P(TableDirFaultTest, WhatIsPublishedIsSyncedFirstAndTheCommitSyncsWhatItChanged) {
+  if (GetParam().as_hdfs) GTEST_SKIP() << "no directory syncs where the file system needs none";
   std::vector<std::string> problems;
   bool published = false;
   Attempt a =
@@ -240,6 +254,7 @@ TEST_P(TableDirFaultTest, WhatIsPublishedIsSyncedFirstAndTheCommitSyncsWhatItCha
 
 // The same, checked after the commit: nothing of the table is left unsynced.
 TEST_P(TableDirFaultTest, AfterTheCommitTheTableAndItsEntryAreOnDisk) {
+  if (GetParam().as_hdfs) GTEST_SKIP() << "no directory syncs where the file system needs none";
   std::set<fs::path> files, dirs;
   Attempt a = attempt([](FaultFileSystem&, uint64_t) {},
                       [&](FaultFileSystem& f) {
@@ -268,7 +283,12 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"AppendToANewTable", Mode::append, false, true, true},
                       Case{"Incremental", Mode::incremental, true, false, true},
                       Case{"IncrementalPartitioned", Mode::incremental, true, true, true},
-                      Case{"IncrementalFirstRun", Mode::incremental, false, false, true}),
+                      Case{"IncrementalFirstRun", Mode::incremental, false, false, true},
+                      Case{"OverwriteAsOnHdfs", Mode::overwrite, true, true, true, true},
+                      Case{"OverwriteOfANewTableAsOnHdfs", Mode::overwrite, false, false, true,
+                           true},
+                      Case{"AppendAsOnHdfs", Mode::append, true, true, true, true},
+                      Case{"IncrementalAsOnHdfs", Mode::incremental, true, false, true, true}),
     [](const ::testing::TestParamInfo<Case>& p) { return std::string(p.param.name); });
 
 }  // namespace
