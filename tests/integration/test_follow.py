@@ -241,6 +241,22 @@ class TaggedClient:
         assert not self.thread.is_alive(), "the client hung"
 
 
+def kill_at_random_points(followers: list, rng: random.Random, cycles: int,
+                          pause: tuple[float, float], *args) -> int:
+    """Starts `cycles` followers (Follower(*args)) one after another and kills each with
+    SIGKILL after a random pause within `pause` seconds; returns how many were still
+    running when killed."""
+    kills = 0
+    for _ in range(cycles):
+        f = Follower(*args)
+        followers.append(f)
+        time.sleep(rng.uniform(*pause))  # a random point of its life, not a wait
+        if f.proc.poll() is None:
+            kills += 1
+        assert f.stop(signal.SIGKILL) in (-signal.SIGKILL, 0), f.stderr
+    return kills
+
+
 def test_followers_killed_at_random_points_leave_every_200_in_the_table_once(
         bin_path, server, tmp_path, followers):
     lake = tmp_path / "lake"
@@ -248,15 +264,9 @@ def test_followers_killed_at_random_points_leave_every_200_in_the_table_once(
                                                      'mode = "append"\npartition_by = ["Host"]'))
     rng = random.Random(int(os.environ.get("FOLLOW_SEED", "17")))
     cycles = int(os.environ.get("FOLLOW_CYCLES", "50"))
-    kills = 0
     with TaggedClient(server.addr) as client:
-        for _ in range(cycles):
-            f = Follower(bin_path, job, server.data, lake, "--trigger", "100ms")
-            followers.append(f)
-            time.sleep(rng.uniform(0.05, 1.2))  # a random point of its life, not a wait
-            if f.proc.poll() is None:
-                kills += 1
-            assert f.stop(signal.SIGKILL) in (-signal.SIGKILL, 0), f.stderr
+        kills = kill_at_random_points(followers, rng, cycles, (0.05, 1.2),
+                                      bin_path, job, server.data, lake, "--trigger", "100ms")
     assert not client.errors, client.errors[:3]
     assert kills >= cycles * 0.9
     # A last follower catches up; SIGTERM commits the rest.
@@ -330,11 +340,8 @@ def test_on_kafka_followers_killed_at_random_points_leave_every_200_once(
     rng = random.Random(partitions)
     kafka_args = ("--kafka", kafka.bootstrap, "--trigger", "200ms")
     with TaggedClient(server.addr) as client:
-        for _ in range(int(os.environ.get("FOLLOW_KAFKA_CYCLES", "10"))):
-            f = Follower(bin_path, job, tmp_path / "unused", lake, *kafka_args)
-            followers.append(f)
-            time.sleep(rng.uniform(0.2, 2.0))  # a random point of its life, not a wait
-            f.stop(signal.SIGKILL)
+        kill_at_random_points(followers, rng, int(os.environ.get("FOLLOW_KAFKA_CYCLES", "10")),
+                              (0.2, 2.0), bin_path, job, tmp_path / "unused", lake, *kafka_args)
     assert not client.errors, client.errors[:3]
     f = Follower(bin_path, job, tmp_path / "unused", lake, *kafka_args)
     followers.append(f)

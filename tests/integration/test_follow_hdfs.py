@@ -15,14 +15,14 @@ import os
 import random
 import shutil
 import signal
-import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
 from conftest import wait_for, write_job
-from test_follow import SWORDS, Follower, TaggedClient, followers, serve_tagged  # noqa: F401
+from test_follow import (SWORDS, Follower, TaggedClient, followers,  # noqa: F401
+                         kill_at_random_points, serve_tagged)
 
 pytest.register_assert_rewrite("hdfs_cluster")
 from hdfs_cluster import Hdfs, WebHdfsError  # noqa: E402
@@ -129,15 +129,9 @@ def test_followers_killed_at_random_points_leave_every_200_on_hdfs_once(
     job = write_job(tmp_path, "kills", SWORDS_TWICE)
     rng = random.Random(int(os.environ.get("FOLLOW_SEED", "17")))
     cycles = int(os.environ.get("FOLLOW_HDFS_CYCLES", "8"))
-    kills = 0
     with TaggedClient(server.addr) as client:
-        for _ in range(cycles):
-            f = Follower(bin_path, job, server.data, lake, "--trigger", "100ms")
-            followers.append(f)
-            time.sleep(rng.uniform(0.2, 2.5))  # a random point of its life, not a wait
-            if f.proc.poll() is None:
-                kills += 1
-            assert f.stop(signal.SIGKILL) in (-signal.SIGKILL, 0), f.stderr
+        kills = kill_at_random_points(followers, rng, cycles, (0.2, 2.5),
+                                      bin_path, job, server.data, lake, "--trigger", "100ms")
     assert not client.errors, client.errors[:3]
     assert kills >= cycles * 0.75
     # A last follower catches up; SIGTERM commits the rest.

@@ -53,10 +53,11 @@ rd_kafka_t* producer(const char* brokers, std::vector<std::string> props) {
   return rk;
 }
 
-// Runs one topic admin request, `send`, on a fresh producer and waits for its
-// result; 0 when every topic in it succeeded, else 1 after saying why.
-template <typename Send, typename Topics>
-int admin(const char* brokers, rd_kafka_admin_op_t op, Send send, Topics topics_of) {
+// Runs one admin request, `send`, on a fresh producer and waits for its
+// result; returns what `check` makes of the result event (0 when every part
+// of it succeeded, else 1 after saying why), or 1 when there is no result.
+template <typename Send, typename Check>
+int admin(const char* brokers, rd_kafka_admin_op_t op, Send send, Check check) {
   rd_kafka_t* rk = producer(brokers, {});
   if (!rk) return 1;
   char err[512];
@@ -71,9 +72,22 @@ int admin(const char* brokers, rd_kafka_admin_op_t op, Send send, Topics topics_
   } else if (rd_kafka_event_error(ev)) {
     std::fprintf(stderr, "kafka_admin: %s\n", rd_kafka_event_error_string(ev));
   } else {
+    rc = check(ev);
+  }
+  if (ev) rd_kafka_event_destroy(ev);
+  rd_kafka_AdminOptions_destroy(opts);
+  rd_kafka_queue_destroy(q);
+  rd_kafka_destroy(rk);
+  return rc;
+}
+
+// A check for admin(): every topic result `topics_of` finds in the event.
+template <typename Topics>
+auto topic_results(Topics topics_of) {
+  return [topics_of](rd_kafka_event_t* ev) {
     size_t n = 0;
     const rd_kafka_topic_result_t** res = topics_of(ev, &n);
-    rc = 0;
+    int rc = 0;
     for (size_t i = 0; i < n; ++i) {
       if (rd_kafka_topic_result_error(res[i])) {
         std::fprintf(stderr, "kafka_admin: %s: %s\n", rd_kafka_topic_result_name(res[i]),
@@ -81,12 +95,8 @@ int admin(const char* brokers, rd_kafka_admin_op_t op, Send send, Topics topics_
         rc = 1;
       }
     }
-  }
-  if (ev) rd_kafka_event_destroy(ev);
-  rd_kafka_AdminOptions_destroy(opts);
-  rd_kafka_queue_destroy(q);
-  rd_kafka_destroy(rk);
-  return rc;
+    return rc;
+  };
 }
 
 int create(const char* brokers, const char* topic, int partitions, int replication) {
@@ -101,9 +111,9 @@ int create(const char* brokers, const char* topic, int partitions, int replicati
       [&](rd_kafka_t* rk, rd_kafka_AdminOptions_t* opts, rd_kafka_queue_t* q) {
         rd_kafka_CreateTopics(rk, &nt, 1, opts, q);
       },
-      [](rd_kafka_event_t* ev, size_t* n) {
+      topic_results([](rd_kafka_event_t* ev, size_t* n) {
         return rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), n);
-      });
+      }));
   rd_kafka_NewTopic_destroy(nt);
   return rc;
 }
@@ -120,49 +130,38 @@ int grow(const char* brokers, const char* topic, int partitions) {
       [&](rd_kafka_t* rk, rd_kafka_AdminOptions_t* opts, rd_kafka_queue_t* q) {
         rd_kafka_CreatePartitions(rk, &np, 1, opts, q);
       },
-      [](rd_kafka_event_t* ev, size_t* n) {
+      topic_results([](rd_kafka_event_t* ev, size_t* n) {
         return rd_kafka_CreatePartitions_result_topics(rd_kafka_event_CreatePartitions_result(ev),
                                                        n);
-      });
+      }));
   rd_kafka_NewPartitions_destroy(np);
   return rc;
 }
 
 int delete_records(const char* brokers, const char* topic, int partition, int64_t offset) {
-  rd_kafka_t* rk = producer(brokers, {});
-  if (!rk) return 1;
-  char err[512];
   rd_kafka_topic_partition_list_t* before = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(before, topic, partition)->offset = offset;
   rd_kafka_DeleteRecords_t* del = rd_kafka_DeleteRecords_new(before);
   rd_kafka_topic_partition_list_destroy(before);
-  rd_kafka_queue_t* q = rd_kafka_queue_new(rk);
-  rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DELETERECORDS);
-  rd_kafka_AdminOptions_set_operation_timeout(opts, 30000, err, sizeof err);
-  rd_kafka_DeleteRecords(rk, &del, 1, opts, q);
-  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 35000);
-  int rc = 1;
-  if (!ev) {
-    std::fprintf(stderr, "kafka_admin: no answer within 35 s\n");
-  } else if (rd_kafka_event_error(ev)) {
-    std::fprintf(stderr, "kafka_admin: %s\n", rd_kafka_event_error_string(ev));
-  } else {
-    const rd_kafka_topic_partition_list_t* done =
-        rd_kafka_DeleteRecords_result_offsets(rd_kafka_event_DeleteRecords_result(ev));
-    rc = 0;
-    for (int i = 0; done && i < done->cnt; ++i) {
-      if (done->elems[i].err) {
-        std::fprintf(stderr, "kafka_admin: %s [%d]: %s\n", done->elems[i].topic,
-                     done->elems[i].partition, rd_kafka_err2str(done->elems[i].err));
-        rc = 1;
-      }
-    }
-  }
-  if (ev) rd_kafka_event_destroy(ev);
+  int rc = admin(
+      brokers, RD_KAFKA_ADMIN_OP_DELETERECORDS,
+      [&](rd_kafka_t* rk, rd_kafka_AdminOptions_t* opts, rd_kafka_queue_t* q) {
+        rd_kafka_DeleteRecords(rk, &del, 1, opts, q);
+      },
+      [](rd_kafka_event_t* ev) {
+        const rd_kafka_topic_partition_list_t* done =
+            rd_kafka_DeleteRecords_result_offsets(rd_kafka_event_DeleteRecords_result(ev));
+        int failed = 0;
+        for (int i = 0; done && i < done->cnt; ++i) {
+          if (done->elems[i].err) {
+            std::fprintf(stderr, "kafka_admin: %s [%d]: %s\n", done->elems[i].topic,
+                         done->elems[i].partition, rd_kafka_err2str(done->elems[i].err));
+            failed = 1;
+          }
+        }
+        return failed;
+      });
   rd_kafka_DeleteRecords_destroy(del);
-  rd_kafka_AdminOptions_destroy(opts);
-  rd_kafka_queue_destroy(q);
-  rd_kafka_destroy(rk);
   return rc;
 }
 
