@@ -124,6 +124,19 @@ def test_second_signal_exits_at_once_keeping_acknowledged_events(start_server, b
     assert ids[0] == "acked"
 
 
+def buy_a_sword_then_stop(proc: subprocess.Popen, port: int) -> None:
+    """One purchase answered 200, then SIGTERM, after which serve exits 0."""
+    assert get(("127.0.0.1", port), "/purchase_a_sword").status == 200
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == 0
+
+
+def kill_if_running(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
 def test_a_stderr_nobody_reads_any_more_does_not_crash_the_stop(bin_path, tmp_path):
     """serve's stderr is a pipe whose reader went away (a supervisor restarted, `| head`):
     its stop lines fail to write, as fprintf's did, and it still exits 0 with every event."""
@@ -139,13 +152,9 @@ def test_a_stderr_nobody_reads_any_more_does_not_crash_the_stop(bin_path, tmp_pa
             m = SERVING_RE.search(line.decode("utf-8", "replace"))
             port = int(m.group(1)) if m else None
         proc.stderr.close()  # nobody reads it any more
-        assert get(("127.0.0.1", port), "/purchase_a_sword").status == 200
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=10) == 0
+        buy_a_sword_then_stop(proc, port)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        kill_if_running(proc)
     assert [e["event_type"] for e in tail_events(bin_path, data)] == ["purchase_sword"]
 
 
@@ -167,13 +176,9 @@ def test_started_without_stderr_nothing_it_prints_lands_in_the_data_dir(bin_path
                 return False
 
         wait_for(answers, timeout=10, what="serve to answer")
-        assert get(("127.0.0.1", port), "/purchase_a_sword").status == 200
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=10) == 0
+        buy_a_sword_then_stop(proc, port)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        kill_if_running(proc)
     written = [p for p in data.rglob("*") if p.is_file() and b"questlog: " in p.read_bytes()]
     assert written == [], "serve's messages went into its own files"
     assert [e["event_type"] for e in tail_events(bin_path, data)][-1] == "purchase_sword"
