@@ -22,6 +22,7 @@
 #include "extract/table_writer.h"
 #include "log/embedded/embedded_source.h"
 #include "log/record_source.h"
+#include "util/parallel.h"
 #include "util/say.h"
 #include "util/trace.h"
 
@@ -165,6 +166,12 @@ Status print_table(TableRun& t, const FieldNames& names, std::FILE* out) {
   return {};
 }
 
+// A failure writing table `name`'s files, as "table NAME: what failed".
+Status in_table(const std::string& name, const Status& s) {
+  if (s.ok()) return s;
+  return Status::error(s.code(), fmt::format("table {}: {}", name, s.message()));
+}
+
 // Writes a Delta table's files for this run into the table (not yet committed).
 // `read_end`: per range of the pass, the offset after the last one read.
 Status stage_delta(TableRun& t, const FieldNames& names, const std::vector<int64_t>& read_end,
@@ -202,9 +209,7 @@ Status stage_delta(TableRun& t, const FieldNames& names, const std::vector<int64
   spec.codec = t.codec;
   spec.memory_budget = budget;
   auto written = t.delta->write(*t.rows, spec);
-  if (!written.ok())
-    return Status::error(written.status().code(),
-                         fmt::format("table {}: {}", t.name, written.status().message()));
+  if (!written.ok()) return in_table(t.name, written.status());
   t.written = *written;
   t.delta_run.mode = t.mode;
   t.delta_run.columns = std::move(planned).value();
@@ -250,10 +255,8 @@ Status stage_table(TableRun& t, const FieldNames& names, const std::vector<int64
   if (t.mode == Mode::overwrite) success = std::thread([&] { marked = t.dir->write_success(); });
   auto written = write_table(*t.rows, t.dir->file_system(), *staging, spec);
   if (success.joinable()) success.join();
-  if (written.ok() && !marked.ok()) return marked;
-  if (!written.ok())
-    return Status::error(written.status().code(),
-                         fmt::format("table {}: {}", t.name, written.status().message()));
+  if (!written.ok()) return in_table(t.name, written.status());
+  if (!marked.ok()) return in_table(t.name, marked);
   t.written = *written;
   // An append or incremental run with no rows has nothing to publish.
   t.staged = t.mode == Mode::overwrite || t.written.files > 0;
@@ -261,23 +264,10 @@ Status stage_table(TableRun& t, const FieldNames& names, const std::vector<int64
   return {};
 }
 
-// Runs `fn(i)` for every i < n, each on a thread of its own (the last on this
-// one); the first failure in index order is returned.
-Status for_each_index(size_t n, const std::function<Status(size_t)>& fn) {
-  std::vector<Status> results(n);
-  std::vector<std::thread> threads;
-  for (size_t i = 0; i + 1 < n; ++i) threads.emplace_back([&, i] { results[i] = fn(i); });
-  if (n > 0) results.back() = fn(n - 1);
-  for (std::thread& t : threads) t.join();
-  for (const Status& s : results)
-    if (!s.ok()) return s;
-  return {};
-}
-
 // Runs `fn` on every table, each on a thread of its own (the last on this
 // one); the first failure in table order is returned.
 Status for_each_table(std::vector<TableRun>& tables, const std::function<Status(TableRun&)>& fn) {
-  return for_each_index(tables.size(), [&](size_t i) { return fn(tables[i]); });
+  return parallel_for(tables.size(), tables.size(), [&](size_t i) { return fn(tables[i]); });
 }
 
 Status open_table(io::FileSystem& lake, const std::string& name, const std::string& relative,
@@ -449,13 +439,14 @@ BackgroundOpen::BackgroundOpen(Opened& opened) : opened_(opened) {
   handles_.resize(tables_.size());
   thread_ = std::thread([this, &lake = *opened.lake, rejects = opened.rejects.relative] {
     // The tables and the look for last run's rejected records, side by side.
-    status_ = for_each_index(tables_.size() + 1, [&](size_t i) -> Status {
+    status_ = parallel_for(tables_.size() + 1, tables_.size() + 1, [&](size_t i) -> Status {
       if (i < tables_.size()) {
         const Want& w = tables_[i];
         if (Status s = open_table(lake, w.name, w.relative, w.format, handles_[i]); !s.ok())
           return s;
-        // The run's staging directory too.
-        return handles_[i].dir ? handles_[i].dir->prepare(w.mode) : Status();
+        // The run's staging directory (and an overwrite's _SUCCESS) too.
+        if (!handles_[i].dir) return Status();
+        return in_table(w.name, handles_[i].dir->prepare(w.mode));
       }
       auto there = lake.kind(rejects);
       if (!there.ok()) return there.status();

@@ -7,9 +7,11 @@
 #include <cstdio>
 #include <random>
 #include <regex>
+#include <thread>
 #include <vector>
 
 #include "io/posix_file_system.h"
+#include "util/parallel.h"
 
 namespace questlog::extract {
 namespace {
@@ -17,6 +19,9 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::string_view kReady = ".ready";
+constexpr std::string_view kOld = ".old";
+// Requests to the namenode at once when publishing the files of a run.
+constexpr size_t kRoundTrips = 8;
 
 // What a refused link's message says after "<link> is a symbolic link; ".
 constexpr const char* kLakeLinkRule =
@@ -64,12 +69,14 @@ struct TableDir::Impl {
   Mode mode = Mode::overwrite;
   bool prepared = false;  // `run` made by prepare(), not yet returned by begin()
   std::atomic<bool> success_written = false;  // the run's _SUCCESS is in it (write_success())
+  bool run_is_old = false;  // `run` is the old table an overwrite moved aside (swap_by_renames)
 
   explicit Impl(io::FileSystem& l) : lake(l) {}
   Status make_dirs(const fs::path& dir) { return lake.create_dirs(dir).status(); }
   Status sync_dirs_of(const fs::path& root, const std::vector<fs::path>& files);
   Status recover();
   Status publish_files(const fs::path& ready);
+  Status swap_by_renames();
 };
 
 // Directories under `root` that hold `files` (and `root` itself), fsynced.
@@ -91,12 +98,31 @@ Status TableDir::Impl::publish_files(const fs::path& ready) {
   if (!files.ok()) return files.status();
   if (Status s = make_dirs(table); !s.ok()) return s;
   std::vector<fs::path> moved;
-  for (const fs::path& rel : *files) {
-    if (rel == "_SUCCESS") continue;
-    fs::path target = table / rel;
-    if (Status s = make_dirs(target.parent_path()); !s.ok()) return s;
-    if (Status s = lake.rename(ready / rel, target); !s.ok()) return s;
-    moved.push_back(rel);
+  for (const fs::path& rel : *files)
+    if (rel != "_SUCCESS") moved.push_back(rel);
+  if (!lake.dirs_need_sync()) {
+    // HDFS: every directory made and every rename is a round trip to the
+    // namenode, and none depends on another: side by side.
+    std::vector<fs::path> parents;
+    for (const fs::path& rel : moved)
+      if (rel.has_parent_path()) parents.push_back(table / rel.parent_path());
+    std::sort(parents.begin(), parents.end());
+    parents.erase(std::unique(parents.begin(), parents.end()), parents.end());
+    if (Status s = parallel_for(parents.size(), kRoundTrips,
+                                [&](size_t i) { return make_dirs(parents[i]); });
+        !s.ok())
+      return s;
+    if (Status s =
+            parallel_for(moved.size(), kRoundTrips,
+                         [&](size_t i) { return lake.rename(ready / moved[i], table / moved[i]); });
+        !s.ok())
+      return s;
+  } else {
+    for (const fs::path& rel : moved) {
+      fs::path target = table / rel;
+      if (Status s = make_dirs(target.parent_path()); !s.ok()) return s;
+      if (Status s = lake.rename(ready / rel, target); !s.ok()) return s;
+    }
   }
   if (Status s = sync_dirs_of(table, moved); !s.ok()) return s;
   if (Status s = lake.touch(table / "_SUCCESS"); !s.ok()) return s;
@@ -119,12 +145,18 @@ Status TableDir::Impl::recover() {
     }
     const bool ready = ends_with(e.name, kReady);
     const bool overwrite = e.name.rfind("overwrite-", 0) == 0;
-    if (ready && overwrite) {
+    // An overwrite on a file system without an atomic swap moves the old table
+    // aside to "<run>.old" only once the run is complete: the pair says so.
+    const bool swapping = !ready && overwrite && !ends_with(e.name, kOld) &&
+                          std::any_of(entries->begin(), entries->end(), [&](const io::DirEntry& o) {
+                            return o.name == e.name + std::string(kOld);
+                          });
+    if ((ready && overwrite) || swapping) {
       auto table_there = lake.kind(table);
       if (!table_there.ok()) return table_there.status();
       if (!*table_there) {
-        // Died between marking the new table ready and swapping it in, with no
-        // table in place: finish.
+        // Died between marking the new table ready (or moving the old one
+        // aside) and moving the new one in, with no table in place: finish.
         if (Status s = make_dirs(table.parent_path()); !s.ok()) return s;
         if (Status s = lake.rename(path, table); !s.ok()) return s;
         if (Status s = lake.sync_dir(table.parent_path()); !s.ok()) return s;
@@ -145,7 +177,16 @@ TableDir::TableDir(std::unique_ptr<Impl> impl, std::string path)
     : impl_(std::move(impl)), path_(std::move(path)) {}
 
 TableDir::~TableDir() {
-  abort();  // then the lock goes with impl_
+  if (!impl_->run_is_old || !impl_->lock) {
+    abort();  // then the lock goes with impl_
+    return;
+  }
+  // The old table of a published overwrite is deleted while the lock is
+  // released (on HDFS two round trips at once): the next writer's open()
+  // deletes it too if this one does not get to.
+  std::thread old_table([this] { abort(); });
+  impl_->lock.reset();
+  old_table.join();
 }
 
 std::unique_ptr<io::FileSystem> TableDir::lake_file_system(const fs::path& lake) {
@@ -222,11 +263,12 @@ Status TableDir::prepare(Mode mode) {
   auto run = begin(mode);
   if (!run.ok()) return run.status();
   impl_->prepared = true;
-  return {};
+  // An overwrite's _SUCCESS too: nobody reads the run before it is published.
+  return write_success();
 }
 
 Status TableDir::write_success() {
-  if (impl_->run.empty() || impl_->mode != Mode::overwrite) return {};
+  if (impl_->run.empty() || impl_->mode != Mode::overwrite || impl_->success_written) return {};
   if (Status s = impl_->lake.touch(impl_->run / "_SUCCESS"); !s.ok()) return s;
   impl_->success_written = true;
   return {};
@@ -247,6 +289,8 @@ Status TableDir::commit() {
     if (Status s = r.sync_dirs_of(run, *files); !s.ok()) return s;
   }
 
+  if (r.mode == Mode::overwrite && !lake.atomic_exchange()) return r.swap_by_renames();
+
   // Mark the run complete: from here on a crash finishes it instead of losing it.
   const fs::path ready = run.string() + std::string(kReady);
   if (Status s = lake.rename(run, ready); !s.ok()) return s;
@@ -261,25 +305,11 @@ Status TableDir::commit() {
     return r.publish_files(ready);
   }
   if (Status s = r.make_dirs(r.table.parent_path()); !s.ok()) return s;
-  if (!lake.atomic_exchange()) {
-    // No atomic swap: the table aside (into staging, under a name the next
-    // open() deletes), then the run in its place; a crash between the two
-    // leaves the ready run, which the next open() moves in.
-    const fs::path old = ready.string() + ".old";
-    Status aside = lake.rename(r.table, old);
-    if (!aside.ok() && aside.code() != Errc::not_found) return aside;
-    if (Status s = lake.rename(ready, r.table); !s.ok()) {
-      if (aside.ok()) (void)lake.rename(old, r.table);  // the old table back
-      return s;
-    }
-    r.run = aside.ok() ? old : fs::path();
-  } else {
-    Status swapped = lake.exchange(ready, r.table);
-    if (swapped.code() == Errc::not_found) {  // no table yet
-      if (Status s = lake.rename(ready, r.table); !s.ok()) return s;
-    } else if (!swapped.ok()) {
-      return swapped;
-    }
+  Status swapped = lake.exchange(ready, r.table);
+  if (swapped.code() == Errc::not_found) {  // no table yet
+    if (Status s = lake.rename(ready, r.table); !s.ok()) return s;
+  } else if (!swapped.ok()) {
+    return swapped;
   }
   // `r.run` now holds the old table (or nothing): abort() deletes it.
   if (Status s = lake.sync_dir(r.table.parent_path()); !s.ok()) return s;
@@ -287,9 +317,33 @@ Status TableDir::commit() {
   return {};
 }
 
+// No atomic swap (HDFS): two renames and no ready mark. The old table goes
+// aside first, to "<run>.old" in staging, which also says that the run is
+// complete; then the run takes its place. A crash between the two leaves the
+// pair, which the next open() finishes (recover()). The old table is deleted
+// by the next begin() or by the destructor, beside the lock's release: the
+// table is published once the second rename is done.
+Status TableDir::Impl::swap_by_renames() {
+  const fs::path complete = run;
+  const fs::path old = complete.string() + std::string(kOld);
+  if (Status s = make_dirs(table.parent_path()); !s.ok()) return s;
+  Status aside = lake.rename(table, old);
+  if (!aside.ok() && aside.code() != Errc::not_found) return aside;
+  if (Status s = lake.rename(complete, table); !s.ok()) {
+    // The old table back; if that fails too, neither is deleted here: the
+    // next open() finishes the swap.
+    if (aside.ok() && !lake.rename(old, table).ok()) run.clear();
+    return s;
+  }
+  run = aside.ok() ? old : fs::path();
+  run_is_old = aside.ok();
+  return lake.sync_dir(table.parent_path());
+}
+
 void TableDir::abort() {
   impl_->prepared = false;
   impl_->success_written = false;
+  impl_->run_is_old = false;
   if (impl_->run.empty()) return;
   (void)impl_->lake.remove_all(impl_->run);
   impl_->run.clear();

@@ -12,9 +12,11 @@
 //   RENAME_EXCHANGE the swap is three renames, io::FileSystem::exchange; a
 //   crash between them leaves no table for a moment, and the next open()
 //   moves the new one in. HDFS is such a file system, io/webhdfs_file_system.h;
-//   there the swap is two renames, the table to "<ready>.old" in staging and
-//   the ready run to the table, with the same moment without a table between
-//   them.)
+//   there the swap is two renames, the table to "<run>.old" in staging and
+//   the run to the table, with the same moment without a table between
+//   them; no ready mark there: the old table moved aside to "<run>.old" says
+//   the run is complete, and a crash between the two renames leaves that
+//   pair, which the next open() finishes.)
 // - append and incremental: the staging directory is marked ready, then each
 //   file is renamed into the table and _SUCCESS is refreshed. If the process
 //   dies between the mark and the last rename, the next open() finishes the
@@ -86,12 +88,13 @@ class TableDir {
   // (or the one prepare() made for `mode`). Write the run's files in it through
   // file_system(), at their paths relative to the table ("event_type=x/part-...").
   Result<std::filesystem::path> begin(Mode mode);
-  // Starts a run ahead of its rows (its staging directory), which the next
-  // begin(mode) returns: on HDFS a round trip that can be made while the log
-  // is read.
+  // Starts a run ahead of its rows (its staging directory, and an overwrite's
+  // _SUCCESS), which the next begin(mode) returns: on HDFS round trips that
+  // can be made while the log is read.
   Status prepare(Mode mode);
-  // Writes an overwrite run's _SUCCESS now rather than in commit(). The one
-  // call that may run on another thread, while the run's files are written.
+  // Writes an overwrite run's _SUCCESS now (unless prepare() did) rather than
+  // in commit(). The one call that may run on another thread, while the run's
+  // files are written.
   Status write_success();
   // Publishes the run as described above. Every file in staging must be
   // complete and fsynced (FileWriter::close does it).

@@ -15,9 +15,13 @@
 
 #include "io/posix_file_system.h"
 #include "util/clock.h"
+#include "util/parallel.h"
 
 namespace questlog::io {
 namespace {
+
+// Directories listed at once by list_files().
+constexpr size_t kListings = 8;
 
 namespace fs = std::filesystem;
 
@@ -393,27 +397,40 @@ Result<std::vector<DirEntry>> WebHdfsFileSystem::list(const fs::path& dir) {
   return out;
 }
 
-Status WebHdfsFileSystem::walk_files(const std::string& dir, const fs::path& prefix,
-                                     std::vector<fs::path>& out) {
-  auto entries = client_.list_status(dir);
-  if (!entries.ok()) return entries.status();
-  for (const HdfsFileStatus& e : *entries) {
-    if (e.name.empty()) continue;
-    if (e.kind == FileKind::regular) {
-      out.push_back(prefix / e.name);
-    } else if (e.kind == FileKind::directory) {
-      Status s = walk_files(dir + "/" + e.name, prefix / e.name, out);
-      if (!s.ok() && s.code() != Errc::not_found) return s;  // removed meanwhile: skipped
-    }
-  }
-  return {};
-}
-
 Result<std::vector<fs::path>> WebHdfsFileSystem::list_files(const fs::path& dir) {
   auto abs = absolute(dir);
   if (!abs.ok()) return abs.status();
+  // Level by level, the directories of a level listed side by side (each a
+  // round trip to the namenode).
+  const std::string top = *abs == "/" ? "" : *abs;
   std::vector<fs::path> out;
-  if (Status s = walk_files(*abs == "/" ? "" : *abs, fs::path(), out); !s.ok()) return s;
+  std::vector<fs::path> level{fs::path()};
+  while (!level.empty()) {
+    std::vector<std::vector<HdfsFileStatus>> listed(level.size());
+    Status s = parallel_for(level.size(), kListings, [&](size_t i) -> Status {
+      const std::string path = level[i].empty() ? top : top + "/" + level[i].string();
+      auto entries = client_.list_status(path);
+      if (entries.ok()) {
+        listed[i] = std::move(entries).value();
+        return {};
+      }
+      // A directory below the top removed meanwhile: skipped.
+      if (!level[i].empty() && entries.status().code() == Errc::not_found) return {};
+      return entries.status();
+    });
+    if (!s.ok()) return s;
+    std::vector<fs::path> next;
+    for (size_t i = 0; i < level.size(); ++i) {
+      for (const HdfsFileStatus& e : listed[i]) {
+        if (e.name.empty()) continue;
+        if (e.kind == FileKind::regular)
+          out.push_back(level[i] / e.name);
+        else if (e.kind == FileKind::directory)
+          next.push_back(level[i] / e.name);
+      }
+    }
+    level = std::move(next);
+  }
   std::sort(out.begin(), out.end());
   return out;
 }

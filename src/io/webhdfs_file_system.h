@@ -39,6 +39,8 @@
 //   atomically or refuses (FileAlreadyExistsException: Errc::already_exists).
 //   A writer that dies between the two leaves the hidden file behind.
 // - list_status(): LISTSTATUS, which has sizes and times already.
+// - list_files(): LISTSTATUS level by level, the directories of a level side
+//   by side (a partitioned table's directories are each a round trip).
 //
 // Symbolic links: HDFS has them disabled unless configured; entries of type
 // SYMLINK are reported as FileKind::symlink and never followed by questlog.
@@ -94,8 +96,6 @@ class WebHdfsFileSystem final : public FileSystem {
  private:
   // The absolute HDFS path of `path` (relative, no ".."), or why not.
   Result<std::string> absolute(const std::filesystem::path& path) const;
-  Status walk_files(const std::string& dir, const std::filesystem::path& prefix,
-                    std::vector<std::filesystem::path>& out);
   // Directories this file system made or renamed into place, so that
   // create_dirs() need not ask again; forget() drops `path` and what is under it.
   bool known_dir(const std::string& path);

@@ -306,10 +306,14 @@ def test_kill_9_during_an_hdfs_overwrite_leaves_a_readable_table(bin_path, hdfs:
         for table in ("sword_purchases", "default_hits"):
             n = rows(hdfs, f"/tmp/kill9/{table}")
             if n is None:
-                # Killed between the two renames of the swap: no table for now, the new
-                # one complete in staging, moved in by the next run.
-                ready = [f for f in staged(hdfs, "/tmp/kill9", table) if ".ready/" in f]
-                assert any(f.endswith("/_SUCCESS") for f in ready), (seed, attempt, ready)
+                # Killed between the two renames of the swap: no table for now; in
+                # staging the old one aside as <run>.old and the new one complete in
+                # <run>, which the next run moves in.
+                left = staged(hdfs, "/tmp/kill9", table)
+                olds = {f.split("/")[0] for f in left if f.split("/")[0].endswith(".old")}
+                assert len(olds) == 1, (seed, attempt, left)
+                run = olds.pop().removesuffix(".old")
+                assert f"{run}/_SUCCESS" in left, (seed, attempt, left)
                 outcomes.append("between")
             else:
                 assert n in (before, after), (seed, attempt, delay, table, n)
@@ -398,8 +402,10 @@ def test_a_datanode_that_refuses_the_write_fails_the_job_after_retries(bin_path,
     finally:
         hdfs.datanode("start")
     line = one_line_error(r)
+    # The first file a run uploads fails: an overwrite's _SUCCESS (uploaded while
+    # the log is read) or a part file.
     assert re.fullmatch(rf"questlog: table \w+: {re.escape(lake)}/\.staging/\w+/overwrite-[0-9a-f-]+/"
-                        rf"part-\S+: CREATE: the datanode {re.escape(dn)} failed \(.*\) "
+                        rf"(_SUCCESS|part-\S+): CREATE: the datanode {re.escape(dn)} failed \(.*\) "
                         rf"\(after 5 attempts\)", line), line
     notes = [l for l in r.stderr.decode().splitlines() if "writing it again" in l]
     assert len(notes) >= 4 and "(attempt 2 of 5)" in notes[0], notes

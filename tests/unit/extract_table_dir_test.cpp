@@ -126,6 +126,30 @@ TEST(ExtractTableDirTest, KilledBeforeTheFirstTableMovedInFinishesIt) {
             (std::set<std::string>{"_SUCCESS=", "part-new.parquet=new"}));
 }
 
+// Without an atomic swap (HDFS) the old table goes aside to "<run>.old" before
+// the run, never marked ready, takes its place: killed between the two, the
+// pair is finished by the next open; an unfinished run alone is not.
+TEST(ExtractTableDirTest, KilledBetweenTheTwoRenamesOfASwapFinishesIt) {
+  Lake lake;
+  write_file(lake.path() / ".staging" / "t" / "overwrite-1" / "part-new.parquet", "new");
+  write_file(lake.path() / ".staging" / "t" / "overwrite-1" / "_SUCCESS", "");
+  write_file(lake.path() / ".staging" / "t" / "overwrite-1.old" / "part-old.parquet", "old");
+  write_file(lake.path() / ".staging" / "t" / "overwrite-2" / "part-half.parquet", "half");
+  auto t = open_ok(lake, "t");
+  EXPECT_EQ(listing(lake.path() / "t"),
+            (std::set<std::string>{"_SUCCESS=", "part-new.parquet=new"}));
+  EXPECT_TRUE(fs::is_empty(lake.path() / ".staging" / "t"));
+}
+
+TEST(ExtractTableDirTest, AnOldTableAsideWithTheTableInPlaceIsDeleted) {
+  Lake lake;
+  write_file(lake.path() / "t" / "part-new.parquet", "new");
+  write_file(lake.path() / ".staging" / "t" / "overwrite-1.old" / "part-old.parquet", "old");
+  auto t = open_ok(lake, "t");
+  EXPECT_EQ(listing(lake.path() / "t"), (std::set<std::string>{"part-new.parquet=new"}));
+  EXPECT_TRUE(fs::is_empty(lake.path() / ".staging" / "t"));
+}
+
 TEST(ExtractTableDirTest, AppendAddsFilesAndRefreshesSuccess) {
   Lake lake;
   write_file(lake.path() / "t" / "part-1.parquet", "one");
