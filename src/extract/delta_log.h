@@ -122,7 +122,7 @@ inline constexpr int64_t kStaleUploadMs = 60 * 60 * 1000;
 // killed between upload and rename (a commit on HDFS, or locally only where
 // there is no O_TMPFILE; a checkpoint or _last_checkpoint anywhere). Such a
 // file never becomes part of the log, and no other file is touched. Extract
-// calls it before each commit.
+// calls it when it opens a Delta table that has a log.
 Status remove_stale_uploads(io::FileSystem& fs, const std::filesystem::path& table, int64_t now_ms);
 
 // A path relative to the table as a relative URI: every byte other than

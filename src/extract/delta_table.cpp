@@ -12,6 +12,7 @@
 #include "extract/table_dir.h"
 #include "extract/table_printer.h"
 #include "util/case_fold.h"
+#include "util/clock.h"
 
 namespace questlog::extract {
 namespace {
@@ -165,6 +166,8 @@ Result<std::unique_ptr<DeltaTable>> DeltaTable::open(io::FileSystem& lake,
   }
   if (Status s = delta::update(lake, relative, t->snapshot_); !s.ok()) return s;
   if (Status s = t->writable(); !s.ok()) return s;
+  // What killed writers left (best effort).
+  if (t->snapshot_.version >= 0) (void)delta::remove_stale_uploads(lake, relative, now_ms());
   return t;
 }
 
@@ -277,8 +280,10 @@ Result<TableWriteResult> DeltaTable::write(const RowBuffer& rows, TableWriteSpec
   pending_ = {};
   // _delta_log before any file: a directory with part files and no log is a
   // plain table to open(), also while another writer makes this table's first
-  // version.
-  if (auto made = lake_.create_dirs(delta::log_dir(relative_)); !made.ok()) return made.status();
+  // version. (A table with a version has its log.)
+  if (snapshot_.version < 0) {
+    if (auto made = lake_.create_dirs(delta::log_dir(relative_)); !made.ok()) return made.status();
+  }
   auto written = write_table(rows, lake_, relative_, spec);
   if (!written.ok()) return written.status();
   pending_ = *written;
@@ -299,14 +304,15 @@ Result<int64_t> DeltaTable::commit(const Run& run) {
     a.stats = stats_of(f);
     adds.push_back(std::move(a));
   }
-  // What killed writers left (best effort, before the commit: which stays the
-  // run's last step).
-  (void)delta::remove_stale_uploads(lake_, relative_, run.now_ms);
   for (int attempt = 0;; ++attempt) {
-    // Catch up with the commits made since this table was opened (or since
-    // the version this run just lost).
-    if (Status s = delta::update(lake_, relative_, snapshot_); !s.ok()) return s;
-    if (Status s = writable(); !s.ok()) return s;
+    // The first attempt takes the version after the snapshot (as this table
+    // was opened, or as this process last committed it): a commit made since
+    // by anyone else took that version, so losing it brings the run here, to
+    // catch up with the commits made since and check them.
+    if (attempt > 0) {
+      if (Status s = delta::update(lake_, relative_, snapshot_); !s.ok()) return s;
+      if (Status s = writable(); !s.ok()) return s;
+    }
     for (const auto& [app, from] : run.started_from) {
       if (committed(app) != from) {
         drop_pending();

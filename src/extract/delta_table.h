@@ -10,8 +10,10 @@
 //   the table had. Files of a run that dies before its commit are in no
 //   commit, so readers never see them (a later VACUUM by another tool deletes
 //   them; questlog deletes them itself when it knows the commit was not made).
-// - A run that loses the race for a version reads the commits it missed and
-//   tries the next one. If one of them moved a txn this run started from
+// - A commit tries the version after the snapshot the table has (read when it
+//   was opened, or left by this process's last commit) without reading the
+//   log again: any commit made since took that version. A run that loses the
+//   race for a version reads the commits it missed and tries the next one. If one of them moved a txn this run started from
 //   (another run read the same offsets), this run commits nothing: its rows
 //   are the other run's (Errc::busy, one line).
 // - Schema: a column this run has and the table lacks is added by a metaData
