@@ -13,9 +13,10 @@
 // - A commit tries the version after the snapshot the table has (read when it
 //   was opened, or left by this process's last commit) without reading the
 //   log again: any commit made since took that version. A run that loses the
-//   race for a version reads the commits it missed and tries the next one. If one of them moved a txn this run started from
-//   (another run read the same offsets), this run commits nothing: its rows
-//   are the other run's (Errc::busy, one line).
+//   race for a version reads the commits it missed and tries the next one. If
+//   one of them moved a txn this run started from (another run read the same
+//   offsets), this run commits nothing: its rows are the other run's
+//   (Errc::busy, one line).
 // - Schema: a column this run has and the table lacks is added by a metaData
 //   action in the same commit (older files' rows read it as null). A column
 //   the table has with a wider type (int64 < float64 < string) is written
