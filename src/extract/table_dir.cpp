@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 
 constexpr std::string_view kReady = ".ready";
 constexpr std::string_view kOld = ".old";
-// Requests to the namenode at once when publishing the files of a run.
+// Directories made, then files renamed, at once when publishing a run.
 constexpr size_t kRoundTrips = 8;
 
 // What a refused link's message says after "<link> is a symbolic link; ".
@@ -100,30 +100,22 @@ Status TableDir::Impl::publish_files(const fs::path& ready) {
   std::vector<fs::path> moved;
   for (const fs::path& rel : *files)
     if (rel != "_SUCCESS") moved.push_back(rel);
-  if (!lake.dirs_need_sync()) {
-    // HDFS: every directory made and every rename is a round trip to the
-    // namenode, and none depends on another: side by side.
-    std::vector<fs::path> parents;
-    for (const fs::path& rel : moved)
-      if (rel.has_parent_path()) parents.push_back(table / rel.parent_path());
-    std::sort(parents.begin(), parents.end());
-    parents.erase(std::unique(parents.begin(), parents.end()), parents.end());
-    if (Status s = parallel_for(parents.size(), kRoundTrips,
-                                [&](size_t i) { return make_dirs(parents[i]); });
-        !s.ok())
-      return s;
-    if (Status s =
-            parallel_for(moved.size(), kRoundTrips,
-                         [&](size_t i) { return lake.rename(ready / moved[i], table / moved[i]); });
-        !s.ok())
-      return s;
-  } else {
-    for (const fs::path& rel : moved) {
-      fs::path target = table / rel;
-      if (Status s = make_dirs(target.parent_path()); !s.ok()) return s;
-      if (Status s = lake.rename(ready / rel, target); !s.ok()) return s;
-    }
-  }
+  // No directory made or file renamed depends on another: side by side (on
+  // HDFS each is a round trip to the namenode).
+  std::vector<fs::path> parents;
+  for (const fs::path& rel : moved)
+    if (rel.has_parent_path()) parents.push_back(table / rel.parent_path());
+  std::sort(parents.begin(), parents.end());
+  parents.erase(std::unique(parents.begin(), parents.end()), parents.end());
+  if (Status s = parallel_for(parents.size(), kRoundTrips,
+                              [&](size_t i) { return make_dirs(parents[i]); });
+      !s.ok())
+    return s;
+  if (Status s =
+          parallel_for(moved.size(), kRoundTrips,
+                       [&](size_t i) { return lake.rename(ready / moved[i], table / moved[i]); });
+      !s.ok())
+    return s;
   if (Status s = sync_dirs_of(table, moved); !s.ok()) return s;
   if (Status s = lake.touch(table / "_SUCCESS"); !s.ok()) return s;
   if (Status s = lake.sync_dir(table); !s.ok()) return s;
