@@ -9,11 +9,13 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "http/url_decode.h"
 #include "io/webhdfs_client.h"
 #include "io/webhdfs_file_system.h"
 
@@ -54,7 +56,8 @@ Reply drop() {
 }
 
 // An HTTP server on 127.0.0.1 that answers with `script`, recording every
-// request. Keep-alive, one connection at a time.
+// request. Keep-alive; each connection is served on a thread of its own, so
+// requests made side by side are answered side by side.
 class ScriptedServer {
  public:
   explicit ScriptedServer(std::function<Reply(const Seen&)> script)
@@ -70,6 +73,8 @@ class ScriptedServer {
     tcp::socket s(io_);
     s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_), ec);
     thread_.join();
+    // Connections end when the client closes them (it goes first).
+    for (std::thread& t : connections_) t.join();
   }
   uint16_t port() const { return port_; }
   std::vector<Seen> seen() {
@@ -84,6 +89,13 @@ class ScriptedServer {
       boost::system::error_code ec;
       acceptor_.accept(socket, ec);
       if (ec || stop_) continue;
+      connections_.emplace_back([this, socket = std::move(socket)]() mutable { serve(socket); });
+    }
+  }
+
+  void serve(tcp::socket& socket) {
+    boost::system::error_code ec;
+    {
       boost::beast::flat_buffer buffer;
       for (;;) {
         http::request<http::string_body> req;
@@ -114,6 +126,7 @@ class ScriptedServer {
   uint16_t port_ = 0;
   std::atomic<bool> stop_{false};
   std::thread thread_;
+  std::vector<std::thread> connections_;  // written by thread_ only, until it is joined
   std::mutex mu_;
   std::vector<Seen> seen_;
 };
@@ -378,6 +391,60 @@ TEST(WebHdfsFileSystemTest, PutIfAbsentUploadsAHiddenFileAndRenamesItWithoutOver
   ASSERT_EQ(nn.size(), 5u);
   EXPECT_EQ(nn[4].method, "DELETE");
   EXPECT_TRUE(has(nn[4].target, "/lake/t/_delta_log/.00.json.")) << nn[4].target;
+}
+
+// A namenode holding a tree of directories (each "dir" maps to its entries,
+// "name/" for a directory), answering LISTSTATUS, with `gone` answered 404 as
+// a directory removed between its parent's listing and its own.
+ScriptedServer tree_namenode(std::map<std::string, std::vector<std::string>> tree,
+                             std::string gone = "") {
+  return ScriptedServer([tree = std::move(tree), gone = std::move(gone)](const Seen& s) {
+    std::string path;  // after /webhdfs/v1, %XX decoded ("a=1" comes as "a%3D1")
+    questlog::http::decode_path(s.target.substr(11, s.target.find('?') - 11), path);
+    auto at = tree.find(path);
+    if (!has(s.target, "op=LISTSTATUS") || at == tree.end() || path == gone)
+      return answer(404, R"({"RemoteException":{"exception":"FileNotFoundException",)"
+                         R"("message":"File )" +
+                             path + R"( does not exist."}})");
+    std::string body = R"({"FileStatuses":{"FileStatus":[)";
+    for (const std::string& e : at->second) {
+      const bool dir = e.back() == '/';
+      if (body.back() == '}') body += ',';
+      body += R"({"pathSuffix":")" + (dir ? e.substr(0, e.size() - 1) : e) + R"(","type":")" +
+              (dir ? "DIRECTORY" : "FILE") + R"(","length":1,"modificationTime":1,"fileId":1})";
+    }
+    return answer(200, body + "]}}");
+  });
+}
+
+TEST(WebHdfsFileSystemTest, ListFilesWalksEveryLevelAndSkipsADirectoryRemovedMeanwhile) {
+  std::map<std::string, std::vector<std::string>> tree = {
+      {"/lake/t", {"_SUCCESS", "a=1/", "a=2/", "a=3/"}},
+      {"/lake/t/a=1", {"b=x/", "part-1"}},
+      {"/lake/t/a=1/b=x", {"part-2"}},
+      {"/lake/t/a=2", {"part-3"}},
+      {"/lake/t/a=3", {"part-4"}},
+  };
+  WebHdfsFileSystemOptions o;
+  o.client = fast();
+  {
+    ScriptedServer nn = tree_namenode(tree);
+    WebHdfsFileSystem fs({"127.0.0.1", nn.port(), "/lake"}, o);
+    auto files = fs.list_files("t");
+    ASSERT_TRUE(files.ok()) << files.status().message();
+    EXPECT_EQ(*files, (std::vector<std::filesystem::path>{
+                          "_SUCCESS", "a=1/b=x/part-2", "a=1/part-1", "a=2/part-3", "a=3/part-4"}));
+    auto missing = fs.list_files("nothing");
+    EXPECT_EQ(missing.status().code(), Errc::not_found) << missing.status().message();
+  }
+  {
+    ScriptedServer nn = tree_namenode(tree, "/lake/t/a=2");
+    WebHdfsFileSystem fs({"127.0.0.1", nn.port(), "/lake"}, o);
+    auto files = fs.list_files("t");
+    ASSERT_TRUE(files.ok()) << files.status().message();
+    EXPECT_EQ(*files, (std::vector<std::filesystem::path>{"_SUCCESS", "a=1/b=x/part-2",
+                                                          "a=1/part-1", "a=3/part-4"}));
+  }
 }
 
 }  // namespace
