@@ -20,6 +20,12 @@
 # dfs.namenode.file.close.num-committed-allowed=1 does not remove the back-off
 # here: the namenode still refuses a close before one datanode has reported.
 #
+# And on a third: two datanodes keeping two replicas (dfs.replication=2, as a
+# real cluster keeps at least that many) with HDFS's own answer to that wait,
+# dfs.namenode.file.close.num-committed-allowed=1, at Hadoop's 400 ms retry:
+# the namenode then closes a file whose last block is committed but not yet
+# reported, which it cannot do with one replica.
+#
 # WARMUP (default 10) untimed runs of each come first: a namenode that has run
 # for a while has its request paths compiled (a fresh JVM spends more CPU in
 # its JIT compilers than in serving, on the same two cores as the extract).
@@ -34,11 +40,14 @@ RESULTS_DIR=bench/results
 WORK=$(mktemp -d "${BENCH_TMPDIR:-/var/tmp}/questlog-hdfs-bench.XXXXXX")
 HDFS="$WORK/hdfs"
 TUNED="$WORK/hdfs-tuned"
+REPL="$WORK/hdfs-replicated"
 TUNING=dfs.client.block.write.locateFollowingBlock.initial.delay.ms=20  # scripts/hdfs.sh's
 DEFAULTS=dfs.client.block.write.locateFollowingBlock.initial.delay.ms=400  # Hadoop's
+REPLICATED="dfs.replication=2 dfs.namenode.file.close.num-committed-allowed=1 $DEFAULTS"
 cleanup() {
   bash scripts/hdfs.sh stop "$HDFS" >/dev/null 2>&1 || true
   bash scripts/hdfs.sh stop "$TUNED" >/dev/null 2>&1 || true
+  bash scripts/hdfs.sh stop "$REPL" >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -49,14 +58,17 @@ median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 now() { date +%s.%N; }
 secs() { echo "$2 - $1" | bc -l | xargs printf '%.3f'; }
 
-log "starting two single-node HDFS clusters: $HDFS (defaults), $TUNED ($TUNING)"
+log "starting three HDFS clusters: $HDFS (defaults), $TUNED ($TUNING), $REPL (two datanodes: $REPLICATED)"
 HDFS_SET=$DEFAULTS bash scripts/hdfs.sh start "$HDFS" 0 0 >/dev/null
 bash scripts/hdfs.sh start "$TUNED" 0 0 >/dev/null
+HDFS_DATANODES=2 HDFS_SET=$REPLICATED bash scripts/hdfs.sh start "$REPL" 0 0 >/dev/null
 read -r _rpc http <"$HDFS/ports"
 nn="127.0.0.1:$http"
 lake="webhdfs://$nn/bench"
 read -r _rpc tuned_http <"$TUNED/ports"
 tuned_lake="webhdfs://127.0.0.1:$tuned_http/bench"
+read -r _rpc repl_http <"$REPL/ports"
+repl_lake="webhdfs://127.0.0.1:$repl_http/bench"
 backoffs() { grep -c "is COMMITTED but" "$1/logs/hdfs.log" || true; }
 
 log "appending $EVENTS seed-shaped events"
@@ -65,13 +77,14 @@ job=jobs/separate_events.toml
 
 log "warming up: $WARMUP untimed runs to each lake"
 for ((i = 0; i < WARMUP; i++)); do
-  for to in "$WORK/lake" "$lake" "$tuned_lake"; do
+  for to in "$WORK/lake" "$lake" "$tuned_lake" "$repl_lake"; do
     "$BUILD/questlog" extract "$job" --data "$WORK/data" --lake "$to" --show 0 2>"$WORK/err" ||
       { cat "$WORK/err" >&2; exit 1; }
   done
 done
 
 local_times=() hdfs_times=() hdfs_backoffs=0 tuned_times=() tuned_backoffs=0
+repl_times=() repl_backoffs=0
 clean_times=()  # default-cluster runs in which no close was refused
 for ((i = 0; i < RUNS; i++)); do
   t0=$(now)
@@ -93,12 +106,19 @@ for ((i = 0; i < RUNS; i++)); do
     { cat "$WORK/err" >&2; exit 1; }
   tuned_times+=("$(secs "$t0" "$(now)")")
   [ "$(backoffs "$TUNED")" -gt "$before" ] && tuned_backoffs=$((tuned_backoffs + 1))
-  log "run $((i + 1)) of $RUNS: local ${local_times[-1]} s, HDFS ${hdfs_times[-1]} s, HDFS with $TUNING ${tuned_times[-1]} s"
+  before=$(backoffs "$REPL")
+  t0=$(now)
+  "$BUILD/questlog" extract "$job" --data "$WORK/data" --lake "$repl_lake" --show 0 2>"$WORK/err" ||
+    { cat "$WORK/err" >&2; exit 1; }
+  repl_times+=("$(secs "$t0" "$(now)")")
+  [ "$(backoffs "$REPL")" -gt "$before" ] && repl_backoffs=$((repl_backoffs + 1))
+  log "run $((i + 1)) of $RUNS: local ${local_times[-1]} s, HDFS ${hdfs_times[-1]} s, HDFS with $TUNING ${tuned_times[-1]} s, two replicas ${repl_times[-1]} s"
 done
 local_secs=$(printf '%s\n' "${local_times[@]}" | median)
 hdfs_secs=$(printf '%s\n' "${hdfs_times[@]}" | median)
 hdfs_best=$(printf '%s\n' "${hdfs_times[@]}" | sort -g | head -1)
 tuned_secs=$(printf '%s\n' "${tuned_times[@]}" | median)
+repl_secs=$(printf '%s\n' "${repl_times[@]}" | median)
 clean_secs=$( ((${#clean_times[@]})) && printf '%s\n' "${clean_times[@]}" | median || echo)
 parts=("$WORK"/lake/sword_purchases/part-*.parquet "$WORK"/lake/default_hits/part-*.parquet)
 bytes=$(du -cb "${parts[@]}" | tail -1 | cut -f1)
@@ -149,11 +169,12 @@ ratio() { echo "$1 / $2" | bc -l | xargs printf '%.2f'; }
     echo "| the same, runs in which the namenode refused no close | none of $RUNS | |"
   fi
   echo "| questlog extract --lake webhdfs://... on scripts/hdfs.sh's cluster (make hdfs; $TUNING) | $tuned_secs | $(ratio "$tuned_secs" "$local_secs")x |"
+  echo "| questlog extract --lake webhdfs://... on two datanodes keeping two replicas ($REPLICATED) | $repl_secs | $(ratio "$repl_secs" "$local_secs")x |"
   echo "| scripts/hdfs.sh dfs -put of the same 2 files ($bytes bytes; JVM start included) | $put_secs | $(ratio "$put_secs" "$local_secs")x |"
   echo "| curl, WebHDFS CREATE of the same 2 files, both steps, one after the other | $curl_secs | $(ratio "$curl_secs" "$local_secs")x |"
   echo
-  echo "Rows on HDFS after the runs (questlog ls): $rows. HDFS runs in which the namenode refused a file's first close (\"is COMMITTED but\" in its log; the datanode then waits 0.4 s, or 20 ms with the setting, and asks again): $hdfs_backoffs of $RUNS at the defaults, $tuned_backoffs of $RUNS with $TUNING."
-  echo "Every run: local ${local_times[*]}; HDFS ${hdfs_times[*]}; HDFS with $TUNING ${tuned_times[*]}; dfs -put ${put_times[*]}; curl ${curl_times[*]}."
+  echo "Rows on HDFS after the runs (questlog ls): $rows. HDFS runs in which the namenode refused a file's first close (\"is COMMITTED but\" in its log; the datanode then waits 0.4 s, or 20 ms with the setting, and asks again): $hdfs_backoffs of $RUNS at the defaults, $tuned_backoffs of $RUNS with $TUNING, $repl_backoffs of $RUNS on the two datanodes."
+  echo "Every run: local ${local_times[*]}; HDFS ${hdfs_times[*]}; HDFS with $TUNING ${tuned_times[*]}; two replicas ${repl_times[*]}; dfs -put ${put_times[*]}; curl ${curl_times[*]}."
   echo
   echo "Goal (issue 10): extract to HDFS within 1.5x of extract to the local lake at 1M events."
 } | tee "$RESULTS_DIR/hdfs.md"

@@ -30,7 +30,8 @@
 # HDFS_SET="KEY=VALUE ..." at start sets Hadoop properties on the cluster beyond,
 # or instead of, the ones HdfsServer.java sets (bench/hdfs.sh uses it to measure
 # Hadoop's default 400 ms retry of a refused file close, where HdfsServer.java
-# sets 20 ms).
+# sets 20 ms). HDFS_DATANODES=N at start runs N datanodes instead of one (the
+# datanode commands act on the first).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -148,7 +149,7 @@ start() {  # dir [rpc_port http_port]
     # than serving for the first hundred-odd extracts (1.8 of 2.8 CPU seconds over 20
     # of them), beside the client being measured; C1 alone halves the JVM's CPU.
     setsid java -Xms128m -Xmx768m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:-UsePerfData \
-      -Djava.awt.headless=true \
+      -Djava.awt.headless=true -Dhdfs.datanodes="${HDFS_DATANODES:-1}" \
       -Djava.io.tmpdir="$dir/tmp" \
       -Dorg.slf4j.simpleLogger.showDateTime=true \
       -Dorg.slf4j.simpleLogger.dateTimeFormat="yyyy-MM-dd'T'HH:mm:ss.SSS" \

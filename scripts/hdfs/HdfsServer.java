@@ -21,6 +21,10 @@
 // ephemeral ones. Permissions are on; the superuser is the user running this. On
 // the first start /tmp is created world-writable with the sticky bit (1777), as
 // on a real cluster.
+//
+// -Dhdfs.datanodes=N (hdfs.sh's HDFS_DATANODES) starts N datanodes instead of one
+// (bench/hdfs.sh measures a cluster of two that keeps two replicas); DIR/ready
+// and the datanode commands then name the first.
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -120,7 +124,7 @@ public final class HdfsServer {
         new MiniDFSCluster.Builder(conf, data.toFile())
             .nameNodePort(rpcPort)
             .nameNodeHttpPort(httpPort)
-            .numDataNodes(1)
+            .numDataNodes(Integer.getInteger("hdfs.datanodes", 1))
             .storagesPerDatanode(1)
             .format(format)
             .checkDataNodeAddrConfig(true)
