@@ -75,43 +75,41 @@ log "appending $EVENTS seed-shaped events"
 "$BUILD/append_raw" --seed "$EVENTS" "$WORK/data" >/dev/null
 job=jobs/separate_events.toml
 
+extract_to() {  # lake: one run of the job; its stderr is shown when it fails, and the bench stops
+  "$BUILD/questlog" extract "$job" --data "$WORK/data" --lake "$1" --show 0 2>"$WORK/err" ||
+    { cat "$WORK/err" >&2; exit 1; }
+}
+timed() {  # lake [cluster_dir]: sets `took` (seconds) and `refused` (1 when the cluster refused a close)
+  local before=0 t0
+  [ -n "${2:-}" ] && before=$(backoffs "$2")
+  t0=$(now)
+  extract_to "$1"
+  took=$(secs "$t0" "$(now)")
+  refused=0
+  if [ -n "${2:-}" ] && [ "$(backoffs "$2")" -gt "$before" ]; then refused=1; fi
+}
+
 log "warming up: $WARMUP untimed runs to each lake"
 for ((i = 0; i < WARMUP; i++)); do
-  for to in "$WORK/lake" "$lake" "$tuned_lake" "$repl_lake"; do
-    "$BUILD/questlog" extract "$job" --data "$WORK/data" --lake "$to" --show 0 2>"$WORK/err" ||
-      { cat "$WORK/err" >&2; exit 1; }
-  done
+  for to in "$WORK/lake" "$lake" "$tuned_lake" "$repl_lake"; do extract_to "$to"; done
 done
 
 local_times=() hdfs_times=() hdfs_backoffs=0 tuned_times=() tuned_backoffs=0
 repl_times=() repl_backoffs=0
 clean_times=()  # default-cluster runs in which no close was refused
 for ((i = 0; i < RUNS; i++)); do
-  t0=$(now)
-  "$BUILD/questlog" extract "$job" --data "$WORK/data" --lake "$WORK/lake" --show 0 2>/dev/null
-  local_times+=("$(secs "$t0" "$(now)")")
-  before=$(backoffs "$HDFS")
-  t0=$(now)
-  "$BUILD/questlog" extract "$job" --data "$WORK/data" --lake "$lake" --show 0 2>"$WORK/err" ||
-    { cat "$WORK/err" >&2; exit 1; }
-  hdfs_times+=("$(secs "$t0" "$(now)")")
-  if [ "$(backoffs "$HDFS")" -gt "$before" ]; then
-    hdfs_backoffs=$((hdfs_backoffs + 1))
-  else
-    clean_times+=("${hdfs_times[-1]}")
-  fi
-  before=$(backoffs "$TUNED")
-  t0=$(now)
-  "$BUILD/questlog" extract "$job" --data "$WORK/data" --lake "$tuned_lake" --show 0 2>"$WORK/err" ||
-    { cat "$WORK/err" >&2; exit 1; }
-  tuned_times+=("$(secs "$t0" "$(now)")")
-  [ "$(backoffs "$TUNED")" -gt "$before" ] && tuned_backoffs=$((tuned_backoffs + 1))
-  before=$(backoffs "$REPL")
-  t0=$(now)
-  "$BUILD/questlog" extract "$job" --data "$WORK/data" --lake "$repl_lake" --show 0 2>"$WORK/err" ||
-    { cat "$WORK/err" >&2; exit 1; }
-  repl_times+=("$(secs "$t0" "$(now)")")
-  [ "$(backoffs "$REPL")" -gt "$before" ] && repl_backoffs=$((repl_backoffs + 1))
+  timed "$WORK/lake"
+  local_times+=("$took")
+  timed "$lake" "$HDFS"
+  hdfs_times+=("$took")
+  hdfs_backoffs=$((hdfs_backoffs + refused))
+  ((refused)) || clean_times+=("$took")
+  timed "$tuned_lake" "$TUNED"
+  tuned_times+=("$took")
+  tuned_backoffs=$((tuned_backoffs + refused))
+  timed "$repl_lake" "$REPL"
+  repl_times+=("$took")
+  repl_backoffs=$((repl_backoffs + refused))
   log "run $((i + 1)) of $RUNS: local ${local_times[-1]} s, HDFS ${hdfs_times[-1]} s, HDFS with $TUNING ${tuned_times[-1]} s, two replicas ${repl_times[-1]} s"
 done
 local_secs=$(printf '%s\n' "${local_times[@]}" | median)

@@ -69,7 +69,6 @@ struct TableDir::Impl {
   Mode mode = Mode::overwrite;
   bool prepared = false;  // `run` made by prepare(), not yet returned by begin()
   std::atomic<bool> success_written = false;  // the run's _SUCCESS is in it (write_success())
-  bool run_is_old = false;  // `run` is the old table an overwrite moved aside (swap_by_renames)
 
   explicit Impl(io::FileSystem& l) : lake(l) {}
   Status make_dirs(const fs::path& dir) { return lake.create_dirs(dir).status(); }
@@ -169,7 +168,8 @@ TableDir::TableDir(std::unique_ptr<Impl> impl, std::string path)
     : impl_(std::move(impl)), path_(std::move(path)) {}
 
 TableDir::~TableDir() {
-  if (!impl_->run_is_old || !impl_->lock) {
+  // `run` is the old table a published overwrite moved aside (swap_by_renames).
+  if (!ends_with(impl_->run.string(), kOld) || !impl_->lock) {
     abort();  // then the lock goes with impl_
     return;
   }
@@ -328,14 +328,12 @@ Status TableDir::Impl::swap_by_renames() {
     return s;
   }
   run = aside.ok() ? old : fs::path();
-  run_is_old = aside.ok();
   return lake.sync_dir(table.parent_path());
 }
 
 void TableDir::abort() {
   impl_->prepared = false;
   impl_->success_written = false;
-  impl_->run_is_old = false;
   if (impl_->run.empty()) return;
   (void)impl_->lake.remove_all(impl_->run);
   impl_->run.clear();
